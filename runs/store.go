@@ -1,0 +1,309 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/trainyard/trainyard/experiments"
+)
+
+// ErrNotFound is returned when a run does not exist.
+var ErrNotFound = errors.New("run not found")
+
+// ErrFinished is returned when a run that already ended is asked to change state.
+var ErrFinished = errors.New("run already finished")
+
+type runRow struct {
+	ID           int64 `gorm:"primaryKey"`
+	ExperimentID int64
+	Status       string
+	Error        string
+	Device       string
+	Spec         string
+	JobID        int64
+	TrainSeconds float64
+	WeightsPath  string
+	Test         *string
+	CreatedAt    time.Time
+	StartedAt    *time.Time
+	FinishedAt   *time.Time
+	// Joined from experiments.
+	ExperimentName   string `gorm:"->;column:experiment_name"`
+	ExperimentPreset string `gorm:"->;column:experiment_preset"`
+}
+
+func (runRow) TableName() string { return "runs" }
+
+type epochRow struct {
+	RunID        int64 `gorm:"primaryKey"`
+	Epoch        int   `gorm:"primaryKey"`
+	Loss         float64
+	Accuracy     float64
+	ValLoss      float64
+	ValAccuracy  float64
+	LearningRate float64
+	Seconds      float64
+	Heads        *string
+}
+
+func (epochRow) TableName() string { return "epochs" }
+
+func (r runRow) run() (Run, error) {
+	run := Run{
+		ID: r.ID, ExperimentID: r.ExperimentID, Experiment: r.ExperimentName, Preset: r.ExperimentPreset,
+		Status: Status(r.Status), Error: r.Error, Device: r.Device, CreatedAt: r.CreatedAt,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TrainSeconds: r.TrainSeconds, WeightsPath: r.WeightsPath,
+	}
+	if err := json.Unmarshal([]byte(r.Spec), &run.Spec); err != nil {
+		return Run{}, fmt.Errorf("run %d: decode spec: %w", r.ID, err)
+	}
+	if r.Test != nil {
+		run.Test = &TestResult{}
+		if err := json.Unmarshal([]byte(*r.Test), run.Test); err != nil {
+			return Run{}, fmt.Errorf("run %d: decode test result: %w", r.ID, err)
+		}
+	}
+	return run, nil
+}
+
+// Store keeps runs and their metrics in the database.
+type Store struct {
+	db *gorm.DB
+}
+
+// NewStore returns a Store over db.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// WithTx returns a Store whose statements run inside tx.
+func (s *Store) WithTx(tx *gorm.DB) *Store { return &Store{db: tx} }
+
+// CreateRun stores a queued run of the given experiment and spec and returns it.
+func (s *Store) CreateRun(ctx context.Context, experimentID int64, spec experiments.Spec) (Run, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return Run{}, fmt.Errorf("encode spec: %w", err)
+	}
+	row := runRow{ExperimentID: experimentID, Status: string(StatusQueued), Spec: string(b), CreatedAt: time.Now().UTC()}
+	if err := s.db.WithContext(ctx).Omit("ExperimentName", "ExperimentPreset").Create(&row).Error; err != nil {
+		return Run{}, fmt.Errorf("create run: %w", err)
+	}
+	return row.run()
+}
+
+// SetJobID records the queue job that trains the run.
+func (s *Store) SetJobID(ctx context.Context, id, jobID int64) error {
+	return s.update(ctx, id, map[string]any{"job_id": jobID})
+}
+
+func (s *Store) update(ctx context.Context, id int64, cols map[string]any) error {
+	res := s.db.WithContext(ctx).Model(&runRow{}).Where("id = ?", id).Updates(cols)
+	if res.Error != nil {
+		return fmt.Errorf("update run %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) base(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Table("runs").
+		Select("runs.*, experiments.name AS experiment_name, experiments.preset AS experiment_preset").
+		Joins("JOIN experiments ON experiments.id = runs.experiment_id")
+}
+
+// Run returns the run with its epochs and test result, or ErrNotFound.
+func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
+	var row runRow
+	err := s.base(ctx).Where("runs.id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Run{}, ErrNotFound
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("run %d: %w", id, err)
+	}
+	run, err := row.run()
+	if err != nil {
+		return Run{}, err
+	}
+	run.Epochs, err = s.Epochs(ctx, id)
+	return run, err
+}
+
+// Filter narrows a list of runs. Zero fields match everything.
+type Filter struct {
+	Status       Status
+	ExperimentID int64
+	IDs          []int64
+	Limit        int
+}
+
+// Runs returns runs matching f, newest first, without their epochs.
+func (s *Store) Runs(ctx context.Context, f Filter) ([]Run, error) {
+	q := s.base(ctx).Order("runs.id DESC")
+	if f.Status != "" {
+		q = q.Where("runs.status = ?", string(f.Status))
+	}
+	if f.ExperimentID != 0 {
+		q = q.Where("runs.experiment_id = ?", f.ExperimentID)
+	}
+	if f.IDs != nil {
+		q = q.Where("runs.id IN ?", f.IDs)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	var rows []runRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("runs: %w", err)
+	}
+	out := make([]Run, 0, len(rows))
+	for _, r := range rows {
+		run, err := r.run()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run)
+	}
+	return out, nil
+}
+
+// RunsWithEpochs returns the runs with the given ids, in the order asked, with
+// their epochs; ErrNotFound names the first missing id.
+func (s *Store) RunsWithEpochs(ctx context.Context, ids []int64) ([]Run, error) {
+	out := make([]Run, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.Run(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Epochs returns the run's recorded epochs in order.
+func (s *Store) Epochs(ctx context.Context, id int64) ([]Epoch, error) {
+	var rows []epochRow
+	if err := s.db.WithContext(ctx).Where("run_id = ?", id).Order("epoch").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("epochs of run %d: %w", id, err)
+	}
+	out := make([]Epoch, 0, len(rows))
+	for _, r := range rows {
+		e := Epoch{Epoch: r.Epoch, Loss: r.Loss, Accuracy: r.Accuracy, ValLoss: r.ValLoss, ValAccuracy: r.ValAccuracy,
+			LearningRate: r.LearningRate, Seconds: r.Seconds}
+		if r.Heads != nil {
+			if err := json.Unmarshal([]byte(*r.Heads), &e.Heads); err != nil {
+				return nil, fmt.Errorf("epoch %d of run %d: %w", r.Epoch, id, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Start marks a queued (or rescued running) run as running on device. It
+// returns ErrFinished when the run already ended, for example when it was
+// cancelled while queued.
+func (s *Store) Start(ctx context.Context, id int64, device string) error {
+	now := time.Now().UTC()
+	res := s.db.WithContext(ctx).Model(&runRow{}).
+		Where("id = ? AND status IN ?", id, []string{string(StatusQueued), string(StatusRunning)}).
+		Updates(map[string]any{"status": string(StatusRunning), "device": device, "started_at": gorm.Expr("COALESCE(started_at, ?)", now), "error": ""})
+	if res.Error != nil {
+		return fmt.Errorf("start run %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Run(ctx, id); err != nil {
+			return err
+		}
+		return ErrFinished
+	}
+	return nil
+}
+
+// RecordEpoch stores one finished epoch. Recording the same epoch twice
+// replaces it, so a resumed run never counts an epoch twice.
+func (s *Store) RecordEpoch(ctx context.Context, id int64, e Epoch) error {
+	row := epochRow{RunID: id, Epoch: e.Epoch, Loss: e.Loss, Accuracy: e.Accuracy, ValLoss: e.ValLoss,
+		ValAccuracy: e.ValAccuracy, LearningRate: e.LearningRate, Seconds: e.Seconds}
+	if len(e.Heads) > 0 {
+		b, err := json.Marshal(e.Heads)
+		if err != nil {
+			return err
+		}
+		h := string(b)
+		row.Heads = &h
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		return tx.Model(&runRow{}).Where("id = ?", id).
+			Update("train_seconds", gorm.Expr("(SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run_id = ?)", id)).Error
+	})
+	if err != nil {
+		return fmt.Errorf("record epoch %d of run %d: %w", e.Epoch, id, err)
+	}
+	return nil
+}
+
+// TruncateEpochs deletes the run's epochs after epoch from, so a run resumed
+// from its checkpoint at that epoch records the later ones afresh.
+func (s *Store) TruncateEpochs(ctx context.Context, id int64, from int) error {
+	if err := s.db.WithContext(ctx).Where("run_id = ? AND epoch > ?", id, from).Delete(&epochRow{}).Error; err != nil {
+		return fmt.Errorf("truncate epochs of run %d: %w", id, err)
+	}
+	return nil
+}
+
+// Succeed stores the test result and weights file and marks the run succeeded.
+func (s *Store) Succeed(ctx context.Context, id int64, test TestResult, weightsPath string) error {
+	b, err := json.Marshal(test)
+	if err != nil {
+		return fmt.Errorf("encode test result: %w", err)
+	}
+	t := string(b)
+	return s.finish(ctx, id, StatusSucceeded, map[string]any{"test": t, "weights_path": weightsPath, "error": ""})
+}
+
+// Fail marks the run failed with a message a person can read.
+func (s *Store) Fail(ctx context.Context, id int64, msg string) error {
+	return s.finish(ctx, id, StatusFailed, map[string]any{"error": msg})
+}
+
+// Cancel marks a queued or running run cancelled. It returns ErrFinished when
+// the run already ended and ErrNotFound when there is no such run.
+func (s *Store) Cancel(ctx context.Context, id int64) (Run, error) {
+	if err := s.finish(ctx, id, StatusCancelled, map[string]any{"error": ""}); err != nil {
+		return Run{}, err
+	}
+	return s.Run(ctx, id)
+}
+
+func (s *Store) finish(ctx context.Context, id int64, status Status, cols map[string]any) error {
+	cols["status"] = string(status)
+	cols["finished_at"] = time.Now().UTC()
+	res := s.db.WithContext(ctx).Model(&runRow{}).
+		Where("id = ? AND status IN ?", id, []string{string(StatusQueued), string(StatusRunning)}).
+		Updates(cols)
+	if res.Error != nil {
+		return fmt.Errorf("finish run %d as %s: %w", id, status, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Run(ctx, id); err != nil {
+			return err
+		}
+		return ErrFinished
+	}
+	return nil
+}
