@@ -1,0 +1,67 @@
+package ops
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The assembly microkernels in gemm_amd64.s. Strides are in bytes; see the
+// comment at the top of that file for the argument contract.
+
+//go:noescape
+func kern6x64AVX512(k int, a *float32, rsA, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func kern6x16AVX512(k int, a *float32, rsA, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func kern6x16AVX2(k int, a *float32, rsA, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+
+func init() {
+	kernelSets = []*kernels{{name: "generic", kind: kindGeneric}}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		kernelSets = append(kernelSets, &kernels{name: "avx2", kind: kindAVX2})
+	}
+	if cpu.X86.HasAVX512F {
+		kernelSets = append(kernelSets, &kernels{name: "avx512", kind: kindAVX512})
+	}
+	defaultKernels = kernelSets[len(kernelSets)-1]
+}
+
+func biasPtr(bias []float32) *float32 {
+	if len(bias) == 0 {
+		return nil
+	}
+	return unsafe.SliceData(bias)
+}
+
+// k64 computes a full 6x64 tile. Strides are in elements.
+func (ks *kernels) k64(k int, a []float32, rsA, csA int, b []float32, c []float32, ldc int, bias []float32, flags int) {
+	switch ks.kind {
+	case kindAVX512:
+		kern6x64AVX512(k, unsafe.SliceData(a), rsA*4, csA*4, unsafe.SliceData(b), panelW*4, unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
+	case kindAVX2:
+		for q := 0; q < 4; q++ {
+			bq := bias
+			if flags&flagColBias != 0 {
+				bq = bias[16*q:]
+			}
+			kern6x16AVX2(k, unsafe.SliceData(a), rsA*4, csA*4, unsafe.SliceData(b[16*q:]), panelW*4, unsafe.SliceData(c[16*q:]), ldc*4, biasPtr(bq), flags)
+		}
+	default:
+		goKernel(6, 64, k, a, rsA, csA, b, c, ldc, bias, flags)
+	}
+}
+
+// k16 computes a 6x16 tile whose B columns start at b. Strides are in elements.
+func (ks *kernels) k16(k int, a []float32, rsA, csA int, b []float32, c []float32, ldc int, bias []float32, flags int) {
+	switch ks.kind {
+	case kindAVX512:
+		kern6x16AVX512(k, unsafe.SliceData(a), rsA*4, csA*4, unsafe.SliceData(b), panelW*4, unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
+	case kindAVX2:
+		kern6x16AVX2(k, unsafe.SliceData(a), rsA*4, csA*4, unsafe.SliceData(b), panelW*4, unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
+	default:
+		goKernel(6, 16, k, a, rsA, csA, b, c, ldc, bias, flags)
+	}
+}

@@ -1,0 +1,140 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// naiveGemm is the reference for gemm: same arguments, obvious loops.
+func naiveGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for kk := 0; kk < k; kk++ {
+				var av, bv float32
+				if transA {
+					av = a[kk*lda+i]
+				} else {
+					av = a[i*lda+kk]
+				}
+				if transB {
+					bv = b[j*ldb+kk]
+				} else {
+					bv = b[kk*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			if flags&flagAcc != 0 {
+				s += float64(c[i*ldc+j])
+			}
+			if flags&flagRowBias != 0 {
+				s += float64(bias[i])
+			}
+			if flags&flagColBias != 0 {
+				s += float64(bias[j])
+			}
+			if flags&flagReLU != 0 && s < 0 {
+				s = 0
+			}
+			c[i*ldc+j] = float32(s)
+		}
+	}
+}
+
+func TestGemmAgainstNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	sizes := [][3]int{{1, 1, 1}, {5, 7, 3}, {6, 64, 9}, {7, 65, 13}, {13, 17, 31}, {12, 128, 40}, {37, 100, 1}, {64, 200, 77}, {3, 150, 20}, {100, 30, 257}, {6, 16, 2}, {11, 48, 5}, {8, 10, 0}}
+	flagSets := []int{0, flagAcc, flagRowBias | flagReLU, flagColBias, flagAcc | flagColBias | flagReLU}
+	for _, ks := range kernelSets {
+		for _, sz := range sizes {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				for _, flags := range flagSets {
+					for _, workers := range []int{1, 2} {
+						name := fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v/f=%d/w=%d", ks.name, m, n, k, tr[0], tr[1], flags, workers)
+						lda, ldb, ldc := k+1, n+3, n+2
+						if tr[0] {
+							lda = m + 2
+						}
+						if tr[1] {
+							ldb = k + 1
+						}
+						arows, brows := m, k
+						if tr[0] {
+							arows = k
+						}
+						if tr[1] {
+							brows = n
+						}
+						a := randSlice(r, max(1, arows*lda))
+						b := randSlice(r, max(1, brows*ldb))
+						c0 := randSlice(r, m*ldc)
+						bias := randSlice(r, max(m, n))
+						want := append([]float32(nil), c0...)
+						got := append([]float32(nil), c0...)
+						naiveGemm(tr[0], tr[1], m, n, k, a, lda, b, ldb, want, ldc, bias, flags)
+						var pack []float32
+						ks.gemm(tr[0], tr[1], m, n, k, a, lda, b, ldb, got, ldc, bias, flags, &pack, workers)
+						for i := range want {
+							if d := math.Abs(float64(want[i] - got[i])); d > 1e-4*(1+math.Abs(float64(want[i])))*math.Sqrt(float64(k+1)) {
+								t.Fatalf("%s: element %d (row %d col %d): got %v want %v", name, i, i/ldc, i%ldc, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestKernelSetsPresent(t *testing.T) {
+	if len(kernelSets) == 0 || defaultKernels == nil {
+		t.Fatal("no kernel sets registered")
+	}
+	t.Logf("kernels: default %s of %d", defaultKernels.name, len(kernelSets))
+}
+
+func benchGemm(b *testing.B, m, n, k, workers int, transA, transB bool) {
+	r := rand.New(rand.NewPCG(1, 2))
+	a := randSlice(r, m*k)
+	bb := randSlice(r, k*n)
+	c := make([]float32, m*n)
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	var pack []float32
+	for _, ks := range kernelSets {
+		if ks.kind == kindGeneric && m*n*k > 1<<24 {
+			continue
+		}
+		b.Run(ks.name, func(b *testing.B) {
+			for b.Loop() {
+				ks.gemm(transA, transB, m, n, k, a, lda, bb, ldb, c, n, nil, 0, &pack, workers)
+			}
+			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkGemmMLP1(b *testing.B)    { benchGemm(b, 256, 256, 784, 1, false, false) }
+func BenchmarkGemmMLP2(b *testing.B)    { benchGemm(b, 256, 256, 784, 2, false, false) }
+func BenchmarkGemmConv1(b *testing.B)   { benchGemm(b, 32, 6144, 288, 1, false, false) }
+func BenchmarkGemmConv2(b *testing.B)   { benchGemm(b, 32, 6144, 288, 2, false, false) }
+func BenchmarkGemm1024x1(b *testing.B)  { benchGemm(b, 1024, 1024, 1024, 1, false, false) }
+func BenchmarkGemm1024x2(b *testing.B)  { benchGemm(b, 1024, 1024, 1024, 2, false, false) }
+func BenchmarkGemmAtB(b *testing.B)     { benchGemm(b, 784, 256, 256, 2, true, false) }
+func BenchmarkGemmABt(b *testing.B)     { benchGemm(b, 256, 784, 256, 2, false, true) }
