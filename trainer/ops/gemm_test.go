@@ -130,11 +130,11 @@ func benchGemm(b *testing.B, m, n, k, workers int, transA, transB bool) {
 	}
 }
 
-func BenchmarkGemmMLP1(b *testing.B)    { benchGemm(b, 256, 256, 784, 1, false, false) }
-func BenchmarkGemmMLP2(b *testing.B)    { benchGemm(b, 256, 256, 784, 2, false, false) }
-func BenchmarkGemmConv1(b *testing.B)   { benchGemm(b, 32, 6144, 288, 1, false, false) }
-func BenchmarkGemmConv2(b *testing.B)   { benchGemm(b, 32, 6144, 288, 2, false, false) }
-func BenchmarkGemm1024x1(b *testing.B)  { benchGemm(b, 1024, 1024, 1024, 1, false, false) }
-func BenchmarkGemm1024x2(b *testing.B)  { benchGemm(b, 1024, 1024, 1024, 2, false, false) }
-func BenchmarkGemmAtB(b *testing.B)     { benchGemm(b, 784, 256, 256, 2, true, false) }
-func BenchmarkGemmABt(b *testing.B)     { benchGemm(b, 256, 784, 256, 2, false, true) }
+func BenchmarkGemmMLP1(b *testing.B)   { benchGemm(b, 256, 256, 784, 1, false, false) }
+func BenchmarkGemmMLP2(b *testing.B)   { benchGemm(b, 256, 256, 784, 2, false, false) }
+func BenchmarkGemmConv1(b *testing.B)  { benchGemm(b, 32, 6144, 288, 1, false, false) }
+func BenchmarkGemmConv2(b *testing.B)  { benchGemm(b, 32, 6144, 288, 2, false, false) }
+func BenchmarkGemm1024x1(b *testing.B) { benchGemm(b, 1024, 1024, 1024, 1, false, false) }
+func BenchmarkGemm1024x2(b *testing.B) { benchGemm(b, 1024, 1024, 1024, 2, false, false) }
+func BenchmarkGemmAtB(b *testing.B)    { benchGemm(b, 784, 256, 256, 2, true, false) }
+func BenchmarkGemmABt(b *testing.B)    { benchGemm(b, 256, 784, 256, 2, false, true) }
