@@ -1,0 +1,172 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/migrations"
+)
+
+func setup(t *testing.T) (*Store, *experiments.Store) {
+	t.Helper()
+	sqlDB, err := migrations.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewStore(db), experiments.NewStore(db)
+}
+
+func newRun(t *testing.T, s *Store, es *experiments.Store) Run {
+	t.Helper()
+	ctx := context.Background()
+	p, _ := experiments.PresetByName("mnist-nn1")
+	e := experiments.Experiment{Name: "nn1", Preset: p.Name, Spec: p.Spec, Repeats: 1}
+	if err := es.CreateExperiment(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.CreateRun(ctx, e.ID, p.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRunLifecycle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, es := setup(t)
+	r := newRun(t, s, es)
+	if r.Status != StatusQueued || r.ID == 0 {
+		t.Fatalf("new run = %+v", r)
+	}
+	if err := s.Start(ctx, r.ID, "cpu"); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Epoch{{Epoch: 1, Loss: 1, Seconds: 2}, {Epoch: 2, Loss: 0.5, Seconds: 3}, {Epoch: 2, Loss: 0.4, Seconds: 3}} {
+		if err := s.RecordEpoch(ctx, r.ID, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Run(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusRunning || got.Device != "cpu" || got.StartedAt == nil || got.Experiment != "nn1" || got.Preset != "mnist-nn1" {
+		t.Fatalf("running run = %+v", got)
+	}
+	if len(got.Epochs) != 2 || got.Epochs[1].Loss != 0.4 || got.TrainSeconds != 5 {
+		t.Fatalf("epochs = %+v, train seconds %v; want 2 epochs, the second replaced, 5 s", got.Epochs, got.TrainSeconds)
+	}
+	if err := s.TruncateEpochs(ctx, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if eps, _ := s.Epochs(ctx, r.ID); len(eps) != 1 {
+		t.Fatalf("after truncate to 1: %d epochs", len(eps))
+	}
+	test := TestResult{Accuracy: 0.9, Confusion: [][]int{{1, 0}, {0, 1}}}
+	if err := s.Succeed(ctx, r.ID, test, "weights/1.safetensors"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Run(ctx, r.ID)
+	if got.Status != StatusSucceeded || got.Test == nil || got.Test.Accuracy != 0.9 || got.WeightsPath != "weights/1.safetensors" || got.FinishedAt == nil {
+		t.Fatalf("succeeded run = %+v", got)
+	}
+	if _, err := s.Cancel(ctx, r.ID); !errors.Is(err, ErrFinished) {
+		t.Fatalf("cancel of a finished run: %v, want ErrFinished", err)
+	}
+	if err := s.Fail(ctx, r.ID, "x"); !errors.Is(err, ErrFinished) {
+		t.Fatalf("fail of a finished run: %v, want ErrFinished", err)
+	}
+	if got2, _ := s.Run(ctx, r.ID); got2.Status != StatusSucceeded || got2.Test.Accuracy != 0.9 {
+		t.Fatalf("finished run changed: %+v", got2)
+	}
+}
+
+func TestCancelAndNotFound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, es := setup(t)
+	r := newRun(t, s, es)
+	got, err := s.Cancel(ctx, r.ID)
+	if err != nil || got.Status != StatusCancelled {
+		t.Fatalf("cancel queued: %+v, %v", got, err)
+	}
+	if err := s.Start(ctx, r.ID, "cpu"); !errors.Is(err, ErrFinished) {
+		t.Fatalf("start of a cancelled run: %v, want ErrFinished", err)
+	}
+	if _, err := s.Run(ctx, 9999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown run: %v", err)
+	}
+	if _, err := s.Cancel(ctx, 9999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("cancel unknown run: %v", err)
+	}
+	if _, err := es.Experiment(ctx, 9999); !errors.Is(err, experiments.ErrNotFound) {
+		t.Fatalf("unknown experiment: %v", err)
+	}
+}
+
+func TestRunsFilterAndOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, es := setup(t)
+	a, b, c := newRun(t, s, es), newRun(t, s, es), newRun(t, s, es)
+	if err := s.Fail(ctx, b.ID, "loss became NaN"); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Runs(ctx, Filter{})
+	if err != nil || len(all) != 3 || all[0].ID != c.ID || all[2].ID != a.ID {
+		t.Fatalf("all runs newest first: %+v, %v", all, err)
+	}
+	failed, _ := s.Runs(ctx, Filter{Status: StatusFailed})
+	if len(failed) != 1 || failed[0].ID != b.ID || failed[0].Error != "loss became NaN" {
+		t.Fatalf("failed runs: %+v", failed)
+	}
+	two, err := s.RunsWithEpochs(ctx, []int64{c.ID, a.ID})
+	if err != nil || len(two) != 2 || two[0].ID != c.ID {
+		t.Fatalf("by ids: %+v %v", two, err)
+	}
+	if _, err := s.RunsWithEpochs(ctx, []int64{a.ID, 777}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing id: %v", err)
+	}
+	exps, err := es.Experiments(ctx, 10)
+	if err != nil || len(exps) != 3 || exps[0].Spec.Summarize().TotalParams != 203530 {
+		t.Fatalf("experiments: %v %v", exps, err)
+	}
+}
+
+func TestCompareMarksDifferences(t *testing.T) {
+	t.Parallel()
+	p, _ := experiments.PresetByName("mnist-nn1")
+	a, b := p.Spec.Clone(), p.Spec.Clone()
+	b.Epochs = 20
+	c := Compare([]Run{
+		{ID: 1, Spec: a, Epochs: []Epoch{{Epoch: 1, ValAccuracy: 0.9, Seconds: 2}, {Epoch: 2, ValAccuracy: 0.95, Seconds: 4}}, Test: &TestResult{Accuracy: 0.96}},
+		{ID: 2, Spec: b},
+	})
+	diff := map[string]bool{}
+	for _, r := range c.Params {
+		diff[r.Name] = r.Differs
+	}
+	if !diff["epochs"] || diff["batch size"] || diff["layer 2"] {
+		t.Fatalf("differences = %v", diff)
+	}
+	s := c.Summary[0]
+	if s.BestEpoch != 2 || s.BestValAccuracy != 0.95 || s.TotalSeconds != 6 || s.SecondsPerEpoch != 3 || s.Params != 203530 || !s.HasTest {
+		t.Fatalf("summary = %+v", s)
+	}
+	if c.Summary[1].HasTest || c.Summary[1].EpochsRun != 0 {
+		t.Fatalf("summary of an unfinished run = %+v", c.Summary[1])
+	}
+}
