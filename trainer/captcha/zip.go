@@ -1,0 +1,158 @@
+package captcha
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// LoadZip loads a data set from a zip archive of size bytes read from r. The
+// archive holds labels.csv and the images, either at its top level or inside
+// one folder (as when a folder is zipped). maxBytes bounds both the archive's
+// size and the total size of its entries once uncompressed. Problems are
+// reported as *DataError: not a zip, over the limit, an entry whose path
+// leaves the archive, and everything LoadDir checks.
+func LoadZip(r io.ReaderAt, size, maxBytes int64) (*Set, error) {
+	fsys, base, err := openZip(r, size, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return loadFS(fsys, base, maxBytes)
+}
+
+// ExtractZip checks the zip archive like LoadZip and, when it is valid,
+// writes labels.csv and the images it lists into the new folder dest. The
+// files are written into a temporary folder beside dest that is then renamed,
+// so dest either appears complete or not at all. dest must not exist yet.
+func ExtractZip(r io.ReaderAt, size, maxBytes int64, dest string) (*Set, error) {
+	fsys, base, err := openZip(r, size, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	set, err := loadFS(fsys, base, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(dest); err == nil {
+		return nil, fmt.Errorf("captcha: extract: %s already exists", dest)
+	}
+	parent := filepath.Dir(dest)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("captcha: extract: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".import-*")
+	if err != nil {
+		return nil, fmt.Errorf("captcha: extract: %w", err)
+	}
+	if err := writeSet(fsys, set, tmp, maxBytes); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("captcha: extract: %w", err)
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("captcha: extract: %w", err)
+	}
+	return set, nil
+}
+
+// writeSet copies the files of set from fsys into dir, with a fresh
+// labels.csv.
+func writeSet(fsys fs.FS, set *Set, dir string, maxBytes int64) error {
+	var csv strings.Builder
+	csv.WriteString("filename,label\n")
+	for _, s := range set.Samples {
+		data, err := readLimited(fsys, s.File, maxBytes)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, filepath.FromSlash(s.File))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+		name := s.File
+		if strings.ContainsAny(name, ",\"\n\r") {
+			name = `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+		}
+		fmt.Fprintf(&csv, "%s,%s\n", name, s.Label)
+	}
+	return os.WriteFile(filepath.Join(dir, LabelsFile), []byte(csv.String()), 0o644)
+}
+
+// openZip opens and checks a zip archive, returning the file system rooted at
+// the folder holding labels.csv and that folder's name within the archive.
+func openZip(r io.ReaderAt, size, maxBytes int64) (fs.FS, string, error) {
+	if size > maxBytes {
+		return nil, "", &DataError{Msg: fmt.Sprintf("zip is %d bytes, over the limit of %d bytes", size, maxBytes)}
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, "", &DataError{Msg: fmt.Sprintf("not a valid zip file: %v", err)}
+	}
+	var total uint64
+	var labelDirs []string
+	for _, f := range zr.File {
+		if !localPath(f.Name) {
+			return nil, "", &DataError{File: f.Name, Msg: "entry path leaves the archive (path traversal); refusing the zip"}
+		}
+		if f.Mode()&fs.ModeSymlink != 0 {
+			return nil, "", &DataError{File: f.Name, Msg: "entry is a symbolic link; refusing the zip"}
+		}
+		if f.UncompressedSize64 > uint64(maxBytes) {
+			return nil, "", &DataError{File: f.Name, Msg: fmt.Sprintf("entry is %d bytes uncompressed, over the limit of %d bytes", f.UncompressedSize64, maxBytes)}
+		}
+		total += f.UncompressedSize64
+		if total > uint64(maxBytes) {
+			return nil, "", &DataError{Msg: fmt.Sprintf("zip holds more than the limit of %d bytes uncompressed", maxBytes)}
+		}
+		if path.Base(f.Name) == LabelsFile && !strings.HasPrefix(f.Name, "__MACOSX/") && !f.FileInfo().IsDir() {
+			labelDirs = append(labelDirs, path.Dir(f.Name))
+		}
+	}
+	base := "."
+	switch {
+	case len(labelDirs) == 0:
+		return nil, "", &DataError{File: LabelsFile, Msg: "missing: the zip needs a labels.csv (filename,label) at its top level or in its one folder"}
+	case len(labelDirs) > 1:
+		found := false
+		for _, d := range labelDirs {
+			found = found || d == "."
+		}
+		if !found {
+			return nil, "", &DataError{File: LabelsFile, Msg: fmt.Sprintf("the zip holds %d labels.csv files in different folders; expected one", len(labelDirs))}
+		}
+	default:
+		base = labelDirs[0]
+	}
+	if base == "." {
+		return zr, "", nil
+	}
+	sub, err := fs.Sub(zr, base)
+	if err != nil {
+		return nil, "", &DataError{File: base, Msg: err.Error()}
+	}
+	return sub, base, nil
+}
+
+// localPath reports whether a zip entry name stays inside the archive: no
+// absolute path, drive letter, backslash trick or ".." element.
+func localPath(name string) bool {
+	n := strings.ReplaceAll(name, `\`, "/")
+	if n == "" || strings.HasPrefix(n, "/") || strings.Contains(n, ":") {
+		return false
+	}
+	for _, el := range strings.Split(n, "/") {
+		if el == ".." {
+			return false
+		}
+	}
+	return true
+}
