@@ -1,0 +1,183 @@
+package web
+
+import (
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+// palette is the colour of each run on the compare page, in order; CSS
+// classes c0..c7 use the same colours.
+func palette() []string {
+	return []string{"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"}
+}
+
+// colourClass is the CSS class of the i-th run's colour.
+func colourClass(i int) string { return "c" + itoa(i%len(palette())) }
+
+// chartSeries is one run's curves, handed to the page's script as JSON.
+type chartSeries struct {
+	ID     int64        `json:"id"`
+	Label  string       `json:"label"`
+	Colour string       `json:"colour"`
+	Epochs []runs.Epoch `json:"epochs"`
+}
+
+// runPageData is what run.js needs: where to listen and what to draw first.
+type runPageData struct {
+	ID        int64        `json:"id"`
+	Status    runs.Status  `json:"status"`
+	EventsURL string       `json:"events_url"`
+	Epochs    []runs.Epoch `json:"epochs"`
+	Progress  *Progress    `json:"progress"`
+	Heads     int          `json:"heads"`
+}
+
+func newRunPageData(p RunProps) runPageData {
+	eps := p.Run.Epochs
+	if eps == nil {
+		eps = []runs.Epoch{}
+	}
+	return runPageData{
+		ID:        p.Run.ID,
+		Status:    p.Run.Status,
+		EventsURL: "/api/runs/" + itoa(p.Run.ID) + "/events",
+		Epochs:    eps,
+		Progress:  p.Progress,
+		Heads:     p.Run.Spec.Heads,
+	}
+}
+
+// compareSeries is the compare page's chart data, one entry per run.
+func compareSeries(rs []runs.Run) []chartSeries {
+	out := make([]chartSeries, len(rs))
+	pal := palette()
+	for i, r := range rs {
+		eps := r.Epochs
+		if eps == nil {
+			eps = []runs.Epoch{}
+		}
+		out[i] = chartSeries{ID: r.ID, Label: runLabel(r), Colour: pal[i%len(pal)], Epochs: eps}
+	}
+	return out
+}
+
+// runLabel names a run in legends: "#12 mnist-cnn1 (seed 3)".
+func runLabel(r runs.Run) string {
+	name := r.Experiment
+	if name == "" {
+		name = r.Preset
+	}
+	return "#" + itoa(r.ID) + " " + name + " (seed " + itoa(r.Spec.Seed) + ")"
+}
+
+// paramRow is one row of the compare page's parameter table.
+type paramRow struct {
+	Label  string
+	Values []string
+	// Differs is true when not every run has the same value.
+	Differs bool
+}
+
+// cellDiffers reports whether value i differs from the first run's value, so
+// the page can highlight exactly the cells that stand out.
+func (r paramRow) cellDiffers(i int) bool {
+	return r.Differs && r.Values[i] != r.Values[0]
+}
+
+// paramRows lays the runs' settings and layers side by side: one row per
+// setting, then one per layer position (empty where a run has fewer layers).
+func paramRows(rs []runs.Run) []paramRow {
+	if len(rs) == 0 {
+		return nil
+	}
+	var rows []paramRow
+	add := func(label string, value func(r runs.Run) string) {
+		row := paramRow{Label: label, Values: make([]string, len(rs))}
+		for i, r := range rs {
+			row.Values[i] = value(r)
+			if row.Values[i] != row.Values[0] {
+				row.Differs = true
+			}
+		}
+		rows = append(rows, row)
+	}
+	add("Experiment", func(r runs.Run) string { return r.Experiment })
+	add("Preset", func(r runs.Run) string { return r.Preset })
+	add("Device", func(r runs.Run) string { return r.Device })
+	// Settings are looked up by label so that MNIST and CAPTCHA runs line up.
+	labels := []string{}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		for _, s := range specSettings(r.Spec) {
+			if !seen[s.Label] {
+				seen[s.Label] = true
+				labels = append(labels, s.Label)
+			}
+		}
+	}
+	for _, label := range labels {
+		add(label, func(r runs.Run) string {
+			for _, s := range specSettings(r.Spec) {
+				if s.Label == label {
+					return s.Value
+				}
+			}
+			return "–"
+		})
+	}
+	layers := 0
+	for _, r := range rs {
+		layers = max(layers, len(r.Spec.Layers))
+	}
+	for i := range layers {
+		add("Layer "+itoa(i+1), func(r runs.Run) string {
+			if i < len(r.Spec.Layers) {
+				return layerText(r.Spec.Layers[i])
+			}
+			return "–"
+		})
+	}
+	add("Parameters", func(r runs.Run) string { return thousands(r.Spec.Summarize().TotalParams) })
+	return rows
+}
+
+// summaryRow is one run's line in the compare page's summary table.
+type summaryRow struct {
+	Run          runs.Run
+	Colour       string
+	TestAccuracy string
+	BestVal      string
+	EpochsRun    int
+	Total        string
+	PerEpoch     string
+	MsPerImage   string
+	Params       string
+}
+
+func summaryRows(rs []runs.Run) []summaryRow {
+	out := make([]summaryRow, len(rs))
+	for i, r := range rs {
+		row := summaryRow{
+			Run:          r,
+			Colour:       colourClass(i),
+			TestAccuracy: testAccuracy(r),
+			BestVal:      "–",
+			EpochsRun:    len(r.Epochs),
+			Total:        seconds(runSeconds(r)),
+			PerEpoch:     seconds(perEpochSeconds(r)),
+			MsPerImage:   "–",
+			Params:       thousands(r.Spec.Summarize().TotalParams),
+		}
+		if acc, ep, ok := bestVal(r); ok {
+			row.BestVal = pct(acc) + " (epoch " + itoa(ep) + ")"
+		}
+		if r.Test != nil && r.Test.MsPerImage > 0 {
+			row.MsPerImage = fixed(r.Test.MsPerImage, 3)
+		}
+		out[i] = row
+	}
+	return out
+}
+
+// summaryOf is the Keras-style summary of a spec.
+func summaryOf(s experiments.Spec) experiments.Summary { return s.Summarize() }

@@ -1,0 +1,1 @@
+// app.js: page script (work in progress).

@@ -1,0 +1,1 @@
+// charts.js: page script (work in progress).

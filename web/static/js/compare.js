@@ -1,0 +1,1 @@
+// compare.js: page script (work in progress).

@@ -1,0 +1,1 @@
+// experiment-form.js: page script (work in progress).

@@ -1,0 +1,1 @@
+// run.js: page script (work in progress).

@@ -1,0 +1,1 @@
+// runs-table.js: page script (work in progress).

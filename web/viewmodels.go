@@ -1,0 +1,106 @@
+package web
+
+import (
+	"time"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+// ExperimentItem is what the pages show of one stored experiment.
+type ExperimentItem struct {
+	ID        int64
+	Name      string
+	Preset    string
+	CreatedAt time.Time
+	// RunCount is the number of runs queued for the experiment.
+	RunCount int
+}
+
+// HomeProps is the home page: experiments and runs, shown newest first.
+type HomeProps struct {
+	// Experiments are shown newest first (the page sorts a copy by CreatedAt).
+	Experiments []ExperimentItem
+	// Runs are the runs to list, already filtered by Status when it is set.
+	// Epochs and Test.Misclassified are not read and may be left empty.
+	Runs []runs.Run
+	// Status is the status filter in force, or "" for all runs.
+	Status runs.Status
+}
+
+// NewExperimentProps is the new-experiment form. The server renders it empty
+// (Spec zero: the page starts from the preset named by Preset, or the first
+// preset) and again with the submitted values and Errors after a 422.
+type NewExperimentProps struct {
+	// Name is the experiment's name as typed.
+	Name string
+	// Preset is the preset the spec started from ("" for custom).
+	Preset string
+	// Repeats is how many seeds to queue (seed .. seed+repeats-1); 0 shows 1.
+	Repeats int
+	// Spec is the spec as submitted; a zero Spec (no layers) starts from Preset.
+	Spec experiments.Spec
+	// Presets are the presets to offer, in order (experiments.Presets()).
+	Presets []experiments.Preset
+	// CaptchaEnabled offers the captcha dataset and its presets; off until the
+	// CAPTCHA pipeline lands.
+	CaptchaEnabled bool
+	// Errors maps a field's JSON path ("epochs", "layers[2].kernel", "name",
+	// "repeats") to its message.
+	Errors map[string]string
+}
+
+// RunProps is the page of one run.
+type RunProps struct {
+	Run runs.Run
+	// Progress is the latest progress of a running run, if known; the page
+	// keeps it up to date from server-sent events.
+	Progress *Progress
+}
+
+// Progress is the payload of the "progress" server-sent event of a running run,
+// and the page's starting point before the first event arrives.
+type Progress struct {
+	Epoch        int     `json:"epoch"`
+	Epochs       int     `json:"epochs"`
+	Batch        int     `json:"batch"`
+	Batches      int     `json:"batches"`
+	ImagesPerSec float64 `json:"images_per_sec"`
+	ETASeconds   float64 `json:"eta_seconds"`
+}
+
+// StatusEvent is the payload of the "status" server-sent event of a run.
+type StatusEvent struct {
+	Status runs.Status `json:"status"`
+	Error  string      `json:"error,omitempty"`
+}
+
+// CompareProps is the comparison of several stored runs, in the order given.
+type CompareProps struct {
+	Runs []runs.Run
+	// Missing lists requested run ids that were not found, shown as a note.
+	Missing []int64
+}
+
+// ExperimentProps is the page of one experiment.
+type ExperimentProps struct {
+	Experiment ExperimentItem
+	// Spec is the experiment's spec (its runs differ only by seed).
+	Spec experiments.Spec
+	// Runs are the experiment's runs; Epochs are not read.
+	Runs []runs.Run
+}
+
+// NotFoundProps is the 404 page.
+type NotFoundProps struct {
+	// Message says what was not found; empty gives a generic line.
+	Message string
+}
+
+// ErrorProps is the generic error page. Message is shown as is, so it must be
+// safe for a person to read (never a stack trace).
+type ErrorProps struct {
+	// Code is the HTTP status code, shown in the title (500 when zero).
+	Code    int
+	Message string
+}

@@ -1,0 +1,290 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+// render renders c into a string, failing the test on error.
+func render(t *testing.T, c templ.Component) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	return buf.String()
+}
+
+// mustContain fails the test for each want missing from html.
+func mustContain(t *testing.T, html string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(html, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}
+
+// preset returns a named preset's spec, failing the test when it is missing.
+func preset(t *testing.T, name string) experiments.Spec {
+	t.Helper()
+	p, ok := experiments.PresetByName(name)
+	if !ok {
+		t.Fatalf("no preset %q", name)
+	}
+	return p.Spec
+}
+
+// sampleRun is a finished MNIST run with epochs and a test result.
+func sampleRun(t *testing.T, id int64, presetName string, epochs int) runs.Run {
+	t.Helper()
+	spec := preset(t, presetName)
+	spec.Epochs = epochs
+	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(id) * time.Minute)
+	started, finished := created.Add(time.Second), created.Add(2*time.Minute)
+	r := runs.Run{
+		ID: id, ExperimentID: 1, Experiment: "exp " + presetName, Preset: presetName,
+		Status: runs.StatusSucceeded, Device: "cpu (2 threads)", Spec: spec,
+		CreatedAt: created, StartedAt: &started, FinishedAt: &finished, TrainSeconds: 12.5 * float64(epochs),
+	}
+	for e := 1; e <= epochs; e++ {
+		f := float64(e) / float64(epochs)
+		r.Epochs = append(r.Epochs, runs.Epoch{Epoch: e, Loss: 1 - 0.8*f, Accuracy: 0.8 + 0.15*f,
+			ValLoss: 1.1 - 0.7*f, ValAccuracy: 0.78 + 0.15*f, LearningRate: 0.001, Seconds: 12.5})
+	}
+	conf := make([][]int, 10)
+	for i := range conf {
+		conf[i] = make([]int, 10)
+		conf[i][i] = 950
+		conf[i][(i+1)%10] = 30
+		conf[i][(i+3)%10] = 20
+	}
+	r.Test = &runs.TestResult{
+		Images: 10000, Loss: 0.1234, Accuracy: 0.9685, MsPerImage: 0.042, Confusion: conf,
+		Classes:       []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+		Misclassified: []runs.Example{{Index: 17, Truth: "7", Predicted: "1", PNG: "iVBORw0KGgo="}, {Index: 99, Truth: "4", Predicted: "9", PNG: "not base64!"}},
+	}
+	return r
+}
+
+func TestHomePage(t *testing.T) {
+	t.Parallel()
+	rs := []runs.Run{sampleRun(t, 3, "mnist-nn1", 30), sampleRun(t, 4, "mnist-cnn1", 15)}
+	rs[1].Status = runs.StatusRunning
+	rs[1].Test = nil
+	html := render(t, HomePage(HomeProps{
+		Runs:        rs,
+		Experiments: []ExperimentItem{{ID: 1, Name: "NN vs CNN", Preset: "mnist-nn1", CreatedAt: time.Now(), RunCount: 2}},
+		Status:      "",
+	}))
+	mustContain(t, html, `id="compare-checked"`, `class="run-select"`, `href="/runs/3"`, `href="/experiments/1"`,
+		`badge-running`, `badge-succeeded`, `96.85%`, `href="/?status=running"`, `NN vs CNN`, `/static/js/runs-table.js`)
+	// Newest first: run 4 was created after run 3.
+	if strings.Index(html, `data-run-id="4"`) > strings.Index(html, `data-run-id="3"`) {
+		t.Error("runs are not listed newest first")
+	}
+
+	empty := render(t, HomePage(HomeProps{}))
+	mustContain(t, empty, `id="empty-state"`, `href="/experiments/new"`)
+}
+
+func TestNewExperimentPageDefaults(t *testing.T) {
+	t.Parallel()
+	html := render(t, NewExperimentPage(NewExperimentProps{Preset: "mnist-cnn1", Presets: experiments.Presets()}))
+	for _, id := range []string{"name", "preset", "epochs", "batch_size", "learning_rate", "train_limit", "repeats", "seed", "submit", "spec_json", "optimizer", "train_fraction", "val_fraction", "add-layer", "model-summary"} {
+		mustContain(t, html, `id="`+id+`"`)
+	}
+	mustContain(t, html, `name="spec_json"`, `name="name"`, `name="preset"`, `name="repeats"`,
+		`<option value="mnist-cnn1" selected>`, `297,706`, `id="form-data"`, `id="layer-template"`, `value="50"`)
+	// CAPTCHA presets are held back until the dataset is enabled.
+	if strings.Contains(html, `<option value="captcha-model1"`) {
+		t.Error("captcha preset offered while captcha is disabled")
+	}
+	// Seven layer rows for CNN 1, plus the template row.
+	if n := strings.Count(html, `class="layer-row`); n != 7+1 {
+		t.Errorf("got %d layer rows, want 8 (7 layers and the template)", n)
+	}
+}
+
+func TestNewExperimentPageErrors(t *testing.T) {
+	t.Parallel()
+	spec := preset(t, "mnist-cnn1")
+	spec.Epochs = 0
+	spec.Layers[2].Kernel = 99
+	errs := map[string]string{}
+	if err := spec.Validate(); err != nil {
+		errs = err.(*experiments.ValidationError).Fields
+	}
+	errs["name"] = "name is required"
+	errs["repeats"] = "repeats must be 1..20"
+	errs["source.kind"] = "some field without an input"
+	html := render(t, NewExperimentPage(NewExperimentProps{
+		Name: "typed name", Preset: "mnist-cnn1", Repeats: 50, Spec: spec,
+		Presets: experiments.Presets(), Errors: errs,
+	}))
+	if len(errs) < 5 {
+		t.Fatalf("want several errors, got %v", errs)
+	}
+	for key, msg := range errs {
+		if !strings.Contains(html, templ.EscapeString(msg)) {
+			t.Errorf("error %s: message %q not shown", key, msg)
+		}
+	}
+	mustContain(t, html, `value="typed name"`, `value="50"`, `data-key="layers[2].kernel"`,
+		`id="epochs" min="1" max="1000" step="1" value="0" class="invalid"`, `data-key="source.kind"`)
+	if strings.Contains(html, `id="form-errors" role="alert" class="alert error hidden"`) {
+		t.Error("error box hidden")
+	}
+}
+
+func TestRunPageFinished(t *testing.T) {
+	t.Parallel()
+	r := sampleRun(t, 7, "mnist-cnn1", 15)
+	html := render(t, RunPage(RunProps{Run: r}))
+	mustContain(t, html, `badge-succeeded`, `id="test-accuracy">96.85%`, `id="confusion"`, `heat-9 diag`,
+		`href="/api/runs/7/weights"`, `data:image/png;base64,iVBORw0KGgo=`, `id="run-data"`, `uPlot.iife.min.js`,
+		`cpu (2 threads)`, `0.042 ms`)
+	if strings.Contains(html, "not base64!") {
+		t.Error("invalid image data reached the page")
+	}
+	if strings.Contains(html, `id="cancel"`) || strings.Contains(html, `id="live"`) {
+		t.Error("finished run shows live controls")
+	}
+	if got := strings.Count(html, `<td class="heat-`); got != 100 {
+		t.Errorf("confusion matrix has %d cells, want 100", got)
+	}
+}
+
+func TestRunPageLiveAndFailed(t *testing.T) {
+	t.Parallel()
+	r := sampleRun(t, 8, "mnist-nn1", 3)
+	r.Status, r.Test = runs.StatusRunning, nil
+	html := render(t, RunPage(RunProps{Run: r, Progress: &Progress{Epoch: 4, Epochs: 30, Batch: 12, Batches: 86, ImagesPerSec: 5123.4, ETASeconds: 95}}))
+	mustContain(t, html, `id="live"`, `id="cancel"`, `action="/runs/8/cancel"`, `data-confirm=`,
+		`id="epoch-progress"`, `5,123 images/s`, `1m 35s left`, `"events_url":"/api/runs/8/events"`)
+
+	r.Status = runs.StatusFailed
+	r.Error = "out of memory: batch 60000 does not fit\ngoroutine 1 [running]:\nmain.main()"
+	html = render(t, RunPage(RunProps{Run: r}))
+	mustContain(t, html, `id="run-error"`, `out of memory: batch 60000 does not fit`)
+	if strings.Contains(html, "goroutine") {
+		t.Error("stack trace shown")
+	}
+}
+
+func TestRunPageMultiHead(t *testing.T) {
+	t.Parallel()
+	r := sampleRun(t, 9, "captcha-model1", 2)
+	r.Test.ImageAccuracy, r.Test.CharAccuracy, r.Test.PerPosition = 0.904, 0.936, []float64{0.95, 0.93, 0.92, 0.94}
+	html := render(t, RunPage(RunProps{Run: r}))
+	mustContain(t, html, `id="image-accuracy">90.40%`, `id="char-accuracy">93.60%`, `id="per-position"`, `Char 4`, `866,412`)
+}
+
+func TestComparePage(t *testing.T) {
+	t.Parallel()
+	a, b := sampleRun(t, 3, "mnist-cnn1", 50), sampleRun(t, 4, "mnist-cnn1", 15)
+	html := render(t, ComparePage(CompareProps{Runs: []runs.Run{a, b}, Missing: []int64{99}}))
+	summary := regexp.MustCompile(`(?s)<table class="data" id="summary">.*?</table>`).FindString(html)
+	if got := strings.Count(summary, "<tr data-run-id="); got != 2 {
+		t.Errorf("summary has %d run rows, want 2", got)
+	}
+	mustContain(t, html, `id="only-diff"`, `id="params"`, `id="compare-data"`, `id="chart-val-accuracy"`, `#99`)
+	// Epochs differ (50 vs 15): the row is marked and the second cell highlighted.
+	if !regexp.MustCompile(`<tr class="differs"><th>Epochs</th><td class="">50</td><td class="diff">15</td></tr>`).MatchString(html) {
+		t.Error("the differing epochs cell is not highlighted")
+	}
+	if !strings.Contains(html, `<tr class="same"><th>Optimizer</th>`) {
+		t.Error("equal rows are not marked same")
+	}
+}
+
+func TestExperimentAndErrorPages(t *testing.T) {
+	t.Parallel()
+	spec := preset(t, "mnist-nn2")
+	html := render(t, ExperimentPage(ExperimentProps{
+		Experiment: ExperimentItem{ID: 5, Name: "Bigger is not better", Preset: "mnist-nn2", CreatedAt: time.Now()},
+		Spec:       spec,
+		Runs:       []runs.Run{sampleRun(t, 10, "mnist-nn2", 3), sampleRun(t, 11, "mnist-nn2", 3)},
+	}))
+	mustContain(t, html, "Bigger is not better", "407,050", `href="/compare?runs=11,10"`, `href="/runs/10"`)
+
+	mustContain(t, render(t, NotFoundPage(NotFoundProps{Message: "No run 42."})), "404", "No run 42.")
+	mustContain(t, render(t, ErrorPage(ErrorProps{Message: "database is locked"})), "500", "database is locked")
+}
+
+func TestStaticAssets(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"css/app.css", "js/app.js", "js/runs-table.js", "js/experiment-form.js", "js/run.js",
+		"js/compare.js", "js/charts.js", "vendor/htmx.min.js", "vendor/htmx-ext-sse.min.js", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css"} {
+		if _, err := fs.Stat(StaticRoot(), p); err != nil {
+			t.Errorf("static asset %s: %v", p, err)
+		}
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		thousands(203530): "203,530", thousands(10): "10", thousands(-1234): "-1,234",
+		seconds(0.5): "500 ms", seconds(42.13): "42.1 s", seconds(185): "3m 05s", seconds(3725): "1h 02m",
+		pct(0.9685): "96.85%", num(0.001): "0.001",
+	}
+	for got, want := range cases {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}
+
+// TestDumpPages writes every sample page to the folder named by WEB_DUMP, with
+// the static assets beside them, for a look in a browser; it is skipped otherwise.
+func TestDumpPages(t *testing.T) {
+	dir := os.Getenv("WEB_DUMP")
+	if dir == "" {
+		t.Skip("set WEB_DUMP to a folder to write the sample pages there")
+	}
+	live := sampleRun(t, 8, "mnist-cnn1", 6)
+	live.Spec.Epochs, live.Status, live.Test = 15, runs.StatusRunning, nil
+	failed := sampleRun(t, 12, "mnist-nn2", 2)
+	failed.Status, failed.Test, failed.Error = runs.StatusFailed, nil, "dataset: MNIST files not found in /data/mnist (run `trainyard fetch mnist`)"
+	a, b, c := sampleRun(t, 3, "mnist-nn1", 30), sampleRun(t, 4, "mnist-nn1", 20), sampleRun(t, 5, "mnist-cnn1", 15)
+	bad := preset(t, "mnist-cnn1")
+	bad.Epochs, bad.Layers[2].Kernel, bad.LearningRate = 0, 99, -1
+	errs := bad.Validate().(*experiments.ValidationError).Fields
+	errs["name"] = "name is required"
+	pages := map[string]templ.Component{
+		"home.html":       HomePage(HomeProps{Runs: []runs.Run{a, b, c, live, failed}, Experiments: []ExperimentItem{{ID: 1, Name: "NN vs CNN", Preset: "mnist-nn1", CreatedAt: time.Now(), RunCount: 5}}}),
+		"home-empty.html": HomePage(HomeProps{}),
+		"new.html":        NewExperimentPage(NewExperimentProps{Preset: "mnist-cnn2", Presets: experiments.Presets()}),
+		"new-errors.html": NewExperimentPage(NewExperimentProps{Preset: "mnist-cnn1", Spec: bad, Presets: experiments.Presets(), Errors: errs, Repeats: 3}),
+		"run.html":        RunPage(RunProps{Run: c}),
+		"run-live.html":   RunPage(RunProps{Run: live, Progress: &Progress{Epoch: 7, Epochs: 15, Batch: 40, Batches: 86, ImagesPerSec: 4210, ETASeconds: 300}}),
+		"run-failed.html": RunPage(RunProps{Run: failed}),
+		"compare.html":    ComparePage(CompareProps{Runs: []runs.Run{a, b, c}}),
+		"experiment.html": ExperimentPage(ExperimentProps{Experiment: ExperimentItem{ID: 1, Name: "NN vs CNN", Preset: "mnist-nn1", CreatedAt: time.Now()}, Spec: a.Spec, Runs: []runs.Run{a, b}}),
+		"404.html":        NotFoundPage(NotFoundProps{}),
+		"error.html":      ErrorPage(ErrorProps{Code: 500, Message: "The database is busy; try again."}),
+	}
+	for name, c := range pages {
+		html := strings.ReplaceAll(render(t, c), `"/static/`, `"static/`)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(html), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.CopyFS(filepath.Join(dir, "static"), StaticRoot()); err != nil && !errors.Is(err, fs.ErrExist) {
+		t.Fatal(err)
+	}
+}
