@@ -242,14 +242,14 @@ func (ks *kernels) gemm(transA, transB bool, m, n, k int, a []float32, lda int, 
 		return
 	}
 	if npan >= 2*workers || nrb < 2*workers {
-		parallelFor(npan, workers, func(lo, hi int) {
+		parallelFor(npan, workers, func(_, lo, hi int) {
 			packB(k, n, b, rsB, csB, bp, lo, hi)
 			ks.gemmPanels(m, n, k, a, rsA, csA, bp, c, ldc, bias, flags, 0, nrb, lo, hi)
 		})
 		return
 	}
-	parallelFor(npan, workers, func(lo, hi int) { packB(k, n, b, rsB, csB, bp, lo, hi) })
-	parallelFor(nrb, workers, func(lo, hi int) {
+	parallelFor(npan, workers, func(_, lo, hi int) { packB(k, n, b, rsB, csB, bp, lo, hi) })
+	parallelFor(nrb, workers, func(_, lo, hi int) {
 		ks.gemmPanels(m, n, k, a, rsA, csA, bp, c, ldc, bias, flags, lo, hi, 0, npan)
 	})
 }
@@ -278,32 +278,32 @@ func zeroEpilogue(m, n int, c []float32, ldc int, bias []float32, flags int) {
 }
 
 // parallelFor splits [0, n) into at most workers contiguous ranges and runs
-// fn on each, the last one on the calling goroutine. It returns when all are
-// done.
-func parallelFor(n, workers int, fn func(lo, hi int)) {
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
+// fn(w, lo, hi) on each, where w < workers numbers the range; the last range
+// runs on the calling goroutine. It returns when all are done.
+func parallelFor(n, workers int, fn func(w, lo, hi int)) {
+	r, chunk := numRanges(n, workers)
+	if r <= 1 {
 		if n > 0 {
-			fn(0, n)
+			fn(0, 0, n)
 		}
 		return
 	}
 	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	lo := 0
-	for w := 0; w < workers-1 && lo < n; w++ {
-		hi := min(lo+chunk, n)
+	for w := 0; w < r-1; w++ {
 		wg.Add(1)
-		go func(lo, hi int) {
+		go func(w, lo, hi int) {
 			defer wg.Done()
-			fn(lo, hi)
-		}(lo, hi)
-		lo = hi
+			fn(w, lo, hi)
+		}(w, w*chunk, (w+1)*chunk)
 	}
-	if lo < n {
-		fn(lo, n)
-	}
+	fn(r-1, (r-1)*chunk, n)
 	wg.Wait()
+}
+
+// numRanges returns how many ranges parallelFor splits [0, n) into and the
+// length of each but the last.
+func numRanges(n, workers int) (ranges, chunk int) {
+	workers = max(1, min(workers, n))
+	chunk = max(1, (n+workers-1)/workers)
+	return (n + chunk - 1) / chunk, chunk
 }
