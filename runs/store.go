@@ -19,6 +19,9 @@ var ErrNotFound = errors.New("run not found")
 // ErrFinished is returned when a run that already ended is asked to change state.
 var ErrFinished = errors.New("run already finished")
 
+// ErrBusy is returned when another worker is training the run right now.
+var ErrBusy = errors.New("run is being trained by another worker")
+
 type runRow struct {
 	ID           int64 `gorm:"primaryKey"`
 	ExperimentID int64
@@ -33,6 +36,7 @@ type runRow struct {
 	CreatedAt    time.Time
 	StartedAt    *time.Time
 	FinishedAt   *time.Time
+	HeartbeatAt  *time.Time
 	// Joined from experiments.
 	ExperimentName   string `gorm:"->;column:experiment_name"`
 	ExperimentPreset string `gorm:"->;column:experiment_preset"`
@@ -211,24 +215,42 @@ func (s *Store) Epochs(ctx context.Context, id int64) ([]Epoch, error) {
 	return out, nil
 }
 
-// Start marks a queued (or rescued running) run as running on device. It
+// Start marks a queued run as running on device, or takes over a running run
+// whose worker has not sent a heartbeat for staleAfter (its process died). It
 // returns ErrFinished when the run already ended, for example when it was
-// cancelled while queued.
-func (s *Store) Start(ctx context.Context, id int64, device string) error {
+// cancelled while queued, and ErrBusy when a live worker holds it.
+func (s *Store) Start(ctx context.Context, id int64, device string, staleAfter time.Duration) error {
 	now := time.Now().UTC()
 	res := s.db.WithContext(ctx).Model(&runRow{}).
-		Where("id = ? AND status IN ?", id, []string{string(StatusQueued), string(StatusRunning)}).
-		Updates(map[string]any{"status": string(StatusRunning), "device": device, "started_at": gorm.Expr("COALESCE(started_at, ?)", now), "error": ""})
+		Where("id = ? AND (status = ? OR (status = ? AND (heartbeat_at IS NULL OR heartbeat_at < ?)))",
+			id, string(StatusQueued), string(StatusRunning), now.Add(-staleAfter)).
+		Updates(map[string]any{"status": string(StatusRunning), "device": device, "heartbeat_at": now,
+			"started_at": gorm.Expr("COALESCE(started_at, ?)", now), "error": ""})
 	if res.Error != nil {
 		return fmt.Errorf("start run %d: %w", id, res.Error)
 	}
-	if res.RowsAffected == 0 {
-		if _, err := s.Run(ctx, id); err != nil {
-			return err
-		}
+	if res.RowsAffected > 0 {
+		return nil
+	}
+	r, err := s.Run(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.Status.Done() {
 		return ErrFinished
 	}
-	return nil
+	return ErrBusy
+}
+
+// Heartbeat records that the run's worker is alive. Release clears it, so
+// the next worker may take the run over at once.
+func (s *Store) Heartbeat(ctx context.Context, id int64) error {
+	return s.update(ctx, id, map[string]any{"heartbeat_at": time.Now().UTC()})
+}
+
+// Release clears the run's heartbeat when its worker stops without finishing it.
+func (s *Store) Release(ctx context.Context, id int64) error {
+	return s.update(ctx, id, map[string]any{"heartbeat_at": nil})
 }
 
 // RecordEpoch stores one finished epoch. Recording the same epoch twice
@@ -293,6 +315,7 @@ func (s *Store) Cancel(ctx context.Context, id int64) (Run, error) {
 func (s *Store) finish(ctx context.Context, id int64, status Status, cols map[string]any) error {
 	cols["status"] = string(status)
 	cols["finished_at"] = time.Now().UTC()
+	cols["heartbeat_at"] = nil
 	res := s.db.WithContext(ctx).Model(&runRow{}).
 		Where("id = ? AND status IN ?", id, []string{string(StatusQueued), string(StatusRunning)}).
 		Updates(cols)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -51,8 +52,14 @@ func TestRunLifecycle(t *testing.T) {
 	if r.Status != StatusQueued || r.ID == 0 {
 		t.Fatalf("new run = %+v", r)
 	}
-	if err := s.Start(ctx, r.ID, "cpu"); err != nil {
+	if err := s.Start(ctx, r.ID, "cpu", time.Minute); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second start while the heartbeat is fresh: %v, want ErrBusy", err)
+	}
+	if err := s.Start(ctx, r.ID, "cpu", -time.Second); err != nil {
+		t.Fatalf("take over a run whose heartbeat is stale: %v", err)
 	}
 	for _, e := range []Epoch{{Epoch: 1, Loss: 1, Seconds: 2}, {Epoch: 2, Loss: 0.5, Seconds: 3}, {Epoch: 2, Loss: 0.4, Seconds: 3}} {
 		if err := s.RecordEpoch(ctx, r.ID, e); err != nil {
@@ -103,7 +110,7 @@ func TestCancelAndNotFound(t *testing.T) {
 	if err != nil || got.Status != StatusCancelled {
 		t.Fatalf("cancel queued: %+v, %v", got, err)
 	}
-	if err := s.Start(ctx, r.ID, "cpu"); !errors.Is(err, ErrFinished) {
+	if err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrFinished) {
 		t.Fatalf("start of a cancelled run: %v, want ErrFinished", err)
 	}
 	if _, err := s.Run(ctx, 9999); !errors.Is(err, ErrNotFound) {

@@ -21,7 +21,8 @@ CREATE TABLE runs (
     test          TEXT,
     created_at    DATETIME NOT NULL,
     started_at    DATETIME,
-    finished_at   DATETIME
+    finished_at   DATETIME,
+    heartbeat_at  DATETIME
 );
 CREATE INDEX runs_experiment ON runs (experiment_id);
 CREATE INDEX runs_status ON runs (status, id);

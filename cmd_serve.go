@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/trainyard/trainyard/server"
+)
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr, "Usage: trainyard serve [flags]\n\nRuns the web app, the queue and the trainer workers.")
+	var cfg server.Config
+	fs.StringVar(&cfg.Addr, "addr", envOr("ADDR", "127.0.0.1:8080"), "listen address (TRAINYARD_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data-dir", envOr("DATA_DIR", "data"), "directory of the SQLite file, checkpoints and weights (TRAINYARD_DATA_DIR)")
+	fs.IntVar(&cfg.Workers, "workers", envInt("WORKERS", 1), "runs trained at once; 0 only queues (TRAINYARD_WORKERS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.Workers < 0 {
+		return fmt.Errorf("--workers must be >= 0, got %d", cfg.Workers)
+	}
+	cfg.Logger = logger(stderr)
+	s, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, func(addr string) {
+		cfg.Logger.Info("trainyard is up", "url", "http://"+addr, "data_dir", cfg.DataDir, "workers", cfg.Workers)
+	})
+}

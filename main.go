@@ -1,0 +1,99 @@
+// Command trainyard defines, queues, trains and compares neural-network
+// experiments from a browser. See `trainyard --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+const usage = `trainyard: define, queue, train and compare neural-network experiments.
+
+Usage:
+  trainyard serve [--addr 127.0.0.1:8080] [--data-dir ./data] [--workers 1]
+      Runs the web app: the experiment form, the queue and trainer workers,
+      live run pages, comparisons and weights downloads. Everything lives in
+      one SQLite file under the data dir.
+
+  trainyard train --preset mnist-nn1 [--epochs N] [--batch N] [--lr X]
+                  [--train-limit N] [--seed N] [--out run.safetensors]
+      Trains one model without the server, with a progress bar in the
+      terminal, prints the test results and writes the weights.
+
+Flags of serve can also be set with TRAINYARD_ADDR, TRAINYARD_DATA_DIR and
+TRAINYARD_WORKERS; a flag wins over its variable.
+
+Run 'trainyard <command> --help' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "trainyard:", err)
+		}
+		stop()
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("name a command")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stderr)
+	case "train":
+		return cmdTrain(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+// envOr returns the TRAINYARD_ variable's value, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv("TRAINYARD_" + name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(envOr(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\nFlags:\n", help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// since formats a duration for people.
+func since(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+// experimentJSON is an experiment with its model summary and run ids.
+type experimentJSON struct {
+	experiments.Experiment
+	Summary experiments.Summary `json:"summary"`
+	Runs    []int64             `json:"runs"`
+}
+
+func (h *handler) apiPresets(c echo.Context) error {
+	return c.JSON(http.StatusOK, experiments.Presets())
+}
+
+func (h *handler) apiExperiments(c echo.Context) error {
+	exps, err := h.exps.Experiments(c.Request().Context(), listLimit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, exps)
+}
+
+func (h *handler) apiExperiment(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := idParam(c, "experiment")
+	if err != nil {
+		return err
+	}
+	e, err := h.exps.Experiment(ctx, id)
+	if err != nil {
+		return err
+	}
+	rs, err := h.runs.Runs(ctx, runs.Filter{ExperimentID: id})
+	if err != nil {
+		return err
+	}
+	out := experimentJSON{Experiment: e, Summary: e.Spec.Summarize(), Runs: make([]int64, 0, len(rs))}
+	for i := len(rs) - 1; i >= 0; i-- {
+		out.Runs = append(out.Runs, rs[i].ID)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handler) apiRuns(c echo.Context) error {
+	status, err := statusFilter(c)
+	if err != nil {
+		return err
+	}
+	rs, err := h.runs.Runs(c.Request().Context(), runs.Filter{Status: status, Limit: listLimit})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rs)
+}
+
+func (h *handler) apiRun(c echo.Context) error {
+	id, err := idParam(c, "run")
+	if err != nil {
+		return err
+	}
+	r, err := h.runs.Run(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (h *handler) apiRunCancel(c echo.Context) error {
+	id, err := idParam(c, "run")
+	if err != nil {
+		return err
+	}
+	r, err := h.trainer.Cancel(c.Request().Context(), id)
+	if errors.Is(err, runs.ErrFinished) {
+		cur, _ := h.runs.Run(c.Request().Context(), id)
+		return conflict{msg: fmt.Sprintf("run %d already finished: it is %s", id, cur.Status)}
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (h *handler) apiRunWeights(c echo.Context) error {
+	id, err := idParam(c, "run")
+	if err != nil {
+		return err
+	}
+	r, err := h.runs.Run(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	path, err := h.trainer.WeightsFile(r)
+	if err != nil {
+		return notFound{msg: err.Error()}
+	}
+	name := fmt.Sprintf("trainyard-run-%d-%s.safetensors", r.ID, safeName(r.Preset))
+	c.Response().Header().Set(echo.HeaderContentType, "application/octet-stream")
+	return c.Attachment(filepath.Clean(path), name)
+}
+
+// safeName keeps letters, digits and dashes of s for a file name.
+func safeName(s string) string {
+	b := []byte{}
+	for _, ch := range []byte(s) {
+		if ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' {
+			b = append(b, ch)
+		}
+	}
+	if len(b) == 0 {
+		return "model"
+	}
+	return string(b)
+}
+
+func (h *handler) apiCompare(c echo.Context) error {
+	ids, err := runIDs(c.QueryParam("runs"))
+	if err != nil {
+		return err
+	}
+	rs, err := h.runs.RunsWithEpochs(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, runs.Compare(rs))
+}

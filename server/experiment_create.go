@@ -1,0 +1,183 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/web"
+)
+
+// createRequest is the body of POST /api/experiments: a preset with
+// overrides, or a full spec, and how many seeds to queue.
+type createRequest struct {
+	Name      string            `json:"name"`
+	Preset    string            `json:"preset"`
+	Overrides json.RawMessage   `json:"overrides"`
+	Spec      *experiments.Spec `json:"spec"`
+	Repeats   int               `json:"repeats"`
+}
+
+// createResponse answers a created experiment.
+type createResponse struct {
+	ID   int64   `json:"id"`
+	Runs []int64 `json:"runs"`
+}
+
+const maxNameLen = 200
+
+// resolve turns the request into a validated spec, or every field error at once.
+func (r createRequest) resolve() (experiments.Spec, error) {
+	errs := fieldErrors{}
+	var spec experiments.Spec
+	switch {
+	case r.Spec != nil:
+		spec = r.Spec.Clone()
+	case r.Preset != "":
+		p, ok := experiments.PresetByName(r.Preset)
+		if !ok {
+			errs["preset"] = fmt.Sprintf("unknown preset %q (one of %s)", r.Preset, strings.Join(experiments.PresetNames(), ", "))
+			return spec, errs
+		}
+		spec = p.Spec
+	default:
+		errs["preset"] = "give a preset or a full spec"
+		return spec, errs
+	}
+	if len(r.Overrides) > 0 && string(r.Overrides) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(r.Overrides))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			errs["overrides"] = "overrides must be spec fields: " + err.Error()
+		}
+	}
+	if len(r.Name) > maxNameLen {
+		errs["name"] = fmt.Sprintf("name must be at most %d characters", maxNameLen)
+	}
+	if r.Repeats < 1 || r.Repeats > experiments.MaxRepeats {
+		errs["repeats"] = fmt.Sprintf("repeats must be 1..%d", experiments.MaxRepeats)
+	}
+	var ve *experiments.ValidationError
+	if err := spec.Validate(); errors.As(err, &ve) {
+		for k, v := range ve.Fields {
+			errs[k] = v
+		}
+	}
+	if len(errs) > 0 {
+		return spec, errs
+	}
+	return spec, nil
+}
+
+// create validates the request and queues one run per repeat, seeds seed..seed+repeats-1.
+func (h *handler) create(ctx context.Context, req createRequest) (createResponse, error) {
+	if req.Repeats == 0 {
+		req.Repeats = 1
+	}
+	spec, err := req.resolve()
+	if err != nil {
+		return createResponse{}, err
+	}
+	name := strings.TrimSpace(req.Name)
+	if name == "" {
+		name = req.Preset
+		if name == "" {
+			name = "custom model"
+		}
+	}
+	specs := make([]experiments.Spec, req.Repeats)
+	for i := range specs {
+		specs[i] = spec.Clone()
+		specs[i].Seed = spec.Seed + int64(i)
+	}
+	e := experiments.Experiment{Name: name, Preset: req.Preset, Spec: spec, Repeats: req.Repeats}
+	created, err := h.trainer.Submit(ctx, &e, specs)
+	if err != nil {
+		return createResponse{}, err
+	}
+	resp := createResponse{ID: e.ID, Runs: make([]int64, len(created))}
+	for i, r := range created {
+		resp.Runs[i] = r.ID
+	}
+	return resp, nil
+}
+
+func (h *handler) apiExperimentCreate(c echo.Context) error {
+	var req createRequest
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		return badRequest{msg: "malformed JSON: " + err.Error()}
+	}
+	resp, err := h.create(c.Request().Context(), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, resp)
+}
+
+// experimentCreate handles the form: it posts name, preset, repeats and the
+// whole spec as JSON in spec_json; errors re-render the form with what was typed.
+func (h *handler) experimentCreate(c echo.Context) error {
+	req := createRequest{Name: c.FormValue("name"), Preset: c.FormValue("preset")}
+	props := web.NewExperimentProps{Name: req.Name, Preset: req.Preset, Presets: experiments.Presets()}
+	errs := fieldErrors{}
+	if _, err := fmt.Sscan(c.FormValue("repeats"), &req.Repeats); err != nil {
+		errs["repeats"] = fmt.Sprintf("repeats must be a whole number 1..%d", experiments.MaxRepeats)
+	}
+	var spec experiments.Spec
+	if err := json.Unmarshal([]byte(c.FormValue("spec_json")), &spec); err != nil {
+		errs["spec"] = "the form's model could not be read: " + err.Error()
+	} else {
+		req.Spec = &spec
+		props.Spec = spec
+	}
+	props.Repeats = req.Repeats
+	if len(errs) == 0 {
+		resp, err := h.create(c.Request().Context(), req)
+		var fe fieldErrors
+		if !errors.As(err, &fe) {
+			if err != nil {
+				return err
+			}
+			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/experiments/%d", resp.ID))
+		}
+		errs = fe
+	}
+	props.Errors = errs
+	return render(c, http.StatusUnprocessableEntity, web.NewExperimentPage(props))
+}
+
+func (h *handler) experimentNew(c echo.Context) error {
+	props := web.NewExperimentProps{Preset: c.QueryParam("preset"), Presets: experiments.Presets(), Repeats: 1}
+	if props.Preset == "" {
+		props.Preset = "mnist-nn1"
+	}
+	return render(c, http.StatusOK, web.NewExperimentPage(props))
+}
+
+// apiSummary answers the form's live summary: the Keras-style table of the
+// posted spec and its field errors.
+func (h *handler) apiSummary(c echo.Context) error {
+	var spec experiments.Spec
+	if err := json.NewDecoder(c.Request().Body).Decode(&spec); err != nil {
+		return badRequest{msg: "malformed JSON: " + err.Error()}
+	}
+	errs := map[string]string{}
+	var ve *experiments.ValidationError
+	if err := spec.Validate(); errors.As(err, &ve) {
+		errs = ve.Fields
+	}
+	return c.JSON(http.StatusOK, map[string]any{"summary": spec.Summarize(), "errors": errs})
+}

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+	"github.com/trainyard/trainyard/web"
+)
+
+const listLimit = 500
+
+// statusFilter reads ?status=, which must be a known status or empty.
+func statusFilter(c echo.Context) (runs.Status, error) {
+	s := runs.Status(c.QueryParam("status"))
+	if s != "" && !s.Valid() {
+		return "", fieldErrors{"status": fmt.Sprintf("unknown status %q (queued, running, succeeded, failed, cancelled)", s)}
+	}
+	return s, nil
+}
+
+func (h *handler) home(c echo.Context) error {
+	ctx := c.Request().Context()
+	status, err := statusFilter(c)
+	if err != nil {
+		return err
+	}
+	rs, err := h.runs.Runs(ctx, runs.Filter{Status: status, Limit: listLimit})
+	if err != nil {
+		return err
+	}
+	exps, err := h.exps.Experiments(ctx, listLimit)
+	if err != nil {
+		return err
+	}
+	all, err := h.runs.Runs(ctx, runs.Filter{Limit: 100000})
+	if err != nil {
+		return err
+	}
+	counts := map[int64]int{}
+	for _, r := range all {
+		counts[r.ExperimentID]++
+	}
+	items := make([]web.ExperimentItem, len(exps))
+	for i, e := range exps {
+		items[i] = experimentItem(e, counts[e.ID])
+	}
+	return render(c, http.StatusOK, web.HomePage(web.HomeProps{Experiments: items, Runs: rs, Status: status}))
+}
+
+func experimentItem(e experiments.Experiment, runCount int) web.ExperimentItem {
+	return web.ExperimentItem{ID: e.ID, Name: e.Name, Preset: e.Preset, CreatedAt: e.CreatedAt, RunCount: runCount}
+}
+
+func (h *handler) experimentShow(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := idParam(c, "experiment")
+	if err != nil {
+		return err
+	}
+	e, err := h.exps.Experiment(ctx, id)
+	if err != nil {
+		return err
+	}
+	rs, err := h.runs.Runs(ctx, runs.Filter{ExperimentID: id})
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, web.ExperimentPage(web.ExperimentProps{Experiment: experimentItem(e, len(rs)), Spec: e.Spec, Runs: rs}))
+}
+
+func (h *handler) runShow(c echo.Context) error {
+	id, err := idParam(c, "run")
+	if err != nil {
+		return err
+	}
+	r, err := h.runs.Run(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, web.RunPage(web.RunProps{Run: r}))
+}
+
+func (h *handler) runCancel(c echo.Context) error {
+	id, err := idParam(c, "run")
+	if err != nil {
+		return err
+	}
+	if _, err := h.trainer.Cancel(c.Request().Context(), id); err != nil && !errors.Is(err, runs.ErrFinished) {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/runs/%d", id))
+}
+
+func (h *handler) compareShow(c echo.Context) error {
+	ids, err := runIDs(c.QueryParam("runs"))
+	if err != nil {
+		var fe fieldErrors
+		if errors.As(err, &fe) {
+			return badRequest{msg: fe["runs"]}
+		}
+		return err
+	}
+	ctx := c.Request().Context()
+	props := web.CompareProps{}
+	for _, id := range ids {
+		r, err := h.runs.Run(ctx, id)
+		if errors.Is(err, runs.ErrNotFound) {
+			props.Missing = append(props.Missing, id)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		props.Runs = append(props.Runs, r)
+	}
+	if len(props.Runs) == 0 {
+		return notFound{msg: fmt.Sprintf("none of the runs %v exist", ids)}
+	}
+	return render(c, http.StatusOK, web.ComparePage(props))
+}

@@ -1,0 +1,37 @@
+package server
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/trainyard/trainyard/web"
+)
+
+// routes is the one route table of trainyard, grouped by page.
+func routes(e *echo.Echo, h *handler) {
+	e.StaticFS("/static", web.StaticRoot())
+
+	// Pages.
+	e.GET("/", h.home)
+	e.GET("/experiments/new", h.experimentNew)
+	e.POST("/experiments", h.experimentCreate)
+	e.GET("/experiments/:id", h.experimentShow)
+	e.GET("/runs/:id", h.runShow)
+	e.POST("/runs/:id/cancel", h.runCancel)
+	e.GET("/compare", h.compareShow)
+
+	// JSON API.
+	api := e.Group("/api")
+	api.GET("/presets", h.apiPresets)
+	api.POST("/summary", h.apiSummary)
+	api.GET("/experiments", h.apiExperiments)
+	api.POST("/experiments", h.apiExperimentCreate)
+	api.GET("/experiments/:id", h.apiExperiment)
+	api.GET("/runs", h.apiRuns)
+	api.GET("/runs/:id", h.apiRun)
+	api.POST("/runs/:id/cancel", h.apiRunCancel)
+	api.GET("/runs/:id/weights", h.apiRunWeights)
+	api.GET("/runs/:id/events", h.apiRunEvents)
+	api.GET("/compare", h.apiCompare)
+
+	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
+}

@@ -1,0 +1,169 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/runs"
+	"github.com/trainyard/trainyard/trainer"
+)
+
+// Config is everything `trainyard serve` needs. Flags override TRAINYARD_*
+// environment variables, which override the defaults named here.
+type Config struct {
+	// Addr is the listen address (default 127.0.0.1:8080).
+	Addr string
+	// DataDir holds the SQLite file, checkpoints and weights (default ./data).
+	DataDir string
+	// Workers is how many runs train at once (default 1).
+	Workers int
+	// RescueAfter is how long a run may go without a heartbeat before another
+	// worker takes it over (default 5 minutes).
+	RescueAfter time.Duration
+	// MaxBodyBytes caps request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// Logger receives request and worker logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is a running trainyard: database, queue, workers and HTTP handlers.
+type Server struct {
+	cfg     Config
+	sqlDB   *sql.DB
+	echo    *echo.Echo
+	trainer *trainer.Trainer
+	h       *handler
+	// closing is closed when the server shuts down, ending open event streams.
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// handler holds what every HTTP handler needs.
+type handler struct {
+	exps    *experiments.Store
+	runs    *runs.Store
+	trainer *trainer.Trainer
+	broker  *runs.Broker
+	closing <-chan struct{}
+	log     *slog.Logger
+}
+
+// New opens the data dir's database (applying migrations), builds the
+// trainer pool and the router. Call Start to begin training, then serve Handler.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	sqlDB, err := migrations.Open(ctx, filepath.Join(cfg.DataDir, "trainyard.db"))
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("gorm: %w", err)
+	}
+	broker := runs.NewBroker()
+	tr, err := trainer.New(db, sqlDB, broker, trainer.Config{
+		DataDir: cfg.DataDir, Workers: cfg.Workers, RescueAfter: cfg.RescueAfter, Logger: cfg.Logger,
+	})
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, sqlDB: sqlDB, trainer: tr, closing: make(chan struct{})}
+	s.h = &handler{
+		exps: experiments.NewStore(db), runs: runs.NewStore(db), trainer: tr, broker: broker,
+		closing: s.closing, log: cfg.Logger,
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.h.errorHandler
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", cfg.MaxBodyBytes)))
+	routes(e, s.h)
+	s.echo = e
+	return s, nil
+}
+
+// Handler is the HTTP handler of every page and API route.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Start starts the trainer workers.
+func (s *Server) Start(ctx context.Context) error { return s.trainer.Start(ctx) }
+
+// Serve listens on the configured address until ctx ends, then shuts down:
+// event streams close, HTTP requests finish, running jobs stop at a batch
+// boundary (to resume on the next start) and the database closes.
+func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	if err := s.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		s.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.closeOnce.Do(func() { close(s.closing) })
+	herr := srv.Shutdown(shutdownCtx)
+	cerr := s.Close(shutdownCtx)
+	if errors.Is(herr, http.ErrServerClosed) {
+		herr = nil
+	}
+	return errors.Join(herr, cerr)
+}
+
+// Close ends event streams, stops the workers and closes the database.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	err := s.trainer.Stop(ctx)
+	return errors.Join(err, s.sqlDB.Close())
+}

@@ -1,0 +1,173 @@
+package trainer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"gorm.io/gorm"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+// Config configures the trainer pool.
+type Config struct {
+	// DataDir holds checkpoints and weights files.
+	DataDir string
+	// Workers is how many runs train at once (default 1; 0 queues without training).
+	Workers int
+	// RescueAfter is how long a job may stay running without a heartbeat
+	// before River hands it to another worker (default 5 minutes).
+	RescueAfter time.Duration
+	// Logger receives what the workers do (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Trainer queues runs and trains them on a pool of River workers.
+type Trainer struct {
+	cfg     Config
+	db      *gorm.DB
+	exps    *experiments.Store
+	runs    *runs.Store
+	broker  *runs.Broker
+	client  *river.Client[*sql.Tx]
+	devices chan string
+	data    *dataCache
+}
+
+// New returns a Trainer over the database (the same file River uses) that
+// publishes run events to broker. Call Start to begin training.
+func New(db *gorm.DB, sqlDB *sql.DB, broker *runs.Broker, cfg Config) (*Trainer, error) {
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = 5 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("workers must be >= 0, got %d", cfg.Workers)
+	}
+	t := &Trainer{
+		cfg:     cfg,
+		db:      db,
+		exps:    experiments.NewStore(db),
+		runs:    runs.NewStore(db),
+		broker:  broker,
+		devices: make(chan string, max(cfg.Workers, 1)),
+		data:    newDataCache(),
+	}
+	for range max(cfg.Workers, 1) {
+		t.devices <- "cpu"
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &trainWorker{t: t}); err != nil {
+		return nil, err
+	}
+	rc := &river.Config{
+		Logger:               cfg.Logger.With("component", "river"),
+		Workers:              workers,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    500 * time.Millisecond,
+		JobTimeout:           -1,
+	}
+	if cfg.Workers > 0 {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	}
+	client, err := river.NewClient(riversqlite.New(sqlDB), rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	t.client = client
+	return t, nil
+}
+
+// Start starts the workers; it returns at once.
+func (t *Trainer) Start(ctx context.Context) error {
+	if t.cfg.Workers == 0 {
+		return nil
+	}
+	return t.client.Start(ctx)
+}
+
+// Stop stops fetching new jobs, cancels running ones (they resume from their
+// last checkpoint on the next start) and waits for the workers to return.
+func (t *Trainer) Stop(ctx context.Context) error {
+	if t.cfg.Workers == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return t.client.StopAndCancel(ctx)
+}
+
+// Submit stores the experiment, one queued run per spec, and one River job
+// per run, all in one transaction.
+func (t *Trainer) Submit(ctx context.Context, e *experiments.Experiment, specs []experiments.Spec) ([]runs.Run, error) {
+	var created []runs.Run
+	err := t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+		if !ok {
+			return errors.New("submit: no SQL transaction under gorm")
+		}
+		if err := t.exps.WithTx(tx).CreateExperiment(ctx, e); err != nil {
+			return err
+		}
+		rs := t.runs.WithTx(tx)
+		for _, spec := range specs {
+			r, err := rs.CreateRun(ctx, e.ID, spec)
+			if err != nil {
+				return err
+			}
+			res, err := t.client.InsertTx(ctx, sqlTx, TrainArgs{RunID: r.ID}, nil)
+			if err != nil {
+				return fmt.Errorf("queue run %d: %w", r.ID, err)
+			}
+			if err := rs.SetJobID(ctx, r.ID, res.Job.ID); err != nil {
+				return err
+			}
+			created = append(created, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// Cancel cancels a queued or running run: the run is marked cancelled at once
+// and a training job stops between two batches.
+func (t *Trainer) Cancel(ctx context.Context, id int64) (runs.Run, error) {
+	r, err := t.runs.Cancel(ctx, id)
+	if err != nil {
+		return runs.Run{}, err
+	}
+	var row struct{ JobID int64 }
+	if err := t.db.WithContext(ctx).Raw(`SELECT job_id FROM runs WHERE id = ?`, id).Scan(&row).Error; err == nil && row.JobID > 0 {
+		if _, err := t.client.JobCancel(ctx, row.JobID); err != nil {
+			t.cfg.Logger.Warn("cancel job", "run", id, "job", row.JobID, "err", err)
+		}
+	}
+	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusCancelled}})
+	return r, nil
+}
+
+// WeightsFile is the path of a finished run's weights file, or an error when it has none.
+func (t *Trainer) WeightsFile(r runs.Run) (string, error) {
+	if r.Status != runs.StatusSucceeded || r.WeightsPath == "" {
+		return "", fmt.Errorf("run %d has no weights: it is %s", r.ID, r.Status)
+	}
+	p := filepath.Join(t.cfg.DataDir, filepath.FromSlash(r.WeightsPath))
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("weights of run %d: %w", r.ID, err)
+	}
+	return p, nil
+}
