@@ -1,0 +1,263 @@
+package nn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/trainyard/trainyard/runs"
+	"github.com/trainyard/trainyard/trainer/dataset"
+)
+
+// Progress reports where training is within an epoch, after each batch.
+type Progress struct {
+	Epoch, Epochs  int
+	Batch, Batches int
+	Images         int // images trained on so far this epoch
+	ImagesPerSec   float64
+	Elapsed        time.Duration // since the epoch began
+}
+
+// Hooks are Fit's callbacks. Both may be nil.
+type Hooks struct {
+	// OnBatch is called after every training batch.
+	OnBatch func(Progress)
+	// OnEpoch is called after every epoch with its metrics; an error from it
+	// stops training and Fit returns it.
+	OnEpoch func(runs.Epoch) error
+}
+
+// Fit trains epochs from+1 .. spec.Epochs (from > 0 resumes after a
+// checkpoint of epoch from), shuffling the training set each epoch with
+// spec.Seed+epoch. A last partial batch is filled up with images from the
+// start of the epoch's order, so every image is trained on each epoch.
+//
+// After each epoch Fit measures validation loss and accuracy in evaluation
+// mode, calls hooks.OnEpoch, and applies EarlyStopping and ReduceLROnPlateau
+// (Keras semantics) on the validation loss, or on the training loss when val
+// is empty. It checks ctx between batches and returns ctx.Err() when it is
+// done. A loss that becomes NaN or infinite stops training with a
+// *DivergedError (errors.Is(err, ErrDiverged)).
+func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hooks Hooks) error {
+	if err := m.checkSet(train); err != nil {
+		return fmt.Errorf("nn: training set: %w", err)
+	}
+	if train.N == 0 {
+		return errors.New("nn: the training set is empty")
+	}
+	if val != nil && val.N > 0 {
+		if err := m.checkSet(val); err != nil {
+			return fmt.Errorf("nn: validation set: %w", err)
+		}
+	}
+	stopper := NewEarlyStopper(m.spec.EarlyStopping)
+	reducer := NewLRReducer(m.spec.ReduceLR)
+	var best map[string]Tensor
+	heads := len(m.logits)
+	batches := (train.N + m.batch - 1) / m.batch
+	idx := make([]int, m.batch)
+	for epoch := from + 1; epoch <= m.spec.Epochs; epoch++ {
+		start := time.Now()
+		seed := m.spec.Seed + int64(epoch)
+		m.rng = rand.New(rand.NewPCG(uint64(seed), 0x64726f70))
+		perm := dataset.Permutation(train.N, seed)
+		lossSum := make([]float64, heads)
+		correct := make([]int, heads)
+		seen := 0
+		m.setTraining(true)
+		for b := range batches {
+			if err := ctx.Err(); err != nil {
+				m.setTraining(false)
+				return err
+			}
+			for j := range idx {
+				idx[j] = perm[(b*m.batch+j)%train.N]
+			}
+			m.load(train, idx)
+			losses, err := m.trainStep(correct)
+			if err != nil {
+				m.setTraining(false)
+				return err
+			}
+			total := 0.0
+			for h, l := range losses {
+				lossSum[h] += l
+				total += l
+			}
+			if math.IsNaN(total) || math.IsInf(total, 0) {
+				m.setTraining(false)
+				return &DivergedError{Epoch: epoch, Batch: b + 1, Loss: total}
+			}
+			seen += m.batch
+			if hooks.OnBatch != nil {
+				el := time.Since(start)
+				hooks.OnBatch(Progress{Epoch: epoch, Epochs: m.spec.Epochs, Batch: b + 1, Batches: batches,
+					Images: min((b+1)*m.batch, train.N), ImagesPerSec: float64(seen) / el.Seconds(), Elapsed: el})
+			}
+		}
+		m.setTraining(false)
+
+		ep := runs.Epoch{Epoch: epoch, LearningRate: m.opt.lr}
+		headMetrics := make([]runs.HeadMetrics, heads)
+		allRight := 0.0
+		for h := range heads {
+			headMetrics[h].Loss = lossSum[h] / float64(batches)
+			headMetrics[h].Accuracy = float64(correct[h]) / float64(seen)
+			ep.Loss += headMetrics[h].Loss
+			allRight += headMetrics[h].Accuracy
+		}
+		ep.Accuracy = allRight / float64(heads)
+		monitor := ep.Loss
+		if val != nil && val.N > 0 {
+			res, err := m.forwardSet(val)
+			if err != nil {
+				return err
+			}
+			ep.ValLoss, ep.ValAccuracy = res.loss(), res.accuracy()
+			for h := range heads {
+				headMetrics[h].ValLoss = res.headLoss[h] / float64(val.N)
+				headMetrics[h].ValAccuracy = float64(res.headRight[h]) / float64(val.N)
+			}
+			monitor = ep.ValLoss
+		}
+		if heads > 1 {
+			ep.Heads = headMetrics
+		}
+		ep.Seconds = time.Since(start).Seconds()
+		if hooks.OnEpoch != nil {
+			if err := hooks.OnEpoch(ep); err != nil {
+				return err
+			}
+		}
+		if stopper != nil {
+			improved, stop := stopper.Observe(epoch, monitor)
+			if improved && m.spec.EarlyStopping.RestoreBest {
+				best = m.Weights()
+			}
+			if stop {
+				if best != nil {
+					if err := m.SetWeights(best); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		if reducer != nil {
+			m.opt.lr = reducer.Observe(monitor, m.opt.lr)
+		}
+	}
+	return nil
+}
+
+// LearningRate is the optimizer's current learning rate.
+func (m *Model) LearningRate() float64 { return m.opt.lr }
+
+// SetLearningRate changes the optimizer's learning rate, e.g. when resuming
+// a run whose learning rate was reduced.
+func (m *Model) SetLearningRate(lr float64) { m.opt.lr = lr }
+
+// trainStep runs forward and backward on the loaded batch, updates the
+// weights, adds each head's correct predictions to correct and returns each
+// head's mean loss.
+func (m *Model) trainStep(correct []int) ([]float64, error) {
+	for _, d := range m.dropouts {
+		d.sample(m.rng)
+	}
+	defer m.trainVM.Reset()
+	if err := m.trainVM.RunAll(); err != nil {
+		return nil, fmt.Errorf("nn: training step: %w", err)
+	}
+	losses := make([]float64, len(m.losses))
+	for h, l := range m.losses {
+		v, err := float32s(l.Value())
+		if err != nil {
+			return nil, err
+		}
+		losses[h] = float64(v[0])
+		z, err := float32s(m.logits[h].Value())
+		if err != nil {
+			return nil, err
+		}
+		labels := m.labelT[h].Data().([]float32)
+		for i := range m.batch {
+			if argmax(z[i*m.classes:(i+1)*m.classes]) == int(labels[i]) {
+				correct[h]++
+			}
+		}
+	}
+	if err := m.opt.step(); err != nil {
+		return nil, err
+	}
+	return losses, nil
+}
+
+// setTraining switches dropout and batch normalisation between training and
+// evaluation behaviour.
+func (m *Model) setTraining(on bool) {
+	for _, n := range m.norms {
+		n.training = on
+	}
+	if !on {
+		for _, d := range m.dropouts {
+			d.ones()
+		}
+	}
+}
+
+// load copies the examples at idx (at most one batch) into the input
+// tensors, zero-filling the rest of the batch.
+func (m *Model) load(s *dataset.Set, idx []int) {
+	x := m.xT.Data().([]float32)
+	for j := range m.batch {
+		dst := x[j*m.size : (j+1)*m.size]
+		if j >= len(idx) {
+			clear(dst)
+			for _, lt := range m.labelT {
+				lt.Data().([]float32)[j] = 0
+			}
+			continue
+		}
+		copy(dst, s.Pixels(idx[j]))
+		for h, lt := range m.labelT {
+			lt.Data().([]float32)[j] = float32(s.Y[idx[j]*s.Heads+h])
+		}
+	}
+	_ = G.Let(m.x, m.xT)
+}
+
+// checkSet reports whether s fits the model's input and heads.
+func (m *Model) checkSet(s *dataset.Set) error {
+	if s == nil {
+		return errors.New("no dataset")
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	c, h, w := m.spec.InputShape()
+	if s.C != c || s.H != h || s.W != w {
+		return fmt.Errorf("images are %dx%dx%d but the model takes %dx%dx%d", s.C, s.H, s.W, c, h, w)
+	}
+	if s.Heads != len(m.logits) {
+		return fmt.Errorf("the set has %d labels per image but the model has %d heads", s.Heads, len(m.logits))
+	}
+	if len(s.Classes) > m.classes {
+		return fmt.Errorf("the set has %d classes but the model predicts %d", len(s.Classes), m.classes)
+	}
+	return nil
+}
+
+func argmax(z []float32) int {
+	best := 0
+	for j, v := range z {
+		if v > z[best] {
+			best = j
+		}
+	}
+	return best
+}
