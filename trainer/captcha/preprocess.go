@@ -179,18 +179,65 @@ func (p *Preprocessor) denoise(w, h int) Arc {
 // point is a pixel centre.
 type point struct{ x, y float64 }
 
-// fitArc fits the arc to the white pixels of p.bin in the side columns.
+// fitArc fits the arc in the side columns. A side column where the arc
+// runs alone holds one run of white a few pixels long; the parabola is fitted
+// by least squares to those runs' pixels, so that a character reaching into
+// a side column (two runs, or one long run) does not pull the curve off.
+// When fewer than four such columns exist on each side, every white pixel of
+// the side columns is used, as in the report's sources.
 func (p *Preprocessor) fitArc(w, h int) Arc {
 	left := max(3, int(math.Round(fitLeft*float64(w)/refWidth)))
 	right := max(2, int(math.Round(fitRight*float64(w)/refWidth)))
 	if left+right > w {
 		return Arc{}
 	}
+	cols := sideColumns(w, left, right)
 	pts := p.px[:0]
-	for _, x := range sideColumns(w, left, right) {
+	p.side = p.side[:0]
+	var lens []float64
+	nl, nr := 0, 0
+	for _, x := range cols {
+		runs, start, end := 0, 0, 0
 		for y := 0; y < h; y++ {
-			if p.bin[y*w+x] != 0 {
-				pts = append(pts, point{float64(x) + 0.5, float64(y) + 0.5})
+			if p.bin[y*w+x] == 0 {
+				continue
+			}
+			if y == 0 || p.bin[(y-1)*w+x] == 0 {
+				runs++
+				start = y
+			}
+			end = y
+		}
+		if runs != 1 || end-start+1 < 2 || end-start+1 > 9 {
+			continue
+		}
+		xc := float64(x) + 0.5
+		for y := start; y <= end; y++ {
+			pts = append(pts, point{xc, float64(y) + 0.5})
+		}
+		p.side = append(p.side, point{xc, float64(start+end)/2 + 0.5})
+		lens = append(lens, float64(end-start+1))
+		if x < left {
+			nl++
+		} else {
+			nr++
+		}
+	}
+	if nl < 4 || nr < 3 {
+		// Fall back to every white pixel of the side columns.
+		pts, p.side, lens = pts[:0], p.side[:0], lens[:0]
+		for _, x := range cols {
+			n, sum := 0, 0.0
+			for y := 0; y < h; y++ {
+				if p.bin[y*w+x] != 0 {
+					pts = append(pts, point{float64(x) + 0.5, float64(y) + 0.5})
+					n++
+					sum += float64(y) + 0.5
+				}
+			}
+			if n > 0 {
+				p.side = append(p.side, point{float64(x) + 0.5, sum / float64(n)})
+				lens = append(lens, float64(n))
 			}
 		}
 	}
@@ -198,57 +245,46 @@ func (p *Preprocessor) fitArc(w, h int) Arc {
 	if len(pts) < fitMinPoints {
 		return Arc{}
 	}
-	// Fit, then refit twice without the points far from the curve (bits of
-	// characters reaching into the side columns).
 	arc, ok := fitParabola(pts, float64(w))
 	if !ok {
 		return Arc{}
 	}
-	for _, cut := range []float64{6, 4} {
-		kept := pts[:0:0]
-		for _, q := range pts {
+	// Drop the columns whose run is far from the curve (a character's
+	// stroke merged with the arc, say) and refit.
+	for _, cut := range []float64{2.5, 1.5} {
+		n := 0
+		for _, q := range p.side {
 			if math.Abs(q.y-arc.Y(q.x)) <= cut {
-				kept = append(kept, q)
+				n++
 			}
 		}
-		if len(kept) < fitMinPoints {
-			break
+		if n < 6 || n == len(p.side) {
+			continue
 		}
-		a, ok := fitParabola(kept, float64(w))
-		if !ok {
-			break
-		}
-		arc, pts = a, kept
-	}
-	// The centre of the arc in each side column, for refineArc.
-	p.side = p.side[:0]
-	for i := 0; i < len(pts); {
-		j, sum := i, 0.0
-		for ; j < len(pts) && pts[j].x == pts[i].x; j++ {
-			sum += pts[j].y
-		}
-		p.side = append(p.side, point{pts[i].x, sum / float64(j-i)})
-		i = j
-	}
-	// Thickness across the line: per fit column, the white pixels near the
-	// curve, times the cosine of the slope; the median over columns.
-	var th []float64
-	for _, x := range sideColumns(w, left, right) {
-		xc := float64(x) + 0.5
-		yc := arc.Y(xc)
-		cnt := 0
-		for y := max(0, int(yc-6)); y < min(h, int(yc+7)); y++ {
-			if p.bin[y*w+x] != 0 && math.Abs(float64(y)+0.5-yc) <= 5 {
-				cnt++
+		pts = pts[:0]
+		side, kept := p.side[:0], lens[:0]
+		for i, q := range p.side {
+			if math.Abs(q.y-arc.Y(q.x)) > cut {
+				continue
+			}
+			side, kept = append(side, q), append(kept, lens[i])
+			half := (lens[i] - 1) / 2
+			for y := q.y - half; y <= q.y+half+0.01; y++ {
+				pts = append(pts, point{q.x, y})
 			}
 		}
-		if cnt > 0 {
-			slope := arc.B1 + 2*arc.B2*xc
-			th = append(th, float64(cnt)/math.Sqrt(1+slope*slope))
+		p.side, lens = side, kept
+		if a, ok := fitParabola(pts, float64(w)); ok {
+			arc = a
 		}
 	}
-	if len(th) == 0 {
-		return Arc{}
+	p.px = pts
+	// Thickness across the line: the median run, times the cosine of the
+	// slope.
+	th := lens[:0]
+	for i, q := range p.side {
+		slope := arc.B1 + 2*arc.B2*q.x
+		th = append(th, lens[i]/math.Sqrt(1+slope*slope))
 	}
 	slices.Sort(th)
 	arc.Thickness = min(7, max(3, th[len(th)/2]))
