@@ -245,7 +245,7 @@ func (g *Generator) Synthetic(i int) Synthetic {
 	// The arc: part of a large circle entering the left edge at yl and
 	// leaving the right edge at yr, highest at xv (towards the right), so it
 	// climbs steeply on the left and flattens on the right.
-	yl := float64(h) * uni(0.42, 0.54)
+	yl := float64(h) * uni(0.38, 0.60)
 	yr := float64(h) * uni(0.10, 0.22)
 	arc := circleThrough(float64(w), yl, yr, float64(w)*uni(0.68, 1.0))
 	arc.Thickness = uni(4.4, 5.4)

@@ -58,7 +58,7 @@ func TestGenerateTruth(t *testing.T) {
 	for i := range 20 {
 		s := g.Synthetic(i)
 		yl, yr := s.Arc.Y(0)/GenHeight, s.Arc.Y(GenWidth)/GenHeight
-		if yl < 0.40 || yl > 0.56 || yr < 0.08 || yr > 0.24 {
+		if yl < 0.37 || yl > 0.61 || yr < 0.09 || yr > 0.23 {
 			t.Errorf("sample %d: arc enters at %.2f and leaves at %.2f of the height", i, yl, yr)
 		}
 		for k, b := range s.Boxes {

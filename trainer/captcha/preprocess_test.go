@@ -409,3 +409,38 @@ func BenchmarkDenoise(b *testing.B) {
 		Denoise(img)
 	}
 }
+
+func TestDenoiseJPEG(t *testing.T) {
+	t.Parallel()
+	// A JPEG of a synthetic CAPTCHA at another size still has its arc found
+	// close to the truth (scaled), despite the compression noise.
+	dir := t.TempDir()
+	f := fixture{"x.jpg", "2345", 156, 55, "jpeg"}
+	writeFiles(t, dir, files{f.name: encodeFixture(t, f, 3), LabelsFile: []byte("filename,label\nx.jpg,2345\n")})
+	set, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGenerator(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := g.Synthetic(0).Arc
+	_, arc := Denoise(set.Samples[0].Image)
+	if !arc.Found {
+		t.Fatal("no arc found in the JPEG")
+	}
+	sx, sy := 156.0/GenWidth, 55.0/GenHeight
+	var sum float64
+	for x := range 156 {
+		xc := float64(x) + 0.5
+		sum += math.Abs(arc.Y(xc) - truth.Y(xc/sx)*sy)
+	}
+	if e := sum / 156; e > 2 {
+		t.Errorf("arc %.2f rows off on average", e)
+	}
+	dst := make([]float32, Width*Height)
+	if err := Preprocess(set.Samples[0].Image, ModeDN, dst); err != nil {
+		t.Fatal(err)
+	}
+}
