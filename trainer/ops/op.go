@@ -154,7 +154,7 @@ func (op *stashOp) Type() hm.Type {
 func (op *stashOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape(append([]int(nil), op.shape...)), nil
 }
-func (op *stashOp) String() string       { return op.name }
+func (op *stashOp) String() string        { return op.name }
 func (op *stashOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *stashOp) Hashcode() uint32      { return hashcode(op) }
 func (op *stashOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {

@@ -1,0 +1,248 @@
+package ops
+
+import (
+	"fmt"
+	"hash"
+	"math/rand/v2"
+	"sync/atomic"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Mode switches the ops that behave differently in training and in
+// evaluation (Dropout, BatchNorm) without rebuilding the graph. One Mode is
+// shared by every such op of a model; the ops read it each time they run.
+// The zero Mode is in training.
+type Mode struct {
+	eval atomic.Bool
+}
+
+// NewMode returns a Mode in training.
+func NewMode() *Mode { return &Mode{} }
+
+// Train switches m to training: dropout drops, batch norm uses batch
+// statistics and updates its running ones.
+func (m *Mode) Train() { m.eval.Store(false) }
+
+// Eval switches m to evaluation: dropout passes its input through, batch norm
+// uses its running statistics.
+func (m *Mode) Eval() { m.eval.Store(true) }
+
+// Training reports whether m is in training.
+func (m *Mode) Training() bool { return !m.eval.Load() }
+
+// unaryShape is the shape bookkeeping of an elementwise op.
+type unaryShape struct{ shape []int }
+
+func (u unaryShape) typ(inputs int) hm.Type {
+	a := hm.TypeVariable('a')
+	ts := make(hm.Types, inputs+1)
+	for i := range ts {
+		ts[i] = tensorType(len(u.shape), a)
+	}
+	return hm.NewFnType(ts...)
+}
+
+// reluOp is max(x, 0).
+type reluOp struct {
+	opBase
+	unaryShape
+	out buffer
+}
+
+// ReLU returns max(x, 0) elementwise.
+func ReLU(x *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(&reluOp{unaryShape: unaryShape{shapeOf(x)}}, x)
+}
+
+func (op *reluOp) Arity() int    { return 1 }
+func (op *reluOp) Type() hm.Type { return op.typ(1) }
+func (op *reluOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape(append([]int(nil), op.shape...)), nil
+}
+func (op *reluOp) String() string        { return "ReLU" }
+func (op *reluOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *reluOp) Hashcode() uint32      { return hashcode(op) }
+func (op *reluOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
+	if err := checkArity(op, len(inputs), 1); err != nil {
+		return nil, err
+	}
+	x, _, err := f32(inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.get(op.shape...)
+	y := out.Float32s()
+	for i, v := range x {
+		y[i] = max(v, 0)
+	}
+	return out, nil
+}
+func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
+func (op *reluOp) SymDiff(_ gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dx, err := gorgonia.ApplyOp(&maskGradOp{unaryShape: op.unaryShape, name: "ReLUGrad"}, output, grad)
+	return gorgonia.Nodes{dx}, err
+}
+
+// maskGradOp computes dy where y > 0 and 0 elsewhere, from (y, dy).
+type maskGradOp struct {
+	opBase
+	unaryShape
+	name string
+	out  buffer
+}
+
+func (op *maskGradOp) Arity() int    { return 2 }
+func (op *maskGradOp) Type() hm.Type { return op.typ(2) }
+func (op *maskGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape(append([]int(nil), op.shape...)), nil
+}
+func (op *maskGradOp) String() string        { return op.name }
+func (op *maskGradOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *maskGradOp) Hashcode() uint32      { return hashcode(op) }
+func (op *maskGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
+	if err := checkArity(op, len(inputs), 2); err != nil {
+		return nil, err
+	}
+	y, _, err := f32(inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(inputs[1])
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.get(op.shape...)
+	reluMask(true, y, dy, out.Float32s())
+	return out, nil
+}
+func (op *maskGradOp) DiffWRT(int) []bool { return []bool{false, false} }
+func (op *maskGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, errNoSecondOrder
+}
+
+// dropoutState is shared by a dropout op and its gradient op.
+type dropoutState struct {
+	rate  float32
+	mode  *Mode
+	rng   *rand.Rand
+	scale []float32 // 0 or 1/(1-rate) per element, from the last training run
+	train bool      // whether the last forward run was in training
+}
+
+// dropoutOp zeroes each element with probability rate in training and scales
+// the kept ones by 1/(1-rate) (inverted dropout); in evaluation it copies its
+// input.
+type dropoutOp struct {
+	opBase
+	unaryShape
+	st  *dropoutState
+	out buffer
+}
+
+// Dropout returns x with each element zeroed with probability rate while mode
+// is in training, the kept elements scaled by 1/(1-rate) so that the
+// expected value is unchanged; while mode is in evaluation it returns x
+// unchanged. seed seeds the op's own random generator. rate must be in
+// [0, 1).
+func Dropout(x *gorgonia.Node, rate float64, mode *Mode, seed uint64) (*gorgonia.Node, error) {
+	if rate < 0 || rate >= 1 {
+		return nil, fmt.Errorf("ops: Dropout rate %v is not in [0, 1)", rate)
+	}
+	if mode == nil {
+		return nil, fmt.Errorf("ops: Dropout needs a Mode")
+	}
+	st := &dropoutState{rate: float32(rate), mode: mode, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
+	return gorgonia.ApplyOp(&dropoutOp{unaryShape: unaryShape{shapeOf(x)}, st: st}, x)
+}
+
+func (op *dropoutOp) Arity() int    { return 1 }
+func (op *dropoutOp) Type() hm.Type { return op.typ(1) }
+func (op *dropoutOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape(append([]int(nil), op.shape...)), nil
+}
+func (op *dropoutOp) String() string        { return fmt.Sprintf("Dropout{%v}", op.st.rate) }
+func (op *dropoutOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *dropoutOp) Hashcode() uint32      { return hashcode(op) }
+func (op *dropoutOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
+	if err := checkArity(op, len(inputs), 1); err != nil {
+		return nil, err
+	}
+	x, _, err := f32(inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.get(op.shape...)
+	y := out.Float32s()
+	st := op.st
+	st.train = st.mode.Training() && st.rate > 0
+	if !st.train {
+		copy(y, x)
+		return out, nil
+	}
+	st.scale = grow(st.scale, len(x))
+	keep := 1 / (1 - st.rate)
+	// An element is dropped when a uniform 32-bit draw falls below
+	// rate * 2^32; each 64-bit draw serves two elements.
+	thr := uint32(float64(st.rate) * (1 << 32))
+	for i := 0; i < len(x); i += 2 {
+		u := st.rng.Uint64()
+		for j := i; j < min(i+2, len(x)); j++ {
+			s := keep
+			if uint32(u) < thr {
+				s = 0
+			}
+			u >>= 32
+			st.scale[j] = s
+			y[j] = x[j] * s
+		}
+	}
+	return out, nil
+}
+func (op *dropoutOp) DiffWRT(int) []bool { return []bool{true} }
+func (op *dropoutOp) SymDiff(_ gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dx, err := gorgonia.ApplyOp(&dropoutGradOp{unaryShape: op.unaryShape, st: op.st}, output, grad)
+	return gorgonia.Nodes{dx}, err
+}
+
+// dropoutGradOp scales dy by the mask of the last forward run, from (y, dy).
+type dropoutGradOp struct {
+	opBase
+	unaryShape
+	st  *dropoutState
+	out buffer
+}
+
+func (op *dropoutGradOp) Arity() int    { return 2 }
+func (op *dropoutGradOp) Type() hm.Type { return op.typ(2) }
+func (op *dropoutGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape(append([]int(nil), op.shape...)), nil
+}
+func (op *dropoutGradOp) String() string        { return "DropoutGrad" }
+func (op *dropoutGradOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *dropoutGradOp) Hashcode() uint32      { return hashcode(op) }
+func (op *dropoutGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
+	if err := checkArity(op, len(inputs), 2); err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(inputs[1])
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.get(op.shape...)
+	dx := out.Float32s()
+	if !op.st.train {
+		copy(dx, dy)
+		return out, nil
+	}
+	for i, v := range dy {
+		dx[i] = v * op.st.scale[i]
+	}
+	return out, nil
+}
+func (op *dropoutGradOp) DiffWRT(int) []bool { return []bool{false, false} }
+func (op *dropoutGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, errNoSecondOrder
+}

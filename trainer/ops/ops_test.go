@@ -1,0 +1,303 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// compare builds the same function with mine and ref and checks outputs and
+// gradients agree.
+func compare(t *testing.T, params []*param, wrt []bool, mine, ref func(in []*gorgonia.Node) (*gorgonia.Node, error), tol float64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 1))
+	m := buildTest(t, r, params, wrt, mine)
+	f := buildTest(t, r, params, wrt, ref)
+	_, outM, gM := m.run(t)
+	_, outR, gR := f.run(t)
+	assertClose(t, "output", outM, outR, tol)
+	for i := range gM {
+		assertClose(t, fmt.Sprintf("gradient %d", i), gM[i], gR[i], tol)
+	}
+}
+
+func TestMaxPool2D(t *testing.T) {
+	for _, tc := range [][5]int{{2, 3, 8, 8, 2}, {1, 2, 7, 9, 2}, {2, 2, 9, 10, 3}} {
+		r := rand.New(rand.NewPCG(2, uint64(tc[4])))
+		x := newParam(r, 1, tc[0], tc[1], tc[2], tc[3])
+		params, wrt := []*param{x}, []bool{true}
+		k := tc[4]
+		mine := func(in []*gorgonia.Node) (*gorgonia.Node, error) { return MaxPool2D(in[0], k) }
+		ref := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return gorgonia.MaxPool2D(in[0], tensor.Shape{k, k}, []int{0, 0}, []int{k, k})
+		}
+		if tc[2]%k == 0 && tc[3]%k == 0 {
+			// gorgonia rounds odd sizes differently; compare where both agree.
+			compare(t, params, wrt, mine, ref, 1e-6)
+		}
+		tg := buildTest(t, r, params, wrt, mine)
+		_, out, _ := tg.run(t)
+		if want := tc[0] * tc[1] * (tc[2] / k) * (tc[3] / k); len(out) != want {
+			t.Fatalf("%v: output has %d elements, want %d", tc, len(out), want)
+		}
+		checkFiniteDiff(t, tg, params, wrt, 20, 2e-2)
+	}
+}
+
+func TestDense(t *testing.T) {
+	for _, relu := range []bool{false, true} {
+		for _, sz := range [][3]int{{5, 7, 3}, {13, 70, 17}, {32, 100, 70}} {
+			r := rand.New(rand.NewPCG(4, uint64(sz[1])))
+			x := newParam(r, 1, sz[0], sz[1])
+			w := newParam(r, 0.3, sz[1], sz[2])
+			b := newParam(r, 0.3, sz[2])
+			params, wrt := []*param{x, w, b}, []bool{true, true, true}
+			mine := func(in []*gorgonia.Node) (*gorgonia.Node, error) { return dense(in[0], in[1], in[2], relu, true) }
+			ref := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				y, err := gorgonia.Mul(in[0], in[1])
+				if err != nil {
+					return nil, err
+				}
+				if y, err = gorgonia.BroadcastAdd(y, in[2], nil, []byte{0}); err != nil {
+					return nil, err
+				}
+				if relu {
+					return gorgonia.Rectify(y)
+				}
+				return y, nil
+			}
+			compare(t, params, wrt, mine, ref, 1e-4)
+			if !relu {
+				checkFiniteDiff(t, buildTest(t, r, params, wrt, mine), params, wrt, 15, 2e-2)
+			}
+		}
+	}
+}
+
+func TestDenseFlattens4D(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	x := newParam(r, 1, 3, 2, 3, 4)
+	w := newParam(r, 0.3, 24, 5)
+	b := newParam(r, 0.3, 5)
+	params, wrt := []*param{x, w, b}, []bool{true, true, true}
+	tg := buildTest(t, r, params, wrt, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+		return dense(in[0], in[1], in[2], false, true)
+	})
+	checkFiniteDiff(t, tg, params, wrt, 15, 2e-2)
+}
+
+func TestReLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	x := newParam(r, 1, 4, 3, 5)
+	compare(t, []*param{x}, []bool{true},
+		func(in []*gorgonia.Node) (*gorgonia.Node, error) { return ReLU(in[0]) },
+		func(in []*gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Rectify(in[0]) }, 1e-6)
+}
+
+func TestDropout(t *testing.T) {
+	const rate = 0.25
+	r := rand.New(rand.NewPCG(8, 8))
+	x := newParam(r, 1, 64, 50)
+	for i := range x.data {
+		x.data[i] = 1
+	}
+	mode := NewMode()
+	tg := buildTest(t, r, []*param{x}, []bool{true}, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+		return Dropout(in[0], rate, mode, 1)
+	})
+	_, out, grads := tg.run(t)
+	dropped := 0
+	var sum float64
+	for i, v := range out {
+		switch {
+		case v == 0:
+			dropped++
+			if grads[0][i] != 0 {
+				t.Fatalf("dropped element %d has gradient %v", i, grads[0][i])
+			}
+		case math.Abs(float64(v)-1/(1-rate)) > 1e-6:
+			t.Fatalf("kept element %d is %v, want %v", i, v, 1/(1-rate))
+		}
+		sum += float64(v)
+	}
+	frac := float64(dropped) / float64(len(out))
+	if math.Abs(frac-rate) > 0.03 {
+		t.Fatalf("dropped fraction %v, want about %v", frac, rate)
+	}
+	if mean := sum / float64(len(out)); math.Abs(mean-1) > 0.05 {
+		t.Fatalf("mean after dropout %v, want about 1", mean)
+	}
+	// The gradient is the same mask times the cost weights: dx = rw * y / x.
+	rw := newParam(rand.New(rand.NewPCG(11, 13)), 1, 64, 50).data
+	for i := range out {
+		if want := rw[i] * out[i]; math.Abs(float64(grads[0][i]-want)) > 1e-5 {
+			t.Fatalf("gradient %d: %v, want %v", i, grads[0][i], want)
+		}
+	}
+	// A second step draws a new mask.
+	_, out2, _ := tg.run(t)
+	same := 0
+	for i := range out {
+		if (out[i] == 0) == (out2[i] == 0) {
+			same++
+		}
+	}
+	if same == len(out) {
+		t.Fatal("two training steps drew the same mask")
+	}
+	mode.Eval()
+	_, out3, grads3 := tg.run(t)
+	for i := range out3 {
+		if out3[i] != 1 || grads3[0][i] != rw[i] {
+			t.Fatalf("evaluation: element %d is %v with gradient %v, want 1 and %v", i, out3[i], grads3[0][i], rw[i])
+		}
+	}
+}
+
+func TestBatchNorm(t *testing.T) {
+	for _, shape := range [][]int{{4, 3, 5, 6}, {16, 7}} {
+		r := rand.New(rand.NewPCG(10, uint64(len(shape))))
+		x := newParam(r, 2, shape...)
+		for i := range x.data {
+			x.data[i] += 3
+		}
+		gamma := newParam(r, 0.5, shape[1])
+		beta := newParam(r, 0.5, shape[1])
+		params, wrt := []*param{x, gamma, beta}, []bool{true, true, true}
+		state := NewBNState(shape[1])
+		mode := NewMode()
+		tg := buildTest(t, r, params, wrt, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return BatchNorm(in[0], in[1], in[2], state, mode)
+		})
+		_, out, _ := tg.run(t)
+		// Each channel of the normalised output has mean beta and standard
+		// deviation |gamma| (up to epsilon).
+		inner := prod(shape[2:])
+		for c := 0; c < shape[1]; c++ {
+			var s, ss float64
+			m := 0
+			for n := 0; n < shape[0]; n++ {
+				for _, v := range out[(n*shape[1]+c)*inner : (n*shape[1]+c+1)*inner] {
+					s += float64(v)
+					ss += float64(v) * float64(v)
+					m++
+				}
+			}
+			mean := s / float64(m)
+			sd := math.Sqrt(ss/float64(m) - mean*mean)
+			if math.Abs(mean-float64(beta.data[c])) > 1e-4 || math.Abs(sd-math.Abs(float64(gamma.data[c]))) > 2e-3 {
+				t.Fatalf("%v channel %d: mean %v sd %v, want %v and %v", shape, c, mean, sd, beta.data[c], math.Abs(float64(gamma.data[c])))
+			}
+		}
+		// One training step moved the running mean 1% of the way to ~3.
+		if rm := state.Mean.Float32s()[0]; rm < 0.02 || rm > 0.04 {
+			t.Fatalf("running mean after one step %v, want about 0.03", rm)
+		}
+		checkFiniteDiff(t, tg, params, wrt, 20, 3e-2)
+		// Evaluation uses the running statistics.
+		mode.Eval()
+		state.Mean.Float32s()[0] = 1
+		state.Var.Float32s()[0] = 4
+		_, out, _ = tg.run(t)
+		want := gamma.data[0]*(x.data[0]-1)/float32(math.Sqrt(4+0.001)) + beta.data[0]
+		if math.Abs(float64(out[0]-want)) > 1e-5 {
+			t.Fatalf("evaluation output %v, want %v", out[0], want)
+		}
+		checkFiniteDiff(t, tg, params, wrt, 10, 3e-2)
+	}
+}
+
+func TestSoftmaxCrossEntropy(t *testing.T) {
+	const n, k = 6, 5
+	r := rand.New(rand.NewPCG(12, 12))
+	z := newParam(r, 2, n, k)
+	labels := &param{shape: []int{n}, data: []float32{0, 4, 2, 2, 1, 3}}
+	params, wrt := []*param{z, labels}, []bool{true, false}
+	mine := func(in []*gorgonia.Node) (*gorgonia.Node, error) { return SoftmaxCrossEntropy(in[0], in[1]) }
+	oneHot := make([]float32, n*k)
+	for i, l := range labels.data {
+		oneHot[i*k+int(l)] = 1
+	}
+	ref := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+		oh := gorgonia.NodeFromAny(in[0].Graph(), tensor.New(tensor.WithShape(n, k), tensor.WithBacking(oneHot)))
+		sm, err := gorgonia.SoftMax(in[0])
+		if err != nil {
+			return nil, err
+		}
+		lg, err := gorgonia.Log(sm)
+		if err != nil {
+			return nil, err
+		}
+		p, err := gorgonia.HadamardProd(lg, oh)
+		if err != nil {
+			return nil, err
+		}
+		s, err := gorgonia.Sum(p)
+		if err != nil {
+			return nil, err
+		}
+		s, err = gorgonia.Neg(s)
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.Div(s, gorgonia.NewConstant(float32(n)))
+	}
+	compare(t, params, wrt, mine, ref, 1e-5)
+	tg := buildTest(t, r, params, wrt, mine)
+	checkFiniteDiff(t, tg, params, wrt, 20, 1e-2)
+
+	// Large logits stay finite.
+	for i := range z.data {
+		z.data[i] *= 1000
+	}
+	loss, _, grads := tg.run(t)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(float64(grads[0][0])) {
+		t.Fatalf("loss %v, gradient %v with large logits", loss, grads[0][0])
+	}
+
+	// Out-of-range labels are an error, not a panic.
+	labels.data[0] = k
+	tg.vm.Reset()
+	if err := tg.vm.RunAll(); err == nil {
+		t.Fatal("label k was accepted")
+	}
+}
+
+func TestSoftmax(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	z := newParam(r, 3, 4, 7)
+	buildMu.Lock()
+	g := gorgonia.NewGraph()
+	zn := gorgonia.NodeFromAny(g, tensor.New(tensor.WithShape(4, 7), tensor.WithBacking(z.data)))
+	p, err := Softmax(zn)
+	buildMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := gorgonia.NewTapeMachine(g)
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	out := p.Value().(*tensor.Dense).Float32s()
+	for i := 0; i < 4; i++ {
+		var s float64
+		for j := 0; j < 7; j++ {
+			want := math.Exp(float64(z.data[i*7+j]))
+			var den float64
+			for jj := 0; jj < 7; jj++ {
+				den += math.Exp(float64(z.data[i*7+jj]))
+			}
+			if math.Abs(float64(out[i*7+j])-want/den) > 1e-6 {
+				t.Fatalf("softmax[%d,%d] = %v, want %v", i, j, out[i*7+j], want/den)
+			}
+			s += float64(out[i*7+j])
+		}
+		if math.Abs(s-1) > 1e-5 {
+			t.Fatalf("row %d sums to %v", i, s)
+		}
+	}
+}

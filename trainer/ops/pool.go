@@ -1,0 +1,151 @@
+package ops
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolState is shared by a max pooling op and its gradient op: the forward
+// pass records, for each output, the index of the chosen input.
+type poolState struct {
+	n, c, h, w, k, ho, wo int
+	argmax                []int32
+}
+
+// maxPoolOp is k x k max pooling with stride k; rows and columns that do not
+// fill a window are dropped (Keras 'valid' pooling).
+type maxPoolOp struct {
+	opBase
+	st  *poolState
+	out buffer
+}
+
+// MaxPool2D returns k x k max pooling with stride k of x (N,C,H,W). The
+// output is (N, C, H/k, W/k), rounded down.
+func MaxPool2D(x *gorgonia.Node, k int) (*gorgonia.Node, error) {
+	s := shapeOf(x)
+	if len(s) != 4 {
+		return nil, fmt.Errorf("ops: MaxPool2D wants x (N,C,H,W), got %v", s)
+	}
+	if k < 1 || s[2] < k || s[3] < k {
+		return nil, fmt.Errorf("ops: MaxPool2D window %d does not fit input %v", k, s)
+	}
+	st := &poolState{n: s[0], c: s[1], h: s[2], w: s[3], k: k, ho: s[2] / k, wo: s[3] / k}
+	return gorgonia.ApplyOp(&maxPoolOp{st: st}, x)
+}
+
+func (op *maxPoolOp) Arity() int { return 1 }
+func (op *maxPoolOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(tensorType(4, a), tensorType(4, a))
+}
+func (op *maxPoolOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	s := op.st
+	return tensor.Shape{s.n, s.c, s.ho, s.wo}, nil
+}
+func (op *maxPoolOp) String() string        { return fmt.Sprintf("MaxPool2D{%d}", op.st.k) }
+func (op *maxPoolOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *maxPoolOp) Hashcode() uint32      { return hashcode(op) }
+
+func (op *maxPoolOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
+	if err := checkArity(op, len(inputs), 1); err != nil {
+		return nil, err
+	}
+	x, _, err := f32(inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	s := op.st
+	out := op.out.get(s.n, s.c, s.ho, s.wo)
+	y := out.Float32s()
+	if len(s.argmax) != len(y) {
+		s.argmax = make([]int32, len(y))
+	}
+	planes := s.n * s.c
+	parallelFor(planes, workers(), func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			xp := x[pl*s.h*s.w : (pl+1)*s.h*s.w]
+			yo := pl * s.ho * s.wo
+			for oy := 0; oy < s.ho; oy++ {
+				for ox := 0; ox < s.wo; ox++ {
+					best := oy*s.k*s.w + ox*s.k
+					bv := xp[best]
+					for dy := 0; dy < s.k; dy++ {
+						row := (oy*s.k+dy)*s.w + ox*s.k
+						for dx, v := range xp[row : row+s.k] {
+							if v > bv {
+								bv, best = v, row+dx
+							}
+						}
+					}
+					y[yo+oy*s.wo+ox] = bv
+					s.argmax[yo+oy*s.wo+ox] = int32(best)
+				}
+			}
+		}
+	})
+	return out, nil
+}
+
+func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
+func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dx, err := gorgonia.ApplyOp(&maxPoolGradOp{st: op.st}, output, grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx}, nil
+}
+
+// maxPoolGradOp routes the output gradient to the inputs the forward pass
+// chose. Its inputs are (y, dy); y only orders it after the forward pass.
+type maxPoolGradOp struct {
+	opBase
+	st  *poolState
+	out buffer
+}
+
+func (op *maxPoolGradOp) Arity() int { return 2 }
+func (op *maxPoolGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(tensorType(4, a), tensorType(4, a), tensorType(4, a))
+}
+func (op *maxPoolGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	s := op.st
+	return tensor.Shape{s.n, s.c, s.h, s.w}, nil
+}
+func (op *maxPoolGradOp) String() string        { return "MaxPool2DGrad" }
+func (op *maxPoolGradOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *maxPoolGradOp) Hashcode() uint32      { return hashcode(op) }
+
+func (op *maxPoolGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
+	if err := checkArity(op, len(inputs), 2); err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(inputs[1])
+	if err != nil {
+		return nil, err
+	}
+	s := op.st
+	out := op.out.get(s.n, s.c, s.h, s.w)
+	dx := out.Float32s()
+	planes := s.n * s.c
+	parallelFor(planes, workers(), func(_, lo, hi int) {
+		clear(dx[lo*s.h*s.w : hi*s.h*s.w])
+		for pl := lo; pl < hi; pl++ {
+			base := pl * s.h * s.w
+			for i := pl * s.ho * s.wo; i < (pl+1)*s.ho*s.wo; i++ {
+				dx[base+int(s.argmax[i])] += dy[i]
+			}
+		}
+	})
+	return out, nil
+}
+
+func (op *maxPoolGradOp) DiffWRT(int) []bool { return []bool{false, false} }
+func (op *maxPoolGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, errNoSecondOrder
+}
