@@ -77,7 +77,10 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	test := model.Evaluate(data.Test)
+	test, err := model.Evaluate(data.Test)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "test: loss %.4f  accuracy %.4f  %.3f ms/image  (trained in %s)\n",
 		test.Loss, test.Accuracy, test.MsPerImage, since(time.Since(start)))
 	f, err := os.Create(*out)
@@ -117,7 +120,7 @@ func (b *progressBar) update(p nn.Progress) {
 	if p.Batch > 0 {
 		perBatch := p.Elapsed.Seconds() / float64(p.Batch)
 		left := float64(p.Batches-p.Batch) + float64(p.Epochs-p.Epoch)*float64(p.Batches)
-		eta = (time.Duration(perBatch*left) * time.Second / time.Second).Round(time.Second).String()
+		eta = time.Duration(perBatch * left * float64(time.Second)).Round(time.Second).String()
 	}
 	fmt.Fprintf(b.w, "\repoch %d/%d [%s%s] %d/%d  %.0f img/s  %s left ",
 		p.Epoch, p.Epochs, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.Batch, p.Batches, p.ImagesPerSec, eta)

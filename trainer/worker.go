@@ -111,9 +111,9 @@ func (t *Trainer) heartbeat(ctx context.Context, id int64) {
 
 // userMessage turns a training error into one line a person can act on.
 func userMessage(err error) string {
-	var nanErr *nn.NaNError
-	if errors.As(err, &nanErr) {
-		return nanErr.Error()
+	var diverged *nn.DivergedError
+	if errors.As(err, &diverged) {
+		return diverged.Error()
 	}
 	msg := err.Error()
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
@@ -181,7 +181,10 @@ func (t *Trainer) train(ctx context.Context, id int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	test := model.Evaluate(data.Test)
+	test, err := model.Evaluate(data.Test)
+	if err != nil {
+		return err
+	}
 	epochs, err := t.runs.Epochs(ctx, id)
 	if err != nil {
 		return err

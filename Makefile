@@ -1,0 +1,43 @@
+# trainyard: `make run` starts the app, `make test` runs every test.
+export CGO_ENABLED := 0
+GO ?= go
+BIN := bin/trainyard
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/trainyard.
+	$(GO) build -o $(BIN) .
+
+.PHONY: run
+run: build ## Build and start trainyard serve on http://127.0.0.1:8080 (data in ./data).
+	./$(BIN) serve --addr 127.0.0.1:8080 --data-dir ./data
+
+.PHONY: generate
+generate: ## Regenerate the templ components (commit the *_templ.go files).
+	$(GO) tool templ generate
+
+.PHONY: check-generated
+check-generated: ## Fail when the committed templ output is stale.
+	@$(GO) tool templ generate >/dev/null
+	@git diff --exit-code --stat -- '*_templ.go' || (echo "generated templ files are stale: run 'make generate' and commit" && exit 1)
+
+.PHONY: vet
+vet: ## go vet every package.
+	$(GO) vet ./...
+
+.PHONY: test
+test: check-generated vet ## Run every test (browser tests need chromium).
+	$(GO) test -count=1 -timeout 30m ./...
+
+.PHONY: lint
+lint: vet ## Static checks.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$') && exit 1)
+
+.PHONY: bench
+bench: ## Go benchmarks of the training ops.
+	$(GO) test -run '^$$' -bench . -benchmem ./trainer/...
