@@ -1,1 +1,90 @@
-// charts.js: page script (work in progress).
+// charts.js: line charts of per-epoch metrics on top of uPlot, shared by the
+// run and compare pages. It defines window.trainyardCharts.
+(function () {
+  "use strict";
+
+  var HEIGHT = 280;
+
+  function fmtValue(percent) {
+    return function (u, v) {
+      if (v == null) return "–";
+      return percent ? (v * 100).toFixed(2) + "%" : v.toFixed(4);
+    };
+  }
+
+  // lineChart draws a chart into el. spec: {title, percent, sync, series:
+  // [{label, colour, dash}], data: [xs, ys0, ys1, ...]} where a missing value is null.
+  function lineChart(el, spec) {
+    var series = [{ label: "epoch", value: function (u, v) { return v == null ? "–" : v; } }];
+    spec.series.forEach(function (s) {
+      series.push({
+        label: s.label,
+        stroke: s.colour,
+        width: 2,
+        dash: s.dash,
+        spanGaps: true,
+        points: { size: 5, fill: s.colour },
+        value: fmtValue(spec.percent),
+      });
+    });
+    var opts = {
+      title: spec.title,
+      width: Math.max(el.clientWidth, 300),
+      height: HEIGHT,
+      scales: { x: { time: false } },
+      series: series,
+      axes: [
+        { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], grid: { stroke: "#eef0f3" } },
+        {
+          size: 62,
+          grid: { stroke: "#eef0f3" },
+          values: spec.percent
+            ? function (u, vals) { return vals.map(function (v) { return (v * 100).toFixed(v >= 0.995 ? 1 : 0) + "%"; }); }
+            : null,
+        },
+      ],
+      cursor: { drag: { x: true, y: false }, sync: spec.sync ? { key: spec.sync, setSeries: true } : undefined },
+      legend: { live: true },
+    };
+    if (!opts.axes[1].values) delete opts.axes[1].values;
+    var plot = new uPlot(opts, spec.data, el);
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        var w = Math.max(el.clientWidth, 300);
+        if (w !== plot.width) plot.setSize({ width: w, height: HEIGHT });
+      }).observe(el);
+    }
+    return plot;
+  }
+
+  // byEpoch turns epochs into aligned columns: xs = 1..n and one array per
+  // metric name, with null where an epoch is missing.
+  function byEpoch(epochs, n, metric) {
+    var ys = new Array(n).fill(null);
+    epochs.forEach(function (e) {
+      if (e.epoch >= 1 && e.epoch <= n) ys[e.epoch - 1] = e[metric];
+    });
+    return ys;
+  }
+
+  function range(n) {
+    var xs = [];
+    for (var i = 1; i <= n; i++) xs.push(i);
+    return xs;
+  }
+
+  // seconds writes a duration the way the Go side does ("42.1 s", "3m 05s").
+  function seconds(s) {
+    if (!(s > 0)) return "–";
+    if (s < 1) return Math.round(s * 1000) + " ms";
+    if (s < 60) return s.toFixed(1) + " s";
+    if (s < 3600) {
+      var m = Math.floor(s / 60), r = Math.floor(s - m * 60);
+      return m + "m " + (r < 10 ? "0" : "") + r + "s";
+    }
+    var h = Math.floor(s / 3600), mm = Math.floor((s - h * 3600) / 60);
+    return h + "h " + (mm < 10 ? "0" : "") + mm + "m";
+  }
+
+  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, range: range, seconds: seconds };
+})();

@@ -1,1 +1,125 @@
-// run.js: page script (work in progress).
+// run.js: the run page. It draws the loss and accuracy curves from the stored
+// epochs and, while the run is queued or running, listens to the run's
+// server-sent events (/api/runs/:id/events):
+//   progress {epoch, epochs, batch, batches, images_per_sec, eta_seconds}
+//   epoch    {a runs.Epoch}
+//   status   {status, error}
+// and keeps the progress bars, curves and badge current. When the status
+// becomes final the page reloads once to show the results.
+(function () {
+  "use strict";
+  var C = window.trainyardCharts;
+  var node = document.getElementById("run-data");
+  if (!node) return;
+  var run = JSON.parse(node.textContent);
+  var epochs = (run.epochs || []).slice();
+  var FINAL = { succeeded: true, failed: true, cancelled: true };
+
+  function $(id) { return document.getElementById(id); }
+  function setText(id, text) { var el = $(id); if (el) el.textContent = text; }
+
+  // Charts.
+  var lossChart = null, accChart = null;
+  function columns() {
+    var n = 0;
+    epochs.forEach(function (e) { n = Math.max(n, e.epoch); });
+    var xs = C.range(n);
+    return {
+      loss: [xs, C.byEpoch(epochs, n, "loss"), C.byEpoch(epochs, n, "val_loss")],
+      acc: [xs, C.byEpoch(epochs, n, "accuracy"), C.byEpoch(epochs, n, "val_accuracy")],
+    };
+  }
+  if (C && window.uPlot) {
+    var cols = columns();
+    var lines = [
+      { label: "train", colour: "#2563eb" },
+      { label: "validation", colour: "#ea580c" },
+    ];
+    if ($("chart-loss")) lossChart = C.lineChart($("chart-loss"), { title: "Loss", series: lines, data: cols.loss, sync: "run" });
+    if ($("chart-accuracy")) accChart = C.lineChart($("chart-accuracy"), { title: "Accuracy", percent: true, series: lines, data: cols.acc, sync: "run" });
+  }
+  function redraw() {
+    var cols = columns();
+    if (lossChart) lossChart.setData(cols.loss);
+    if (accChart) accChart.setData(cols.acc);
+    var none = $("no-epochs");
+    if (none && epochs.length) none.hidden = true;
+  }
+
+  // Status badge.
+  function setStatus(status) {
+    var holder = $("status");
+    var badge = holder && holder.querySelector(".badge");
+    if (badge) {
+      badge.className = "badge badge-" + status;
+      badge.textContent = status;
+      badge.setAttribute("data-status", status);
+    }
+    if (status !== "queued") {
+      var q = $("queued-note");
+      if (q) q.hidden = true;
+    }
+  }
+
+  // Progress bars.
+  function setProgress(p) {
+    setText("p-epoch", p.epoch);
+    setText("p-epochs", p.epochs);
+    setText("p-batch", p.batch);
+    setText("p-batches", p.batches > 0 ? p.batches : "–");
+    var ep = $("epoch-progress");
+    if (ep && p.epochs > 0) {
+      ep.max = p.epochs;
+      var within = p.batches > 0 ? p.batch / p.batches : 0;
+      ep.value = Math.min(p.epochs, Math.max(0, p.epoch - 1) + within);
+    }
+    var bp = $("batch-progress");
+    if (bp && p.batches > 0) {
+      bp.max = p.batches;
+      bp.value = p.batch;
+    }
+    setText("p-speed", p.images_per_sec > 0 ? Math.round(p.images_per_sec).toLocaleString("en-US") + " images/s" : "– images/s");
+    setText("p-eta", p.eta_seconds > 0 ? C.seconds(p.eta_seconds) + " left" : "– left");
+  }
+
+  // A final status reloads the page once (never in a loop, should the server
+  // still report the run as live right after).
+  function finish(status) {
+    var key = "trainyard-reloaded-" + run.id;
+    try {
+      if (sessionStorage.getItem(key) === status) {
+        setText("live-state", "finished: reload the page for the results");
+        return;
+      }
+      sessionStorage.setItem(key, status);
+    } catch (e) { /* storage off: reload anyway */ }
+    window.location.reload();
+  }
+
+  if (FINAL[run.status] || !window.EventSource) return;
+  var source = new EventSource(run.events_url);
+  source.addEventListener("open", function () { setText("live-state", "live"); });
+  source.addEventListener("error", function () {
+    setText("live-state", source.readyState === EventSource.CLOSED ? "disconnected" : "reconnecting…");
+  });
+  source.addEventListener("progress", function (ev) {
+    setProgress(JSON.parse(ev.data));
+    setStatus("running");
+  });
+  source.addEventListener("epoch", function (ev) {
+    var e = JSON.parse(ev.data);
+    epochs = epochs.filter(function (x) { return x.epoch !== e.epoch; });
+    epochs.push(e);
+    epochs.sort(function (a, b) { return a.epoch - b.epoch; });
+    redraw();
+  });
+  source.addEventListener("status", function (ev) {
+    var s = JSON.parse(ev.data);
+    setStatus(s.status);
+    if (FINAL[s.status]) {
+      source.close();
+      finish(s.status);
+    }
+  });
+  window.addEventListener("beforeunload", function () { source.close(); });
+})();
