@@ -41,6 +41,7 @@ func softmaxRows(z, p []float32, n, k int, label func(i int) int) float64 {
 // sceState is shared by a softmax cross-entropy op and its gradient op.
 type sceState struct {
 	n, k   int
+	labelT hm.Type // type of the labels tensor's elements
 	probs  []float32
 	labels []int32
 }
@@ -62,14 +63,14 @@ func SoftmaxCrossEntropy(logits, labels *gorgonia.Node) (*gorgonia.Node, error) 
 	if len(ls) != 2 || prod(ys) != ls[0] {
 		return nil, fmt.Errorf("ops: SoftmaxCrossEntropy wants logits (N,K) and labels (N), got %v and %v", ls, ys)
 	}
-	st := &sceState{n: ls[0], k: ls[1]}
+	st := &sceState{n: ls[0], k: ls[1], labelT: labels.Dtype()}
 	return gorgonia.ApplyOp(&softmaxCEOp{st: st}, logits, labels)
 }
 
 func (op *softmaxCEOp) Arity() int { return 2 }
 func (op *softmaxCEOp) Type() hm.Type {
-	a, b := hm.TypeVariable('a'), hm.TypeVariable('b')
-	return hm.NewFnType(tensorType(2, a), tensorType(1, b), a)
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(tensorType(2, a), &gorgonia.TensorType{Dims: 1, Of: op.st.labelT}, a)
 }
 func (op *softmaxCEOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.ScalarShape(), nil
