@@ -17,6 +17,7 @@ type Splits struct {
 type dataCache struct {
 	mu    sync.Mutex
 	mnist *Splits
+	captchaCache
 }
 
 func newDataCache() *dataCache { return &dataCache{} }
@@ -42,6 +43,8 @@ func (c *dataCache) splits(spec experiments.Spec) (Splits, error) {
 		c.mu.Unlock()
 		tr, val := dataset.Split(all.Train, spec)
 		return Splits{Train: tr, Val: val, Test: all.Test}, nil
+	case experiments.DatasetCaptcha:
+		return c.captchaSplits(spec)
 	default:
 		return Splits{}, fmt.Errorf("dataset %q is not available for training yet", spec.Dataset)
 	}
