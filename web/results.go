@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"math"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -41,7 +42,8 @@ func confusionRows(t *runs.TestResult) []confusionRow {
 		for j, c := range row {
 			heat := 0
 			if c > 0 && total > 0 {
-				heat = 1 + int(float64(c)/float64(total)*8.999)
+				// A square root scale lets a few percent of mistakes show.
+				heat = 1 + int(math.Sqrt(float64(c)/float64(total))*8.999)
 			}
 			r.Cells = append(r.Cells, confusionCell{Count: c, Heat: "heat-" + itoa(heat), Diagonal: i == j})
 		}

@@ -3,6 +3,11 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
 	"errors"
 	"io/fs"
 	"os"
@@ -75,9 +80,31 @@ func sampleRun(t *testing.T, id int64, presetName string, epochs int) runs.Run {
 	r.Test = &runs.TestResult{
 		Images: 10000, Loss: 0.1234, Accuracy: 0.9685, MsPerImage: 0.042, Confusion: conf,
 		Classes:       []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
-		Misclassified: []runs.Example{{Index: 17, Truth: "7", Predicted: "1", PNG: "iVBORw0KGgo="}, {Index: 99, Truth: "4", Predicted: "9", PNG: "not base64!"}},
+		Misclassified: []runs.Example{{Index: 17, Truth: "7", Predicted: "1", PNG: samplePNG(t, 7)}, {Index: 99, Truth: "4", Predicted: "9", PNG: "not base64!"},
+			{Index: 123, Truth: "2", Predicted: "7", PNG: samplePNG(t, 2)}, {Index: 456, Truth: "5", Predicted: "3", PNG: samplePNG(t, 5)}},
 	}
 	return r
+}
+
+// samplePNG draws a 28x28 grey test image (a ring whose size follows seed)
+// and returns it as base64 PNG, as runs.Example holds it.
+func samplePNG(t *testing.T, seed int) string {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 28, 28))
+	r := 6 + float64(seed%5)
+	for y := range 28 {
+		for x := range 28 {
+			d := math.Hypot(float64(x)-14, float64(y)-14)
+			if math.Abs(d-r) < 2 {
+				img.SetGray(x, y, color.Gray{Y: 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
 func TestHomePage(t *testing.T) {
@@ -155,7 +182,7 @@ func TestRunPageFinished(t *testing.T) {
 	r := sampleRun(t, 7, "mnist-cnn1", 15)
 	html := render(t, RunPage(RunProps{Run: r}))
 	mustContain(t, html, `badge-succeeded`, `id="test-accuracy">96.85%`, `id="confusion"`, `heat-9 diag`,
-		`href="/api/runs/7/weights"`, `data:image/png;base64,iVBORw0KGgo=`, `id="run-data"`, `uPlot.iife.min.js`,
+		`href="/api/runs/7/weights"`, `src="data:image/png;base64,iVBOR`, `id="run-data"`, `uPlot.iife.min.js`,
 		`cpu (2 threads)`, `0.042 ms`)
 	if strings.Contains(html, "not base64!") {
 		t.Error("invalid image data reached the page")
