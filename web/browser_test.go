@@ -66,7 +66,7 @@ func (s *stub) handler() http.Handler {
 		s.mu.Lock()
 		s.posted = r.PostForm
 		s.mu.Unlock()
-		fmt.Fprint(w, "<p id=queued>queued</p>")
+		fmt.Fprint(w, `<!DOCTYPE html><link rel="icon" href="data:,"><p id="queued">queued</p>`)
 	})
 	mux.HandleFunc("POST /api/summary", func(w http.ResponseWriter, r *http.Request) {
 		var spec experiments.Spec
@@ -108,6 +108,10 @@ func (s *stub) handler() http.Handler {
 		s.finished.Store(true)
 		send("status", StatusEvent{Status: runs.StatusSucceeded})
 		<-r.Context().Done()
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		http.NotFound(w, r)
 	})
 	return mux
 }

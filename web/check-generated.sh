@@ -3,7 +3,10 @@
 # *_templ.go files differ from what templ generates (run from anywhere).
 set -eu
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
-go tool templ generate >/dev/null
+if ! out=$(go tool templ generate 2>&1); then
+	echo "$out" >&2
+	exit 1
+fi
 if ! git diff --exit-code --stat -- '*_templ.go'; then
 	echo "check-generated: *_templ.go files are stale; run 'go tool templ generate' and commit them" >&2
 	exit 1

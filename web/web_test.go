@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
-	"math"
-	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -79,7 +79,7 @@ func sampleRun(t *testing.T, id int64, presetName string, epochs int) runs.Run {
 	}
 	r.Test = &runs.TestResult{
 		Images: 10000, Loss: 0.1234, Accuracy: 0.9685, MsPerImage: 0.042, Confusion: conf,
-		Classes:       []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
 		Misclassified: []runs.Example{{Index: 17, Truth: "7", Predicted: "1", PNG: samplePNG(t, 7)}, {Index: 99, Truth: "4", Predicted: "9", PNG: "not base64!"},
 			{Index: 123, Truth: "2", Predicted: "7", PNG: samplePNG(t, 2)}, {Index: 456, Truth: "5", Predicted: "3", PNG: samplePNG(t, 5)}},
 	}
@@ -255,7 +255,7 @@ func TestExperimentAndErrorPages(t *testing.T) {
 func TestStaticAssets(t *testing.T) {
 	t.Parallel()
 	for _, p := range []string{"css/app.css", "js/app.js", "js/runs-table.js", "js/experiment-form.js", "js/run.js",
-		"js/compare.js", "js/charts.js", "vendor/htmx.min.js", "vendor/htmx-ext-sse.min.js", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css"} {
+		"js/compare.js", "js/charts.js", "vendor/htmx.min.js", "vendor/htmx-ext-sse.min.js", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css", "favicon.svg"} {
 		if _, err := fs.Stat(StaticRoot(), p); err != nil {
 			t.Errorf("static asset %s: %v", p, err)
 		}
