@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"sort"
-	"strings"
 
 	"github.com/trainyard/trainyard/experiments"
 )
@@ -144,8 +143,7 @@ func (st formState) otherErrors() []setting {
 	return out
 }
 
-// presetOptions are the presets offered, with the current one kept even when
-// it is not (a preset since removed, or "" for custom).
+// presetNames are the names of the presets offered, in order.
 func (st formState) presetNames() []string {
 	var names []string
 	for _, p := range st.Presets {
@@ -248,14 +246,6 @@ func intValue(v int) string {
 		return ""
 	}
 	return itoa(v)
-}
-
-// title capitalises a field name for labels ("kernel" -> "Kernel").
-func title(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // isLayerType reports whether t is a layer type the editor offers.
