@@ -29,6 +29,13 @@ Usage:
       Trains one model without the server, with a progress bar in the
       terminal, prints the test results and writes the weights.
 
+  trainyard eval --weights run.safetensors [--data DIR] [--json]
+      Evaluates trained weights on a labelled CAPTCHA folder (or an MNIST
+      model on the embedded test set) and prints images, accuracy and ms/image.
+
+  trainyard captcha generate --n 1000 --seed 1 --out DIR
+      Draws synthetic THSR CAPTCHAs into DIR with a labels.csv.
+
 Flags of serve can also be set with TRAINYARD_ADDR, TRAINYARD_DATA_DIR and
 TRAINYARD_WORKERS; a flag wins over its variable.
 
@@ -57,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, args[1:], stderr)
 	case "train":
 		return cmdTrain(ctx, args[1:], stdout, stderr)
+	case "eval":
+		return cmdEval(ctx, args[1:], stdout, stderr)
+	case "captcha":
+		return cmdCaptcha(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
