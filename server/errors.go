@@ -45,7 +45,11 @@ func (h *handler) errorHandler(err error, c echo.Context) {
 	var cf conflict
 	var he *echo.HTTPError
 	var ve *experiments.ValidationError
+	if ucode, umsg, ufields, ok := uploadError(err); ok {
+		code, msg, fields = ucode, umsg, ufields
+	}
 	switch {
+	case code != http.StatusInternalServerError:
 	case errors.As(err, &fields):
 		code, msg = http.StatusUnprocessableEntity, "invalid request"
 	case errors.As(err, &ve):

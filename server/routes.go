@@ -18,6 +18,8 @@ func routes(e *echo.Echo, h *handler) {
 	e.GET("/runs/:id", h.runShow)
 	e.POST("/runs/:id/cancel", h.runCancel)
 	e.GET("/compare", h.compareShow)
+	e.GET("/datasets", h.datasetsPage)
+	e.POST("/datasets", h.datasetCreate, uploadLimit("/datasets"))
 
 	// JSON API.
 	api := e.Group("/api")
@@ -32,6 +34,8 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/runs/:id/weights", h.apiRunWeights)
 	api.GET("/runs/:id/events", h.apiRunEvents)
 	api.GET("/compare", h.apiCompare)
+	api.GET("/datasets", h.apiDatasets)
+	api.POST("/datasets", h.apiDatasetCreate, uploadLimit("/api/datasets"))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

@@ -41,6 +41,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives request and worker logs (default slog.Default()).
 	Logger *slog.Logger
+	// DatasetRoots are the folders CAPTCHA datasets may be imported from
+	// (--datasets, repeatable; default none: zip uploads only).
+	DatasetRoots []string
 }
 
 func (c *Config) defaults() {
@@ -78,6 +81,10 @@ type handler struct {
 	broker  *runs.Broker
 	closing <-chan struct{}
 	log     *slog.Logger
+
+	datasets     *experiments.DatasetStore
+	datasetRoots []string
+	models       *modelCache
 }
 
 // New opens the data dir's database (applying migrations), builds the
@@ -108,13 +115,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.h = &handler{
 		exps: experiments.NewStore(db), runs: runs.NewStore(db), trainer: tr, broker: broker,
 		closing: s.closing, log: cfg.Logger,
+		datasets: experiments.NewDatasetStore(db), datasetRoots: cfg.DatasetRoots, models: newModelCache(),
 	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.h.errorHandler
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", cfg.MaxBodyBytes)))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.MaxBodyBytes), Skipper: ownBodyLimit}))
 	routes(e, s.h)
 	s.echo = e
 	return s, nil
