@@ -63,15 +63,14 @@ func newConvGeom(xs, ws []int, pad Padding, relu bool) (convGeom, error) {
 	return g, nil
 }
 
-// im2col writes the columns of one sample x (C,H,W) in the packed panel
-// layout the GEMM kernel reads as B (rows c*kh*kw, columns ho*wo): panel p
-// holds, for each row, the 64 consecutive output pixels [64p, 64p+64).
-func (g *convGeom) im2col(x []float32, dst []float32) {
-	npan := (g.pixels + panelW - 1) / panelW
-	for p := 0; p < npan; p++ {
+// im2col writes panel p of the columns of one sample x (C,H,W) in the
+// packed layout the GEMM kernel reads as B (rows c*kh*kw, columns ho*wo):
+// for each row, the 64 consecutive output pixels [64p, 64p+64), zero beyond
+// the last pixel. panel has room for c*kh*kw*64 floats.
+func (g *convGeom) im2col(x []float32, panel []float32, p int) {
+	{
 		j0 := p * panelW
 		nc := min(panelW, g.pixels-j0)
-		panel := dst[p*g.ckk*panelW : (p+1)*g.ckk*panelW]
 		kk := 0
 		for c := 0; c < g.c; c++ {
 			xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
@@ -163,7 +162,7 @@ func reluMask(relu bool, y, dy, dst []float32) []float32 {
 
 // convScratch is one worker's scratch space.
 type convScratch struct {
-	col, pack, mask, dcol, dwt, db []float32
+	col, pack, dcol, dwt, db []float32
 }
 
 // convState is shared by a convolution and its gradient ops.
@@ -172,6 +171,22 @@ type convState struct {
 	ks      *kernels
 	scratch []convScratch
 	db      buffer // filled by the weight-gradient op, returned by the bias one
+	// fwdRuns counts forward runs; maskedRun is the run whose output
+	// gradient has been masked by the fused ReLU in place.
+	fwdRuns, maskedRun int
+}
+
+// maskGrad applies the fused ReLU's mask to the output gradient dy in place,
+// once per forward run. Masking is idempotent and dy's only readers are this
+// convolution's gradient ops, so whichever runs first does it.
+func (s *convState) maskGrad(y, dy []float32) {
+	if !s.g.relu || s.maskedRun == s.fwdRuns {
+		return
+	}
+	parallelFor(len(dy), workers(), func(_, lo, hi int) {
+		reluMask(true, y[lo:hi], dy[lo:hi], dy[lo:hi])
+	})
+	s.maskedRun = s.fwdRuns
 }
 
 func (s *convState) workerScratch() []convScratch {
@@ -242,6 +257,7 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	g := &op.st.g
+	op.st.fwdRuns++
 	out := op.out.get(g.n, g.o, g.ho, g.wo)
 	y := out.Float32s()
 	scr := op.st.workerScratch()
@@ -254,10 +270,15 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	nrb := (g.o + tileM - 1) / tileM
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
-		s.col = grow(s.col, packedSize(g.ckk, g.pixels))
+		s.col = grow(s.col, g.ckk*panelW)
 		for n := lo; n < hi; n++ {
-			g.im2col(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], s.col)
-			ks.gemmPanels(g.o, g.pixels, g.ckk, w, g.ckk, 1, s.col, y[n*g.o*g.pixels:], g.pixels, b, flags, 0, nrb, 0, npan)
+			xn := x[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
+			yn := y[n*g.o*g.pixels:]
+			for p := 0; p < npan; p++ {
+				g.im2col(xn, s.col, p)
+				j0 := p * panelW
+				ks.gemmPanel(g.o, min(panelW, g.pixels-j0), g.ckk, w, g.ckk, 1, s.col, yn[j0:], g.pixels, b, j0, flags, 0, nrb)
+			}
 		}
 	})
 	return out, nil
@@ -333,15 +354,13 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	npan := (g.pixels + panelW - 1) / panelW
 	nrb := (g.ckk + tileM - 1) / tileM
 	sz := g.o * g.pixels
+	op.st.maskGrad(y, dy)
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
 		s.pack = grow(s.pack, packedSize(g.o, g.pixels))
 		s.dcol = grow(s.dcol, g.ckk*g.pixels)
-		if g.relu {
-			s.mask = grow(s.mask, sz)
-		}
 		for n := lo; n < hi; n++ {
-			gm := reluMask(g.relu, y[n*sz:(n+1)*sz], dy[n*sz:(n+1)*sz], s.mask)
+			gm := dy[n*sz : (n+1)*sz]
 			packB(g.o, g.pixels, gm, g.pixels, 1, s.pack, 0, npan)
 			ks.gemmPanels(g.ckk, g.pixels, g.o, w, 1, g.ckk, s.pack, s.dcol, g.pixels, nil, 0, 0, nrb, 0, npan)
 			dxn := dx[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
@@ -410,19 +429,17 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	nrb := (g.ckk + tileM - 1) / tileM
 	sz := g.o * g.pixels
 	used, _ := numRanges(g.n, len(scr))
+	op.st.maskGrad(y, dy)
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
-		s.col = grow(s.col, packedSize(g.ckk, g.pixels))
+		s.col = grow(s.col, g.ckk*panelW)
 		s.pack = grow(s.pack, packedSize(panelW, o16))
 		s.dwt = grow(s.dwt, g.ckk*o16)
 		s.db = grow(s.db, g.o)
 		clear(s.dwt)
 		clear(s.db)
-		if g.relu {
-			s.mask = grow(s.mask, sz)
-		}
 		for n := lo; n < hi; n++ {
-			gm := reluMask(g.relu, y[n*sz:(n+1)*sz], dy[n*sz:(n+1)*sz], s.mask)
+			gm := dy[n*sz : (n+1)*sz]
 			for o := 0; o < g.o; o++ {
 				var sum float32
 				for _, v := range gm[o*g.pixels : (o+1)*g.pixels] {
@@ -430,12 +447,13 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 				}
 				s.db[o] += sum
 			}
-			g.im2col(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], s.col)
+			xn := x[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
 			for p := 0; p < npanPix; p++ {
 				j0 := p * panelW
 				nc := min(panelW, g.pixels-j0)
+				g.im2col(xn, s.col, p)
 				packB(nc, g.o, gm[j0:], 1, g.pixels, s.pack, 0, npanO)
-				a := s.col[p*g.ckk*panelW:]
+				a := s.col
 				ks.gemmPanels(g.ckk, o16, nc, a, panelW, 1, s.pack, s.dwt, o16, nil, flagAcc, 0, nrb, 0, npanO)
 			}
 		}

@@ -134,68 +134,82 @@ func packB(k, n int, b []float32, rsB, csB int, dst []float32, p0, p1 int) {
 // m x k with A[i,kk] at a[i*rsA+kk*csA]; C[i,j] is c[i*ldc+j]. bias holds m
 // floats for flagRowBias or n floats for flagColBias.
 func (ks *kernels) gemmPanels(m, n, k int, a []float32, rsA, csA int, bp []float32, c []float32, ldc int, bias []float32, flags int, r0, r1, p0, p1 int) {
-	var tile [tileM * panelW]float32
-	var cbias [panelW]float32
 	for p := p0; p < p1; p++ {
 		j0 := p * panelW
-		nc := min(panelW, n-j0)
-		panel := bp[p*k*panelW : (p+1)*k*panelW]
-		colBias := flags&flagColBias != 0
-		var pbias []float32
-		if colBias {
-			if nc == panelW {
-				pbias = bias[j0 : j0+panelW]
-			} else {
-				copy(cbias[:], bias[j0:j0+nc])
-				clear(cbias[nc:])
-				pbias = cbias[:]
+		ks.gemmPanel(m, min(panelW, n-j0), k, a, rsA, csA, bp[p*k*panelW:(p+1)*k*panelW], c[j0:], ldc, bias, j0, flags, r0, r1)
+	}
+}
+
+// gemmPanel computes columns [j0, j0+nc) of C = A * B for row blocks [r0,
+// r1), where panel is the packed panel of B holding those columns and c
+// starts at C[0, j0]. bias is indexed as in gemmPanels.
+func (ks *kernels) gemmPanel(m, nc, k int, a []float32, rsA, csA int, panel []float32, c []float32, ldc int, bias []float32, j0, flags int, r0, r1 int) {
+	var tile [tileM * panelW]float32
+	var cbias [panelW]float32
+	colBias := flags&flagColBias != 0
+	var pbias []float32
+	if colBias {
+		if nc == panelW {
+			pbias = bias[j0 : j0+panelW]
+		} else {
+			copy(cbias[:], bias[j0:j0+nc])
+			pbias = cbias[:]
+		}
+	}
+	for r := r0; r < r1; r++ {
+		i0 := r * tileM
+		if m < tileM {
+			b := pbias
+			if !colBias {
+				b = bias
+			}
+			goKernel(m, nc, k, a, rsA, csA, panel, c, ldc, b, flags)
+			continue
+		}
+		// The last, partial row block overlaps the one before it: it is
+		// computed in full into the tile and only its new rows are kept.
+		skip := 0
+		if i0+tileM > m {
+			skip = i0 + tileM - m
+			i0 = m - tileM
+		}
+		ai := a[i0*rsA:]
+		b := pbias
+		if !colBias && flags&flagRowBias != 0 {
+			b = bias[i0 : i0+tileM]
+		}
+		if nc == panelW && skip == 0 {
+			ks.k64(k, ai, rsA, csA, panel, c[i0*ldc:], ldc, b, flags)
+			continue
+		}
+		if skip == 0 && nc%16 == 0 {
+			for q := 0; q*16 < nc; q++ {
+				bq := b
+				if colBias {
+					bq = b[16*q:]
+				}
+				ks.k16(k, ai, rsA, csA, panel[16*q:], c[i0*ldc+16*q:], ldc, bq, flags)
+			}
+			continue
+		}
+		if flags&flagAcc != 0 {
+			for i := skip; i < tileM; i++ {
+				copy(tile[i*panelW:i*panelW+nc], c[(i0+i)*ldc:(i0+i)*ldc+nc])
 			}
 		}
-		for r := r0; r < r1; r++ {
-			i0 := r * tileM
-			if m < tileM {
-				b := pbias
-				if !colBias {
-					b = bias
+		if nc > 3*16 {
+			ks.k64(k, ai, rsA, csA, panel, tile[:], panelW, b, flags)
+		} else {
+			for q := 0; q*16 < nc; q++ {
+				bq := b
+				if colBias {
+					bq = b[16*q:]
 				}
-				goKernel(m, nc, k, a, rsA, csA, panel, c[j0:], ldc, b, flags)
-				continue
+				ks.k16(k, ai, rsA, csA, panel[16*q:], tile[16*q:], panelW, bq, flags)
 			}
-			// The last, partial row block overlaps the one before it: it is
-			// computed in full into the tile and only its new rows are kept.
-			skip := 0
-			if i0+tileM > m {
-				skip = i0 + tileM - m
-				i0 = m - tileM
-			}
-			ai := a[i0*rsA:]
-			b := pbias
-			if !colBias && flags&flagRowBias != 0 {
-				b = bias[i0 : i0+tileM]
-			}
-			if nc == panelW && skip == 0 {
-				ks.k64(k, ai, rsA, csA, panel, c[i0*ldc+j0:], ldc, b, flags)
-				continue
-			}
-			if flags&flagAcc != 0 {
-				for i := skip; i < tileM; i++ {
-					copy(tile[i*panelW:i*panelW+nc], c[(i0+i)*ldc+j0:(i0+i)*ldc+j0+nc])
-				}
-			}
-			if nc > 3*16 {
-				ks.k64(k, ai, rsA, csA, panel, tile[:], panelW, b, flags)
-			} else {
-				for q := 0; q*16 < nc; q++ {
-					bq := b
-					if colBias {
-						bq = b[16*q:]
-					}
-					ks.k16(k, ai, rsA, csA, panel[16*q:], tile[16*q:], panelW, bq, flags)
-				}
-			}
-			for i := skip; i < tileM; i++ {
-				copy(c[(i0+i)*ldc+j0:(i0+i)*ldc+j0+nc], tile[i*panelW:i*panelW+nc])
-			}
+		}
+		for i := skip; i < tileM; i++ {
+			copy(c[(i0+i)*ldc:(i0+i)*ldc+nc], tile[i*panelW:i*panelW+nc])
 		}
 	}
 }
