@@ -1,0 +1,77 @@
+// Package ops holds trainyard's own gorgonia ops: the hot layers of the
+// models trainyard trains, written for float32 NCHW tensors on the CPU with
+// their own forward and backward passes, so that training in pure Go keeps up
+// with PyTorch on the same machine.
+//
+// # What it owns
+//
+//   - A single-precision matrix multiply (SGEMM) with Go assembly
+//     microkernels: AVX-512 6x64 and 6x16 tiles, an AVX2 6x16 fallback and a
+//     portable Go kernel, chosen once at start-up from the CPU's features
+//     (golang.org/x/sys/cpu). B is packed into 64-column panels, A is read in
+//     place with any row and column stride (so A, A transposed, B and B
+//     transposed are all covered), and bias and ReLU are applied as the tile
+//     is stored. KernelName reports the kernel in use.
+//   - The ops, each a gorgonia.Op with symbolic differentiation
+//     (gorgonia.SDOp), used with gorgonia.Grad and a TapeMachine.
+//   - Adam, an allocation-free gorgonia.Solver with Keras's defaults.
+//   - The six models of the seed report and BenchModel, which `trainyard
+//     bench` and bench/opsbench run against bench/pytorch_baseline.py.
+//
+// # API
+//
+//	Conv2D(x, w, b *gorgonia.Node, pad Padding, relu bool) (*gorgonia.Node, error)
+//	    x (N,C,H,W), w (O,C,KH,KW), b (O); stride 1; pad Same or Valid; optional fused ReLU.
+//	MaxPool2D(x *gorgonia.Node, k int) (*gorgonia.Node, error)
+//	    k x k windows, stride k, partial windows dropped (Keras 'valid').
+//	Dense(x, w, b *gorgonia.Node, relu bool) (*gorgonia.Node, error)
+//	    x (N,...) is flattened to (N,in); w (in,out) as in Keras; b (out).
+//	ReLU(x *gorgonia.Node) (*gorgonia.Node, error)
+//	Dropout(x *gorgonia.Node, rate float64, mode *Mode, seed uint64) (*gorgonia.Node, error)
+//	    inverted dropout: kept elements are scaled by 1/(1-rate) in training; identity in evaluation.
+//	BatchNorm(x, gamma, beta *gorgonia.Node, state *BNState, mode *Mode) (*gorgonia.Node, error)
+//	    per channel (axis 1), Keras semantics; NewBNState(c) gives momentum 0.99, epsilon 0.001.
+//	SoftmaxCrossEntropy(logits, labels *gorgonia.Node) (*gorgonia.Node, error)
+//	    mean over the batch; labels is a (N) float32 or int32 tensor node of class indices.
+//	Softmax(logits *gorgonia.Node) (*gorgonia.Node, error)
+//	    for inference; not differentiable.
+//	NewMode() *Mode; (*Mode).Train(); (*Mode).Eval(); (*Mode).Training() bool
+//	NewAdam(lr float64) *Adam
+//	BenchModel(name string, batch, steps int) (BenchResult, error); ModelNames() []string
+//	KernelName() string; PeakRSS() (int64, error)
+//
+// Heads of a multi-head model each get a SoftmaxCrossEntropy; their losses
+// are summed with gorgonia.Add.
+//
+// # Training and evaluation
+//
+// Dropout and BatchNorm read a shared *Mode each time they run, so one graph
+// serves training and evaluation: call mode.Eval() before an evaluation
+// pass and mode.Train() after. BatchNorm's running mean and variance live
+// in its BNState as ordinary tensors (Mean, Var), outside the graph and the
+// VM: save them with the weights and copy saved values into them to load.
+//
+// # Gradients
+//
+// Every op differentiates symbolically: SymDiff adds gradient ops to the
+// graph. Conv2D and Dense do not compute the gradient with respect to x
+// when x is a leaf of the graph (the input batch); they report it as not
+// differentiable. The gradient ops are not themselves differentiable.
+//
+// # Memory and threads
+//
+// Each op owns its output and scratch buffers and reuses them from step to
+// step, so a steady-state training step allocates almost nothing (see
+// TestTrainStepAllocations and BenchmarkTrainStepCNN2). Work is split over
+// runtime.GOMAXPROCS(0) goroutines by sample, channel or matrix panel.
+// Convolutions build their im2col columns one 64-pixel panel at a time in the
+// layout the kernel reads, so no batch-sized column matrix exists. Every op
+// is unique per instance (gorgonia never merges two of them), so an op
+// belongs to exactly one graph; graphs for separate runs are built
+// separately. Build graphs under one lock: gorgonia's node counter is global.
+//
+// # Imports
+//
+// ops imports gorgonia, its tensor package and golang.org/x/sys/cpu; it
+// must not import any other trainyard package.
+package ops
