@@ -14,6 +14,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Addr, "addr", envOr("ADDR", "127.0.0.1:8080"), "listen address (TRAINYARD_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data-dir", envOr("DATA_DIR", "data"), "directory of the SQLite file, checkpoints and weights (TRAINYARD_DATA_DIR)")
 	fs.IntVar(&cfg.Workers, "workers", envInt("WORKERS", 1), "runs trained at once; 0 only queues (TRAINYARD_WORKERS)")
+	fs.Func("datasets", "folder CAPTCHA datasets may be imported from (repeatable)", func(dir string) error {
+		cfg.DatasetRoots = append(cfg.DatasetRoots, dir)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

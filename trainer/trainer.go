@@ -64,6 +64,7 @@ func New(db *gorm.DB, sqlDB *sql.DB, broker *runs.Broker, cfg Config) (*Trainer,
 		devices: make(chan string, max(cfg.Workers, 1)),
 		data:    newDataCache(),
 	}
+	t.data.datasetDir = t.DatasetDir
 	for range max(cfg.Workers, 1) {
 		t.devices <- "cpu"
 	}
