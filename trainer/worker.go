@@ -152,6 +152,12 @@ func (t *Trainer) train(ctx context.Context, id int64) error {
 	if err := t.runs.TruncateEpochs(ctx, id, from); err != nil {
 		return err
 	}
+	if from > 0 {
+		// Carry the learning rate a plateau callback may have lowered.
+		if done, err := t.runs.Epochs(ctx, id); err == nil && len(done) > 0 && done[len(done)-1].LearningRate > 0 {
+			model.SetLearningRate(done[len(done)-1].LearningRate)
+		}
+	}
 
 	var lastProgress time.Time
 	hooks := nn.Hooks{
