@@ -32,6 +32,8 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/runs/:id", h.apiRun)
 	api.POST("/runs/:id/cancel", h.apiRunCancel)
 	api.GET("/runs/:id/weights", h.apiRunWeights)
+	api.POST("/runs/:id/predict", h.apiRunPredict, uploadLimit("/api/runs/:id/predict"))
+	api.POST("/runs/:id/evaluate", h.apiRunEvaluate, uploadLimit("/api/runs/:id/evaluate"))
 	api.GET("/runs/:id/events", h.apiRunEvents)
 	api.GET("/compare", h.apiCompare)
 	api.GET("/datasets", h.apiDatasets)
