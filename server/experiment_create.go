@@ -131,7 +131,7 @@ func (h *handler) apiExperimentCreate(c echo.Context) error {
 // whole spec as JSON in spec_json; errors re-render the form with what was typed.
 func (h *handler) experimentCreate(c echo.Context) error {
 	req := createRequest{Name: c.FormValue("name"), Preset: c.FormValue("preset")}
-	props := web.NewExperimentProps{Name: req.Name, Preset: req.Preset, Presets: experiments.Presets()}
+	props := web.NewExperimentProps{Name: req.Name, Preset: req.Preset, Presets: experiments.Presets(), CaptchaEnabled: true}
 	errs := fieldErrors{}
 	if _, err := fmt.Sscan(c.FormValue("repeats"), &req.Repeats); err != nil {
 		errs["repeats"] = fmt.Sprintf("repeats must be a whole number 1..%d", experiments.MaxRepeats)
@@ -160,7 +160,7 @@ func (h *handler) experimentCreate(c echo.Context) error {
 }
 
 func (h *handler) experimentNew(c echo.Context) error {
-	props := web.NewExperimentProps{Preset: c.QueryParam("preset"), Presets: experiments.Presets(), Repeats: 1}
+	props := web.NewExperimentProps{Preset: c.QueryParam("preset"), Presets: experiments.Presets(), Repeats: 1, CaptchaEnabled: true}
 	if props.Preset == "" {
 		props.Preset = "mnist-nn1"
 	}

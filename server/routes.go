@@ -37,6 +37,7 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/runs/:id/events", h.apiRunEvents)
 	api.GET("/compare", h.apiCompare)
 	api.GET("/datasets", h.apiDatasets)
+	api.GET("/preview", h.apiPreview)
 	api.POST("/datasets", h.apiDatasetCreate, uploadLimit("/api/datasets"))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })

@@ -17,3 +17,29 @@ type DatasetsProps struct {
 }
 
 func joinRoots(roots []string) string { return strings.Join(roots, ", ") }
+
+// captchaForm is the CAPTCHA fields' starting values.
+type captchaForm struct {
+	Kind          string `json:"kind"`
+	Images        int    `json:"images"`
+	Seed          int64  `json:"seed"`
+	DatasetID     int64  `json:"dataset_id"`
+	Preprocessing string `json:"preprocessing"`
+}
+
+func captchaFormState(s experiments.Spec) captchaForm {
+	f := captchaForm{Kind: experiments.SourceSynthetic, Images: 2000, Seed: 1, Preprocessing: experiments.PreNone}
+	if s.Source != nil {
+		f.Kind, f.DatasetID = s.Source.Kind, s.Source.DatasetID
+		if s.Source.Images > 0 {
+			f.Images = s.Source.Images
+		}
+		if s.Source.Seed != 0 {
+			f.Seed = s.Source.Seed
+		}
+	}
+	if s.Preprocessing != "" {
+		f.Preprocessing = s.Preprocessing
+	}
+	return f
+}

@@ -189,6 +189,7 @@
     spec.train_limit = readNumber($("train_limit"), "train_limit", true);
     if (!spec.train_limit) delete spec.train_limit;
     spec.seed = readNumber($("seed"), "seed", true);
+    if (window.trainyardCaptcha) window.trainyardCaptcha.apply(spec); // captcha-form.js
     if (checked("es_enabled")) {
       spec.early_stopping = {
         patience: readNumber($("es_patience"), "early_stopping.patience", true),
