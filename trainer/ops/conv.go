@@ -68,44 +68,42 @@ func newConvGeom(xs, ws []int, pad Padding, relu bool) (convGeom, error) {
 // for each row, the 64 consecutive output pixels [64p, 64p+64), zero beyond
 // the last pixel. panel has room for c*kh*kw*64 floats.
 func (g *convGeom) im2col(x []float32, panel []float32, p int) {
-	{
-		j0 := p * panelW
-		nc := min(panelW, g.pixels-j0)
-		kk := 0
-		for c := 0; c < g.c; c++ {
-			xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
-			for ky := 0; ky < g.kh; ky++ {
-				for kx := 0; kx < g.kw; kx++ {
-					row := panel[kk*panelW : kk*panelW+panelW]
-					kk++
-					off := kx - g.padL
-					oy, ox := j0/g.wo, j0%g.wo
-					j := 0
-					for j < nc {
-						seg := min(g.wo-ox, nc-j)
-						out := row[j : j+seg]
-						iy := oy + ky - g.padT
-						if iy < 0 || iy >= g.h {
+	j0 := p * panelW
+	nc := min(panelW, g.pixels-j0)
+	kk := 0
+	for c := 0; c < g.c; c++ {
+		xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
+		for ky := 0; ky < g.kh; ky++ {
+			for kx := 0; kx < g.kw; kx++ {
+				row := panel[kk*panelW : kk*panelW+panelW]
+				kk++
+				off := kx - g.padL
+				oy, ox := j0/g.wo, j0%g.wo
+				j := 0
+				for j < nc {
+					seg := min(g.wo-ox, nc-j)
+					out := row[j : j+seg]
+					iy := oy + ky - g.padT
+					if iy < 0 || iy >= g.h {
+						clear(out)
+					} else {
+						src := xc[iy*g.w : (iy+1)*g.w]
+						// ix = ox+off must lie in [0, w).
+						lo := max(0, -off-ox)      // first valid index in out
+						hi := min(seg, g.w-off-ox) // one past the last
+						if hi <= lo {
 							clear(out)
 						} else {
-							src := xc[iy*g.w : (iy+1)*g.w]
-							// ix = ox+off must lie in [0, w).
-							lo := max(0, -off-ox)      // first valid index in out
-							hi := min(seg, g.w-off-ox) // one past the last
-							if hi <= lo {
-								clear(out)
-							} else {
-								clear(out[:lo])
-								copy(out[lo:hi], src[ox+off+lo:ox+off+hi])
-								clear(out[hi:])
-							}
+							clear(out[:lo])
+							copy(out[lo:hi], src[ox+off+lo:ox+off+hi])
+							clear(out[hi:])
 						}
-						j += seg
-						oy++
-						ox = 0
 					}
-					clear(row[nc:])
+					j += seg
+					oy++
+					ox = 0
 				}
+				clear(row[nc:])
 			}
 		}
 	}
