@@ -20,6 +20,8 @@ func routes(e *echo.Echo, h *handler) {
 	e.GET("/compare", h.compareShow)
 	e.GET("/datasets", h.datasetsPage)
 	e.POST("/datasets", h.datasetCreate, uploadLimit("/datasets"))
+	e.POST("/suites/seed-report", h.seedReportCreate)
+	e.GET("/suites/:id", h.suiteShow)
 
 	// JSON API.
 	api := e.Group("/api")
@@ -38,6 +40,8 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/compare", h.apiCompare)
 	api.GET("/datasets", h.apiDatasets)
 	api.GET("/preview", h.apiPreview)
+	api.POST("/suites/seed-report", h.apiSeedReport)
+	api.GET("/suites/:id", h.apiSuite)
 	api.POST("/datasets", h.apiDatasetCreate, uploadLimit("/api/datasets"))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })

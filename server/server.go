@@ -83,6 +83,7 @@ type handler struct {
 	log     *slog.Logger
 
 	datasets     *experiments.DatasetStore
+	suites       *experiments.SuiteStore
 	datasetRoots []string
 	models       *modelCache
 }
@@ -116,6 +117,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		exps: experiments.NewStore(db), runs: runs.NewStore(db), trainer: tr, broker: broker,
 		closing: s.closing, log: cfg.Logger,
 		datasets: experiments.NewDatasetStore(db), datasetRoots: cfg.DatasetRoots, models: newModelCache(),
+		suites: experiments.NewSuiteStore(db),
 	}
 	e := echo.New()
 	e.HideBanner = true

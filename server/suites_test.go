@@ -1,0 +1,74 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+func TestSeedReportSuite(t *testing.T) {
+	t.Parallel()
+	a := setupCfg(t, Config{})
+	code, b, _ := a.do(t, "POST", "/api/suites/seed-report", "")
+	if code != http.StatusCreated {
+		t.Fatalf("seed report: %d %s", code, b)
+	}
+	resp := decode[suiteResponse](t, b)
+	if len(resp.Runs) != 9 || len(resp.Experiments) != 9 || resp.Source != "synthetic" {
+		t.Fatalf("suite %+v, want 9 runs on synthetic CAPTCHAs", resp)
+	}
+	epochs := map[string]int{}
+	for _, id := range resp.Runs {
+		r := a.run(t, id)
+		if r.Status != runs.StatusQueued {
+			t.Fatalf("run %d is %s", id, r.Status)
+		}
+		epochs[fmt.Sprintf("%s/%d", r.Preset, r.Spec.Epochs)]++
+	}
+	for _, k := range []string{"mnist-nn1/30", "mnist-nn1/20", "mnist-nn2/30", "mnist-cnn1/50", "mnist-cnn1/15", "mnist-cnn2/10", "captcha-model1/50", "captcha-model1/100", "captcha-model2/100"} {
+		if epochs[k] != 1 {
+			t.Errorf("%s: %d runs, want 1 (%v)", k, epochs[k], epochs)
+		}
+	}
+	code, b, _ = a.do(t, "GET", fmt.Sprintf("/suites/%d", resp.ID), "")
+	page := string(b)
+	if code != 200 || strings.Count(page, "suite-comparison") != 7 || !strings.Contains(page, "90.40%") || !strings.Contains(page, "/compare?runs=") {
+		t.Fatalf("suite page: %d comparisons %d, 90.4 %v, compare %v", code, strings.Count(page, "suite-comparison"), strings.Contains(page, "90.40%"), strings.Contains(page, "/compare?runs="))
+	}
+	code, b, _ = a.do(t, "GET", fmt.Sprintf("/api/suites/%d", resp.ID), "")
+	if su := decode[experiments.Suite](t, b); code != 200 || len(su.Members) != 9 {
+		t.Fatalf("api suite: %d %s", code, b)
+	}
+	if code, _, _ := a.do(t, "GET", "/suites/999", ""); code != http.StatusNotFound {
+		t.Fatalf("missing suite: %d", code)
+	}
+}
+
+func TestSeedReportUsesImportedFolder(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.CopyFS(filepath.Join(root, "thsr"), os.DirFS(fixtureDir)); err != nil {
+		t.Fatal(err)
+	}
+	a := setupCfg(t, Config{DatasetRoots: []string{root}})
+	if code, b, _ := a.do(t, "POST", "/api/datasets", `{"path": "thsr"}`); code != http.StatusCreated {
+		t.Fatalf("import: %d %s", code, b)
+	}
+	_, b, _ := a.do(t, "POST", "/api/suites/seed-report", "")
+	resp := decode[suiteResponse](t, b)
+	n := 0
+	for _, id := range resp.Runs {
+		if r := a.run(t, id); r.Spec.Source != nil && r.Spec.Source.Kind == experiments.SourceDataset {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d CAPTCHA runs on the imported folder, want 3 (%s)", n, resp.Source)
+	}
+}

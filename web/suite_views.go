@@ -1,0 +1,87 @@
+package web
+
+import (
+	"time"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+// SuiteProps is the page of a suite that reproduces the seed report
+// (/suites/:id): the report's comparisons, each with the report's figures
+// next to trainyard's runs.
+type SuiteProps struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+	// Source says what the CAPTCHA experiments train on.
+	Source      string
+	Comparisons []SuiteComparison
+}
+
+// SuiteComparison is one comparison of the report.
+type SuiteComparison struct {
+	Title, Note string
+	// CompareURL is /compare?runs=... of its runs ("" while fewer than two exist).
+	CompareURL string
+	Rows       []SuiteRow
+}
+
+// SuiteRow is one experiment in a comparison: the report's figures and the
+// run trainyard made for it (Run.ID 0 when missing).
+type SuiteRow struct {
+	Label  string
+	Report experiments.ReportFigures
+	Run    runs.Run
+}
+
+func (r SuiteRow) captcha() bool {
+	return r.Run.Spec.Dataset == experiments.DatasetCaptcha || r.Report.ImageAccuracy > 0
+}
+
+func (r SuiteRow) reportAccuracy() string {
+	if r.captcha() {
+		return pct(r.Report.ImageAccuracy) + " / " + pct(r.Report.CharAccuracy)
+	}
+	return pct(r.Report.Accuracy)
+}
+
+func (r SuiteRow) ourAccuracy() string {
+	t := r.Run.Test
+	switch {
+	case t == nil:
+		return "–"
+	case r.captcha():
+		return pct(t.ImageAccuracy) + " / " + pct(t.CharAccuracy)
+	default:
+		return pct(t.Accuracy)
+	}
+}
+
+func (r SuiteRow) reportMs() string {
+	if r.Report.MsPerImage == 0 {
+		return "–"
+	}
+	return fixed(r.Report.MsPerImage, 0) + " ms"
+}
+
+func (r SuiteRow) ourMs() string {
+	if r.Run.Test == nil {
+		return "–"
+	}
+	return fixed(r.Run.Test.MsPerImage, 3) + " ms"
+}
+
+func (r SuiteRow) reportTime() string {
+	if r.Report.TrainSeconds == 0 {
+		return "–"
+	}
+	return seconds(r.Report.TrainSeconds)
+}
+
+func (r SuiteRow) ourTime() string {
+	if r.Run.TrainSeconds == 0 {
+		return "–"
+	}
+	return seconds(r.Run.TrainSeconds)
+}
