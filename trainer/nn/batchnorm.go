@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/trainer/ops"
 )
 
 // Keras's BatchNormalization defaults.
@@ -42,10 +43,19 @@ func (batchNormLayer) build(b *builder, in *G.Node) (*G.Node, error) {
 	}
 	name := b.name(experiments.LayerBatchNorm)
 	c := in.Shape()[1]
-	st := &batchNorm{name: name, channels: c, movingMean: make([]float32, c), movingVar: make([]float32, c)}
-	fill(st.movingVar, 1)
 	gamma := b.constant(name+".weight", 1, c)
 	beta := b.constant(name+".bias", 0, c)
+	if b.fast() {
+		// The moving statistics are the op's state tensors themselves, so
+		// Weights and SetWeights read and write them in place.
+		state := ops.NewBNState(c)
+		state.Momentum, state.Epsilon = bnMomentum, bnEpsilon
+		st := &batchNorm{name: name, channels: c, movingMean: state.Mean.Float32s(), movingVar: state.Var.Float32s()}
+		b.m.norms = append(b.m.norms, st)
+		return ops.BatchNorm(in, gamma, beta, state, b.m.mode)
+	}
+	st := &batchNorm{name: name, channels: c, movingMean: make([]float32, c), movingVar: make([]float32, c)}
+	fill(st.movingVar, 1)
 	b.m.norms = append(b.m.norms, st)
 	return G.ApplyOp(bnOp{st: st, dims: in.Dims()}, in, gamma, beta)
 }

@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/trainer/ops"
 )
 
 // buildMu serialises graph construction: gorgonia numbers nodes with a global
@@ -22,6 +23,7 @@ var buildMu sync.Mutex
 // optimizer. A Model is not safe for concurrent use.
 type Model struct {
 	spec    experiments.Spec
+	engine  Engine
 	batch   int
 	classes int
 	size    int // values per input image
@@ -29,6 +31,7 @@ type Model struct {
 	g      *G.ExprGraph
 	x      *G.Node
 	xT     *tensor.Dense
+	xFlat  *G.Node   // the fast engine's flat view of x, when the model flattens it first
 	labels []*G.Node // one per head, (batch) class indexes as float32
 	labelT []*tensor.Dense
 	logits []*G.Node // one per head, (batch, classes)
@@ -36,8 +39,9 @@ type Model struct {
 	cost   *G.Node
 
 	params   []*param
-	dropouts []*dropoutMask
+	dropouts []*dropoutMask // built-in engine only
 	norms    []*batchNorm
+	mode     *ops.Mode // the fast engine's training/evaluation switch
 
 	trainVM G.VM
 	evalVM  G.VM
@@ -69,10 +73,23 @@ func (m *Model) NumParams() int {
 	return n
 }
 
-// Build turns spec into a model whose graph takes batch images at a time. It
-// is the one place a Spec becomes a graph. Weights are Glorot-uniform and
-// biases zero, as in Keras, drawn from spec.Seed.
-func Build(spec experiments.Spec, batch int) (m *Model, err error) {
+// Engine reports which ops the model's graph is built from.
+func (m *Model) Engine() Engine { return m.engine }
+
+// Build turns spec into a model whose graph takes batch images at a time,
+// with the default (fast) engine. It is the one place a Spec becomes a
+// graph. Weights are Glorot-uniform and biases zero, as in Keras, drawn from
+// spec.Seed.
+func Build(spec experiments.Spec, batch int) (*Model, error) {
+	return BuildWith(spec, batch, Options{})
+}
+
+// BuildWith is Build with options, e.g. Options{Engine: EngineBuiltin} to
+// build the model from gorgonia's built-in ops for checking.
+func BuildWith(spec experiments.Spec, batch int, opts Options) (m *Model, err error) {
+	if opts.Engine != EngineFast && opts.Engine != EngineBuiltin {
+		return nil, fmt.Errorf("nn: unknown engine %v", opts.Engine)
+	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
@@ -92,12 +109,15 @@ func Build(spec experiments.Spec, batch int) (m *Model, err error) {
 	c, h, w := spec.InputShape()
 	m = &Model{
 		spec:    spec.Clone(),
+		engine:  opts.Engine,
 		batch:   batch,
 		classes: spec.Classes(),
 		size:    c * h * w,
 		g:       G.NewGraph(),
 		rng:     rand.New(rand.NewPCG(uint64(spec.Seed), 0x64726f70)), // "drop"
+		mode:    ops.NewMode(),
 	}
+	m.mode.Eval() // as the built-in engine: Fit switches to training
 	m.xT = newDense(batch, c, h, w)
 	m.x = G.NewTensor(m.g, tensor.Float32, 4, G.WithShape(batch, c, h, w), G.WithName("x"), G.WithValue(m.xT))
 
@@ -109,6 +129,7 @@ func Build(spec experiments.Spec, batch int) (m *Model, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("nn: layer %d: %w", i+1, err)
 		}
+		b.layers = i + 1
 		if cur, err = lb.build(b, cur); err != nil {
 			return nil, fmt.Errorf("nn: layer %d (%s): %w", i+1, l.Type, err)
 		}
@@ -130,6 +151,9 @@ func Build(spec experiments.Spec, batch int) (m *Model, err error) {
 	m.trainVM = G.NewTapeMachine(m.g, G.BindDualValues(learn...))
 
 	inputs := G.Nodes{m.x}
+	if m.xFlat != nil {
+		inputs = G.Nodes{m.xFlat}
+	}
 	for _, d := range m.dropouts {
 		inputs = append(inputs, d.node)
 	}
@@ -158,7 +182,12 @@ func (m *Model) buildHeads(b *builder, trunk *G.Node, l experiments.Layer) error
 		}
 		lt := newDense(m.batch)
 		label := G.NewVector(m.g, tensor.Float32, G.WithShape(m.batch), G.WithName(fmt.Sprintf("labels_%d", h+1)), G.WithValue(lt))
-		loss, err := G.ApplyOp(xentOp{}, logits, label)
+		var loss *G.Node
+		if b.fast() {
+			loss, err = ops.SoftmaxCrossEntropy(logits, label)
+		} else {
+			loss, err = G.ApplyOp(xentOp{}, logits, label)
+		}
 		if err != nil {
 			return fmt.Errorf("nn: loss: %w", err)
 		}
@@ -181,7 +210,11 @@ type builder struct {
 	m      *Model
 	rng    *rand.Rand
 	counts map[string]int
+	layers int // layers built so far, to seed each fast dropout differently
 }
+
+// fast reports whether the model is built from trainer/ops.
+func (b *builder) fast() bool { return b.m.engine == EngineFast }
 
 var kerasStems = map[string]string{
 	experiments.LayerDense:     "dense",
@@ -264,6 +297,9 @@ func (l denseLayer) apply(b *builder, in *G.Node, name string) (*G.Node, error) 
 	n := in.Shape()[1]
 	w := b.glorot(name+".weight", n, l.units, n, l.units)
 	bias := b.constant(name+".bias", 0, l.units)
+	if b.fast() {
+		return ops.Dense(in, w, bias, l.relu)
+	}
 	out, err := G.Mul(in, w)
 	if err != nil {
 		return nil, err
@@ -295,6 +331,13 @@ func (l convLayer) build(b *builder, in *G.Node) (*G.Node, error) {
 	k := l.kernel
 	wt := b.glorot(name+".weight", cin*k*k, l.filters*k*k, l.filters, cin, k, k)
 	bias := b.constant(name+".bias", 0, l.filters)
+	if b.fast() {
+		pad := ops.Valid
+		if l.same {
+			pad = ops.Same
+		}
+		return ops.Conv2D(in, wt, bias, pad, l.relu)
+	}
 	pad := 0
 	if l.same {
 		pad = k / 2
@@ -330,6 +373,9 @@ func (l poolLayer) build(b *builder, in *G.Node) (*G.Node, error) {
 	if l.size == 1 {
 		return in, nil
 	}
+	if b.fast() {
+		return ops.MaxPool2D(in, l.size)
+	}
 	return G.MaxPool2D(in, tensor.Shape{l.size, l.size}, []int{0, 0}, []int{l.size, l.size})
 }
 
@@ -341,6 +387,17 @@ func (flattenLayer) build(b *builder, in *G.Node) (*G.Node, error) {
 		return in, nil
 	}
 	s := in.Shape()
+	if b.fast() {
+		if in == b.m.x {
+			// The image batch itself: a second input node viewing the same
+			// values as (batch, c*h*w) costs nothing per step and keeps the
+			// next layer from computing a gradient for the images.
+			t := tensor.New(tensor.WithShape(s[0], s.TotalSize()/s[0]), tensor.WithBacking(b.m.xT.Data().([]float32)))
+			b.m.xFlat = G.NewMatrix(b.m.g, tensor.Float32, G.WithShape(t.Shape()...), G.WithName("x_flat"), G.WithValue(t))
+			return b.m.xFlat, nil
+		}
+		return G.ApplyOp(newFlattenOp(s, false), in)
+	}
 	return G.Reshape(in, tensor.Shape{s[0], s.TotalSize() / s[0]})
 }
 
@@ -360,6 +417,12 @@ type dropoutMask struct {
 func (l dropoutLayer) build(b *builder, in *G.Node) (*G.Node, error) {
 	if l.rate <= 0 {
 		return in, nil
+	}
+	if b.fast() {
+		// Each dropout layer gets its own stream, fixed by the seed and the
+		// layer's position.
+		seed := uint64(b.m.spec.Seed)*0x9e3779b97f4a7c15 + uint64(b.layers)
+		return ops.Dropout(in, l.rate, b.m.mode, seed)
 	}
 	shape := append([]int(nil), in.Shape()...)
 	t := newDense(shape...)

@@ -3,12 +3,14 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/trainer/ops"
 )
 
 // tinyNet is a small graph around the layers under test: a learnable input
@@ -18,11 +20,15 @@ type tinyNet struct {
 	vm G.VM
 }
 
-func newTinyNet(t *testing.T, shape []int, heads, classes int, layers ...layerBuilder) *tinyNet {
+// engines are the two ways Build can build a model; tests run on both.
+var engines = []Engine{EngineFast, EngineBuiltin}
+
+func newTinyNet(t *testing.T, engine Engine, shape []int, heads, classes int, layers ...layerBuilder) *tinyNet {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	m := &Model{batch: shape[0], classes: classes, g: G.NewGraph(), spec: experiments.Spec{Heads: heads}}
+	m := &Model{engine: engine, batch: shape[0], classes: classes, g: G.NewGraph(), spec: experiments.Spec{Heads: heads}, mode: ops.NewMode()}
+	m.mode.Eval()
 	b := &builder{m: m, rng: rand.New(rand.NewPCG(7, 7)), counts: map[string]int{}}
 	x := newDense(shape...)
 	for i, d := range x.Data().([]float32) {
@@ -30,7 +36,12 @@ func newTinyNet(t *testing.T, shape []int, heads, classes int, layers ...layerBu
 		x.Data().([]float32)[i] = float32(b.rng.NormFloat64())
 	}
 	cur := b.param("x", x)
-	var err error
+	// The fast ops compute no gradient for a leaf input (the image batch):
+	// adding zero makes x an inner node whose gradient they do compute.
+	cur, err := G.Add(cur, G.NewConstant(newDense(shape...), G.WithName("zero")))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, l := range layers {
 		if cur, err = l.build(b, cur); err != nil {
 			t.Fatal(err)
@@ -141,15 +152,23 @@ func TestGradients(t *testing.T) {
 		{name: "batchnorm-eval", shape: []int{2, 3}, heads: 1, layers: []layerBuilder{batchNormLayer{}}},
 		{name: "multi-head", shape: []int{3, 4}, heads: 3, layers: []layerBuilder{denseLayer{units: 5, relu: true}}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			n := newTinyNet(t, c.shape, c.heads, 3, c.layers...)
-			if c.prepare != nil {
-				c.prepare(n.m)
+	for _, e := range engines {
+		for _, c := range cases {
+			if e == EngineFast && c.name == "dropout" {
+				// The fast dropout draws a new mask every run, so finite
+				// differences cannot see its gradient; TestEnginesAgree
+				// checks it against the built-in mask instead.
+				continue
 			}
-			n.check(t)
-		})
+			t.Run(e.String()+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				n := newTinyNet(t, e, c.shape, c.heads, 3, c.layers...)
+				if c.prepare != nil {
+					c.prepare(n.m)
+				}
+				n.check(t)
+			})
+		}
 	}
 }
 
@@ -184,15 +203,21 @@ func TestDropoutMask(t *testing.T) {
 }
 
 // TestConvForward compares convolutions with a direct loop, for Keras's
-// "same" padding with odd and even kernels and for "valid".
+// "same" padding with odd and even kernels and for "valid", on both engines.
 func TestConvForward(t *testing.T) {
 	t.Parallel()
+	for _, e := range engines {
+		testConvForward(t, e)
+	}
+}
+
+func testConvForward(t *testing.T, e Engine) {
 	for _, c := range []struct {
 		k    int
 		same bool
 	}{{3, true}, {2, true}, {4, true}, {3, false}} {
 		const cin, h, w, f = 2, 5, 6, 3
-		n := newTinyNet(t, []int{1, cin, h, w}, 1, 3, convLayer{filters: f, kernel: c.k, same: c.same})
+		n := newTinyNet(t, e, []int{1, cin, h, w}, 1, 3, convLayer{filters: f, kernel: c.k, same: c.same})
 		n.cost(t)
 		x := n.m.params[0].data()
 		wt := n.m.params[1].data()
@@ -204,13 +229,13 @@ func TestConvForward(t *testing.T) {
 		var out []float32
 		for _, node := range n.m.g.AllNodes() {
 			if s := node.Shape(); len(s) == 4 && s[1] == f && s[2] == oh && s[3] == ow && node.Value() != nil {
-				if _, ok := node.Op().(biasAddOp); ok {
+				if _, ok := node.Op().(biasAddOp); ok || strings.HasPrefix(node.Op().String(), "Conv2D{") {
 					out, _ = float32s(node.Value())
 				}
 			}
 		}
 		if out == nil {
-			t.Fatalf("k=%d same=%v: conv output not found", c.k, c.same)
+			t.Fatalf("%v k=%d same=%v: conv output not found", e, c.k, c.same)
 		}
 		for o := range f {
 			for i := range oh {
@@ -228,7 +253,7 @@ func TestConvForward(t *testing.T) {
 						}
 					}
 					if got := float64(out[(o*oh+i)*ow+j]); math.Abs(got-s) > 1e-4 {
-						t.Fatalf("k=%d same=%v: out[%d,%d,%d] = %v, want %v", c.k, c.same, o, i, j, got, s)
+						t.Fatalf("%v k=%d same=%v: out[%d,%d,%d] = %v, want %v", e, c.k, c.same, o, i, j, got, s)
 					}
 				}
 			}

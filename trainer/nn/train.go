@@ -200,6 +200,11 @@ func (m *Model) trainStep(correct []int) ([]float64, error) {
 // setTraining switches dropout and batch normalisation between training and
 // evaluation behaviour.
 func (m *Model) setTraining(on bool) {
+	if on {
+		m.mode.Train()
+	} else {
+		m.mode.Eval()
+	}
 	for _, n := range m.norms {
 		n.training = on
 	}
