@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/trainyard/trainyard/server"
 )
@@ -18,6 +19,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg.DatasetRoots = append(cfg.DatasetRoots, dir)
 		return nil
 	})
+	fs.DurationVar(&cfg.RescueAfter, "rescue-after", 5*time.Minute, "how long a run whose worker died waits before another worker resumes it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"github.com/trainyard/trainyard/experiments"
@@ -41,6 +43,10 @@ type Trainer struct {
 	client  *river.Client[*sql.Tx]
 	devices chan string
 	data    *dataCache
+
+	mu sync.Mutex
+	// active holds the cancel functions of the runs training in this process.
+	active map[int64]context.CancelCauseFunc
 }
 
 // New returns a Trainer over the database (the same file River uses) that
@@ -63,6 +69,7 @@ func New(db *gorm.DB, sqlDB *sql.DB, broker *runs.Broker, cfg Config) (*Trainer,
 		broker:  broker,
 		devices: make(chan string, max(cfg.Workers, 1)),
 		data:    newDataCache(),
+		active:  map[int64]context.CancelCauseFunc{},
 	}
 	t.data.datasetDir = t.DatasetDir
 	for range max(cfg.Workers, 1) {
@@ -77,7 +84,12 @@ func New(db *gorm.DB, sqlDB *sql.DB, broker *runs.Broker, cfg Config) (*Trainer,
 		Workers:              workers,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    500 * time.Millisecond,
-		JobTimeout:           -1,
+		// River rescues only jobs with a timeout, and only once it has passed.
+		// A training job outlives it on purpose (Work ignores the deadline and
+		// sends heartbeats instead); a rescued copy of a live job finds the
+		// heartbeat fresh and snoozes, a copy of a dead one resumes the run.
+		JobTimeout:  cfg.RescueAfter / 2,
+		RetryPolicy: quickRetry{},
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
@@ -106,6 +118,11 @@ func (t *Trainer) Stop(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	t.mu.Lock()
+	for _, stop := range t.active {
+		stop(errShutdown)
+	}
+	t.mu.Unlock()
 	return t.client.StopAndCancel(ctx)
 }
 
@@ -151,6 +168,7 @@ func (t *Trainer) Cancel(ctx context.Context, id int64) (runs.Run, error) {
 	if err != nil {
 		return runs.Run{}, err
 	}
+	t.cancelActive(id, errCancelled)
 	var row struct{ JobID int64 }
 	if err := t.db.WithContext(ctx).Raw(`SELECT job_id FROM runs WHERE id = ?`, id).Scan(&row).Error; err == nil && row.JobID > 0 {
 		if _, err := t.client.JobCancel(ctx, row.JobID); err != nil {
@@ -160,6 +178,16 @@ func (t *Trainer) Cancel(ctx context.Context, id int64) (runs.Run, error) {
 	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusCancelled}})
 	return r, nil
 }
+
+// errShutdown is the cause of a training stopped because the trainer stops.
+var errShutdown = errors.New("trainer stopping")
+
+// quickRetry retries a job a second after an interrupted attempt: training
+// failures never retry (the worker cancels them), so a retry is always a
+// restart or a rescue, and the run should go on at once.
+type quickRetry struct{}
+
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Second) }
 
 // WeightsFile is the path of a finished run's weights file, or an error when it has none.
 func (t *Trainer) WeightsFile(r runs.Run) (string, error) {

@@ -26,7 +26,10 @@ type TrainArgs struct {
 func (TrainArgs) Kind() string { return "train" }
 
 // InsertOpts lets a run survive several restarts of its process.
-func (TrainArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 25} }
+func (TrainArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1000} }
+
+// errCancelled is the cause of a training stopped because its run was cancelled.
+var errCancelled = errors.New("run cancelled")
 
 type trainWorker struct {
 	river.WorkerDefaults[TrainArgs]
@@ -58,13 +61,15 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 	}
 	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusRunning}})
 
+	trainCtx, release := t.trainContext(ctx, id)
+	defer release()
 	hbCtx, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
 		t.heartbeat(hbCtx, id)
 	}()
-	err = t.train(ctx, id)
+	err = t.train(trainCtx, id)
 	stopHeartbeat()
 	<-hbDone
 
@@ -73,7 +78,7 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 	switch {
 	case err == nil:
 		return nil
-	case ctx.Err() != nil:
+	case trainCtx.Err() != nil:
 		// Cancelled by the user (the run is already marked) or by shutdown:
 		// release the run so the next process resumes it from its checkpoint.
 		if r, rerr := t.runs.Run(bg, id); rerr == nil && r.Status == runs.StatusCancelled {
@@ -82,7 +87,7 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 		if rerr := t.runs.Release(bg, id); rerr != nil {
 			t.cfg.Logger.Warn("release run", "run", id, "err", rerr)
 		}
-		return ctx.Err()
+		return fmt.Errorf("run %d interrupted: %w", id, context.Cause(trainCtx))
 	default:
 		msg := userMessage(err)
 		t.cfg.Logger.Error("training failed", "run", id, "err", err)
@@ -91,6 +96,39 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 		}
 		t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusFailed, Error: msg}})
 		return river.JobCancel(err)
+	}
+}
+
+// trainContext returns the context a run trains under. It ends when the run
+// is cancelled (Trainer.Cancel, or another process marking it cancelled, seen
+// by the heartbeat), when the trainer stops, or when River cancels the job,
+// but not when River's job timeout passes: that timeout only tells River's
+// rescuer when it may look at the job, and a live run answers with heartbeats.
+func (t *Trainer) trainContext(ctx context.Context, id int64) (context.Context, func()) {
+	out, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel(context.Cause(ctx))
+		}
+	})
+	t.mu.Lock()
+	t.active[id] = cancel
+	t.mu.Unlock()
+	return out, func() {
+		stop()
+		t.mu.Lock()
+		delete(t.active, id)
+		t.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// cancelActive stops the in-process training of run id, if any.
+func (t *Trainer) cancelActive(id int64, cause error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cancel, ok := t.active[id]; ok {
+		cancel(cause)
 	}
 }
 
@@ -104,6 +142,10 @@ func (t *Trainer) heartbeat(ctx context.Context, id int64) {
 		case <-tick.C:
 			if err := t.runs.Heartbeat(ctx, id); err != nil && ctx.Err() == nil {
 				t.cfg.Logger.Warn("heartbeat", "run", id, "err", err)
+			}
+			// A run cancelled by another process stops here.
+			if r, err := t.runs.Run(ctx, id); err == nil && r.Status == runs.StatusCancelled {
+				t.cancelActive(id, errCancelled)
 			}
 		}
 	}
