@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary builds trainyard into a temp dir once per test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "trainyard")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+var upLine = regexp.MustCompile(`url=(http://[0-9.:]+)`)
+
+// startServe starts `trainyard serve` on a free port and returns its URL and process.
+func startServe(t *testing.T, bin, dataDir string) (string, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--rescue-after", "6s")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := upLine.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-urls:
+		return u, cmd
+	case <-time.After(30 * time.Second):
+		t.Fatal("trainyard serve did not come up")
+	}
+	return "", nil
+}
+
+type runState struct {
+	Status string `json:"status"`
+	Epochs []struct {
+		Epoch int `json:"epoch"`
+	} `json:"epochs"`
+}
+
+func getRun(t *testing.T, url string) runState {
+	t.Helper()
+	res, err := http.Get(url + "/api/runs/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r runState
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestKilledProcessResumes kills `trainyard serve` with SIGKILL in the middle
+// of a run; the next process on the same data dir resumes the run from its
+// last checkpoint and finishes it, with every epoch recorded once.
+func TestKilledProcessResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	url, cmd := startServe(t, bin, dir)
+	res, err := http.Post(url+"/api/experiments", "application/json",
+		strings.NewReader(`{"preset": "mnist-nn1", "overrides": {"epochs": 12, "batch_size": 16, "train_limit": 3000}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(getRun(t, url).Epochs) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no 2 epochs in time")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	url, _ = startServe(t, bin, dir)
+	before := getRun(t, url)
+	if before.Status != "running" {
+		t.Fatalf("after the kill the run is %s, want running", before.Status)
+	}
+	deadline = time.Now().Add(3 * time.Minute)
+	var r runState
+	for {
+		r = getRun(t, url)
+		if r.Status != "running" && r.Status != "queued" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run not finished after restart: %s with %d epochs", r.Status, len(r.Epochs))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r.Status != "succeeded" || len(r.Epochs) != 12 {
+		t.Fatalf("run %s with %d epochs, want succeeded with 12", r.Status, len(r.Epochs))
+	}
+	for i, e := range r.Epochs {
+		if e.Epoch != i+1 {
+			t.Fatalf("epochs = %v: epoch %d at position %d", r.Epochs, e.Epoch, i)
+		}
+	}
+	t.Log(fmt.Sprintf("killed after %d epochs, finished with 12", len(before.Epochs)))
+}
+
+func TestHelpExplainsCommands(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	if err := run(t.Context(), []string{"--help"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"trainyard serve", "trainyard train", "--workers", "--preset"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if err := run(t.Context(), []string{"frobnicate"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Errorf("unknown command: %v", err)
+	}
+	if err := run(t.Context(), []string{"train", "--preset", "resnet"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown preset") {
+		t.Errorf("unknown preset: %v", err)
+	}
+}
