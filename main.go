@@ -33,6 +33,12 @@ Usage:
       Evaluates trained weights on a labelled CAPTCHA folder (or an MNIST
       model on the embedded test set) and prints images, accuracy and ms/image.
 
+  trainyard bench --model nn1|nn2|cnn1|cnn2|captcha1|captcha2 [--batch N]
+                  [--steps N] [--engine fast|builtin] [--json]
+      Measures training and inference samples/s and peak memory of a seed
+      model built as runs build it, on random data (make bench-compare
+      runs it beside PyTorch).
+
   trainyard captcha generate --n 1000 --seed 1 --out DIR
       Draws synthetic THSR CAPTCHAs into DIR with a labels.csv.
 
@@ -68,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, args[1:], stdout, stderr)
 	case "captcha":
 		return cmdCaptcha(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/trainer/nn"
+	"github.com/trainyard/trainyard/trainer/ops"
+)
+
+// benchPresets maps bench's short model names to the seed report's presets.
+var benchPresets = map[string]string{
+	"nn1": "mnist-nn1", "nn2": "mnist-nn2", "cnn1": "mnist-cnn1", "cnn2": "mnist-cnn2",
+	"captcha1": "captcha-model1", "captcha2": "captcha-model2",
+}
+
+// benchResult is bench's --json output, the same fields as
+// bench/pytorch_baseline.py prints.
+type benchResult struct {
+	Model            string  `json:"model"`
+	Batch            int     `json:"batch"`
+	TrainSamplesPerS float64 `json:"train_samples_per_s"`
+	InferSamplesPerS float64 `json:"infer_samples_per_s"`
+	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+}
+
+// cmdBench measures training and inference throughput of a seed model as
+// runs build it (nn.Build of its preset's Spec) on synthetic data.
+func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr, "Usage: trainyard bench --model NAME [flags]\n\n"+
+		"Measures training and inference samples/s and peak memory of one seed model,\n"+
+		"built from its preset as runs build it, on random data.\nModels: nn1, nn2, cnn1, cnn2, captcha1, captcha2.")
+	model := fs.String("model", "cnn2", "model: nn1, nn2, cnn1, cnn2, captcha1 or captcha2")
+	batch := fs.Int("batch", 0, "batch size (default: 256 for MNIST, 128 for CAPTCHA, as bench/pytorch_baseline.py)")
+	steps := fs.Int("steps", 20, "timed steps after two warm-up steps")
+	engine := fs.String("engine", "fast", "ops to build with: fast (trainer/ops) or builtin (gorgonia's)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	name, ok := benchPresets[*model]
+	if !ok {
+		return fmt.Errorf("unknown model %q (one of nn1, nn2, cnn1, cnn2, captcha1, captcha2)", *model)
+	}
+	p, ok := experiments.PresetByName(name)
+	if !ok {
+		return fmt.Errorf("no preset %s", name)
+	}
+	opts := nn.Options{Engine: nn.EngineFast}
+	switch *engine {
+	case "fast":
+	case "builtin":
+		opts.Engine = nn.EngineBuiltin
+	default:
+		return fmt.Errorf("unknown engine %q (fast or builtin)", *engine)
+	}
+	if *batch <= 0 {
+		*batch = 256
+		if strings.HasPrefix(name, "captcha") {
+			*batch = 128
+		}
+	}
+	tp, err := nn.MeasureThroughput(p.Spec, *batch, *steps, opts)
+	if err != nil {
+		return err
+	}
+	res := benchResult{Model: *model, Batch: *batch, TrainSamplesPerS: tp.TrainSamplesPerS, InferSamplesPerS: tp.InferSamplesPerS}
+	if res.PeakRSSBytes, err = ops.PeakRSS(); err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "%s (%s) batch %d, %s engine, %s kernel, %d threads:\n  train %.0f samples/s, infer %.0f samples/s, peak RSS %.0f MiB\n",
+		*model, name, res.Batch, opts.Engine, ops.KernelName(), runtime.GOMAXPROCS(0),
+		res.TrainSamplesPerS, res.InferSamplesPerS, float64(res.PeakRSSBytes)/(1<<20))
+	return nil
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"testing"
+)
+
+// TestBenchJSON runs `trainyard bench --json` on the smallest model and
+// checks that it prints exactly one object with every field set.
+func TestBenchJSON(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--model", "nn1", "--batch", "32", "--steps", "2", "--json"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(&out)
+	dec.DisallowUnknownFields()
+	var res benchResult
+	if err := dec.Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	if dec.More() {
+		t.Errorf("more than one JSON value: %q", out.String())
+	}
+	if res.Model != "nn1" || res.Batch != 32 || res.TrainSamplesPerS <= 0 || res.InferSamplesPerS <= 0 || res.PeakRSSBytes <= 0 {
+		t.Errorf("got %+v", res)
+	}
+	if err := run(context.Background(), []string{"bench", "--model", "nope"}, io.Discard, io.Discard); err == nil {
+		t.Error("an unknown model was accepted")
+	}
+}

@@ -1,0 +1,79 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/trainyard/trainyard/experiments"
+)
+
+// Throughput is what MeasureThroughput measured.
+type Throughput struct {
+	// TrainSamplesPerS is training throughput after warm-up: forward,
+	// backward and optimizer step, the same trainStep Fit runs.
+	TrainSamplesPerS float64
+	// InferSamplesPerS is evaluation throughput: the forward pass Evaluate
+	// and Predict run (dropout off, moving statistics), plus a softmax.
+	InferSamplesPerS float64
+}
+
+// MeasureThroughput builds spec for batch images with opts, exactly as a run
+// would, fills its input with random pixels and labels, and times steps
+// training steps after two untimed warm-up steps, then steps evaluation
+// passes likewise. steps <= 0 means 20.
+func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (Throughput, error) {
+	if steps <= 0 {
+		steps = 20
+	}
+	m, err := BuildWith(spec, batch, opts)
+	if err != nil {
+		return Throughput{}, err
+	}
+	r := rand.New(rand.NewPCG(42, 42))
+	for i, x := 0, m.xT.Data().([]float32); i < len(x); i++ {
+		x[i] = r.Float32()
+	}
+	for _, lt := range m.labelT {
+		for i, l := 0, lt.Data().([]float32); i < len(l); i++ {
+			l[i] = float32(r.IntN(m.classes))
+		}
+	}
+	const warmup = 2
+	var res Throughput
+	correct := make([]int, len(m.logits))
+	m.setTraining(true)
+	var start time.Time
+	for i := range warmup + steps {
+		if i == warmup {
+			start = time.Now()
+		}
+		if _, err := m.trainStep(correct); err != nil {
+			return res, fmt.Errorf("nn: training step %d: %w", i, err)
+		}
+	}
+	res.TrainSamplesPerS = float64(steps*batch) / time.Since(start).Seconds()
+
+	m.setTraining(false)
+	probs := make([]float32, m.classes)
+	for i := range warmup + steps {
+		if i == warmup {
+			start = time.Now()
+		}
+		if err := m.evalVM.RunAll(); err != nil {
+			return res, fmt.Errorf("nn: evaluation step %d: %w", i, err)
+		}
+		for _, node := range m.logits {
+			z, err := float32s(node.Value())
+			if err != nil {
+				return res, err
+			}
+			for j := range batch {
+				softmaxInto(probs, z[j*m.classes:(j+1)*m.classes])
+			}
+		}
+		m.evalVM.Reset()
+	}
+	res.InferSamplesPerS = float64(steps*batch) / time.Since(start).Seconds()
+	return res, nil
+}
