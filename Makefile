@@ -41,3 +41,7 @@ lint: vet ## Static checks.
 .PHONY: bench
 bench: ## Go benchmarks of the training ops.
 	$(GO) test -run '^$$' -bench . -benchmem ./trainer/...
+
+.PHONY: bench-compare
+bench-compare: build ## Six seed models: trainyard bench against PyTorch (needs python3-torch).
+	bench/compare.sh
