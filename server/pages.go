@@ -78,11 +78,18 @@ func (h *handler) runShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.runs.Run(c.Request().Context(), id)
+	ctx := c.Request().Context()
+	r, err := h.runs.Run(ctx, id)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, web.RunPage(web.RunProps{Run: r}))
+	p := web.RunProps{Run: r}
+	if r.Status == runs.StatusSucceeded && r.Spec.Dataset == experiments.DatasetCaptcha {
+		if p.Datasets, err = h.datasets.Datasets(ctx); err != nil {
+			return err
+		}
+	}
+	return render(c, http.StatusOK, web.RunPage(p))
 }
 
 func (h *handler) runCancel(c echo.Context) error {

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
 )
 
 // DatasetsProps is the datasets page: the imported datasets, the data roots
@@ -42,4 +43,12 @@ func captchaFormState(s experiments.Spec) captchaForm {
 		f.Preprocessing = s.Preprocessing
 	}
 	return f
+}
+
+// sourceDataset is the imported dataset a run trained on, or 0.
+func sourceDataset(r runs.Run) int64 {
+	if r.Spec.Source != nil && r.Spec.Source.Kind == experiments.SourceDataset {
+		return r.Spec.Source.DatasetID
+	}
+	return 0
 }

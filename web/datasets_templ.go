@@ -269,7 +269,7 @@ func DatasetsPage(p DatasetsProps) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout("Datasets", "").Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout("Datasets", "datasets").Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

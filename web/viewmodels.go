@@ -56,6 +56,9 @@ type RunProps struct {
 	// Progress is the latest progress of a running run, if known; the page
 	// keeps it up to date from server-sent events.
 	Progress *Progress
+	// Datasets are the imported CAPTCHA datasets a succeeded CAPTCHA run
+	// may be evaluated on from its page.
+	Datasets []experiments.Dataset
 }
 
 // Progress is the payload of the "progress" server-sent event of a running run,

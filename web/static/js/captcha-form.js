@@ -68,7 +68,12 @@
               fig.appendChild(img);
             });
             var cap = document.createElement("figcaption");
-            cap.textContent = im.label;
+            var label = document.createElement("b");
+            label.textContent = im.label;
+            var what = document.createElement("span");
+            what.textContent = "original → " + $("captcha_pre").value;
+            cap.appendChild(label);
+            cap.appendChild(what);
             fig.appendChild(cap);
             out.appendChild(fig);
           });

@@ -1,5 +1,6 @@
 // captcha-run.js: the run page's per-head curves (from the stored epochs in
-// #run-data) and the prediction form (#predict-form, POST /api/runs/:id/predict).
+// #run-data), the prediction form (#predict-form, POST /api/runs/:id/predict)
+// and the evaluation form (#evaluate-form, POST /api/runs/:id/evaluate).
 (function () {
   "use strict";
   function $(id) { return document.getElementById(id); }
@@ -55,9 +56,48 @@
     });
   }
 
+  function pct(x) { return x == null ? "–" : (x * 100).toFixed(2) + "%"; }
+  function stat(cls, label, value, note) {
+    return '<div class="stat ' + cls + '"><span class="stat-label">' + label + '</span><span class="stat-value">' + esc(value) + "</span>" +
+      (note ? '<span class="stat-note">' + esc(note) + "</span>" : "") + "</div>";
+  }
+
+  function evaluate() {
+    var form = $("evaluate-form");
+    if (!form) return;
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var out = $("evaluate-result");
+      var button = form.querySelector("button");
+      button.disabled = true;
+      show(out, '<p class="muted">Evaluating every image of the dataset…</p>');
+      fetch(form.dataset.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ dataset_id: parseInt($("evaluate-dataset").value, 10) || 0 }),
+      })
+        .then(function (res) { return res.json().then(function (b) { return { ok: res.ok, body: b }; }); })
+        .then(function (r) {
+          if (!r.ok) {
+            var msg = r.body.error || (r.body.errors && Object.values(r.body.errors).join("; ")) || "evaluation failed";
+            show(out, '<div class="alert error" role="alert">' + esc(msg) + "</div>");
+            return;
+          }
+          var b = r.body;
+          show(out, '<div class="stats eval-stats">' +
+            stat("primary eval-image-acc", "Image accuracy", pct(b.image_accuracy || 0), "all characters right") +
+            stat("eval-char-acc", "Char accuracy", pct(b.char_accuracy || 0)) +
+            stat("eval-ms", "Inference", b.ms_per_image.toFixed(3) + " ms", "per image") +
+            stat("eval-images", "Images", String(b.images)) + "</div>");
+        })
+        .catch(function (e) { show(out, '<div class="alert error">' + esc(e.message) + "</div>"); })
+        .then(function () { button.disabled = false; });
+    });
+  }
+
   // Deferred scripts run before DOMContentLoaded, so charts.js and uPlot
   // (included after this script) are there by then.
-  function start() { drawHeads(); predict(); }
+  function start() { drawHeads(); predict(); evaluate(); }
   if (document.readyState === "complete") start();
   else document.addEventListener("DOMContentLoaded", start);
 })();
