@@ -91,7 +91,7 @@ func (h *handler) apiPreview(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string][]previewImage{"images": out})
 }
 
-// datasetSamples loads the first n images of an imported dataset.
+// datasetSamples loads the first n images of an imported dataset, and no more.
 func (h *handler) datasetSamples(c echo.Context, id int64, n int) ([]captcha.Sample, error) {
 	ctx := c.Request().Context()
 	if _, err := h.datasets.Dataset(ctx, id); err != nil {
@@ -101,9 +101,9 @@ func (h *handler) datasetSamples(c echo.Context, id int64, n int) ([]captcha.Sam
 	if err != nil {
 		return nil, err
 	}
-	set, err := captcha.LoadDir(dir)
+	set, err := captcha.LoadDirN(dir, n)
 	if err != nil {
 		return nil, err
 	}
-	return set.Samples[:min(n, set.Len())], nil
+	return set.Samples, nil
 }

@@ -103,6 +103,23 @@ func LoadDir(dir string) (*Set, error) {
 	return LoadFS(os.DirFS(dir))
 }
 
+// LoadDirN loads the first n images listed in dir/labels.csv (all of them
+// when there are fewer), for previews: the labels file is read and checked
+// whole, the images after the first n are not opened.
+func LoadDirN(dir string, n int) (*Set, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("captcha: LoadDirN with n = %d", n)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, &DataError{Msg: fmt.Sprintf("cannot open data folder: %v", err)}
+	}
+	if !st.IsDir() {
+		return nil, &DataError{Msg: fmt.Sprintf("%s is not a folder", dir)}
+	}
+	return loadFSN(os.DirFS(dir), "", MaxImageBytes, n)
+}
+
 // LoadFS loads a data set laid out like LoadDir's from fsys.
 func LoadFS(fsys fs.FS) (*Set, error) {
 	return loadFS(fsys, "", MaxImageBytes)
@@ -111,6 +128,11 @@ func LoadFS(fsys fs.FS) (*Set, error) {
 // loadFS loads the data set rooted at fsys; prefix is prepended to the file
 // names in errors, and no file may be larger than maxFile bytes.
 func loadFS(fsys fs.FS, prefix string, maxFile int64) (*Set, error) {
+	return loadFSN(fsys, prefix, maxFile, -1)
+}
+
+// loadFSN is loadFS reading only the first n images (all when n < 0).
+func loadFSN(fsys fs.FS, prefix string, maxFile int64, n int) (*Set, error) {
 	display := func(name string) string { return path.Join(prefix, name) }
 	data, err := readLimited(fsys, LabelsFile, min(maxFile, MaxLabelsBytes))
 	if err != nil {
@@ -122,6 +144,9 @@ func loadFS(fsys fs.FS, prefix string, maxFile int64) (*Set, error) {
 	rows, err := parseLabels(data, display(LabelsFile))
 	if err != nil {
 		return nil, err
+	}
+	if n >= 0 && n < len(rows) {
+		rows = rows[:n]
 	}
 	samples := make([]Sample, len(rows))
 	errs := make([]error, len(rows))

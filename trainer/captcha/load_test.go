@@ -387,3 +387,51 @@ func TestDataErrorFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadDirN(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "vi000246"))); err != nil {
+		t.Fatal(err)
+	}
+	// The 10th image listed is broken: LoadDir fails on it, LoadDirN(3) never opens it.
+	labels, err := os.ReadFile(filepath.Join(dir, LabelsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenth := strings.Split(strings.Split(string(labels), "\n")[10], ",")[0]
+	if err := os.WriteFile(filepath.Join(dir, tenth), []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), tenth) {
+		t.Fatalf("LoadDir with a broken %s: %v", tenth, err)
+	}
+	for _, tc := range []struct{ n, want int }{{0, 0}, {3, 3}, {9, 9}} {
+		set, err := LoadDirN(dir, tc.n)
+		if err != nil {
+			t.Fatalf("LoadDirN(%d): %v", tc.n, err)
+		}
+		if set.Len() != tc.want {
+			t.Fatalf("LoadDirN(%d): %d samples, want %d", tc.n, set.Len(), tc.want)
+		}
+	}
+	set, _ := LoadDirN(dir, 3)
+	if s := set.Samples[0]; s.File != "100000.png" || s.Label != "52KY" || s.Image == nil {
+		t.Errorf("first sample %s %s, want 100000.png 52KY", s.File, s.Label)
+	}
+	// More than there are: all of them, like LoadDir.
+	full, err := LoadDirN(filepath.Join("testdata", "vi000246"), 1000)
+	if err != nil || full.Len() != 100 {
+		t.Fatalf("LoadDirN(1000): %v, %d samples", err, full.Len())
+	}
+	// A bad labels.csv is still an error, whatever n.
+	if err := os.WriteFile(filepath.Join(dir, LabelsFile), []byte("nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadDirN(dir, 1); err == nil {
+		t.Fatal("LoadDirN read a bad labels.csv without an error")
+	}
+	if _, err := LoadDirN(dir, -1); err == nil {
+		t.Fatal("LoadDirN(-1) without an error")
+	}
+}
