@@ -47,6 +47,9 @@ type SuiteStore struct {
 // NewSuiteStore returns a SuiteStore over db.
 func NewSuiteStore(db *gorm.DB) *SuiteStore { return &SuiteStore{db: db} }
 
+// WithTx returns a SuiteStore that works inside the transaction tx.
+func (s *SuiteStore) WithTx(tx *gorm.DB) *SuiteStore { return &SuiteStore{db: tx} }
+
 // CreateSuite stores s with its members and sets its ID and CreatedAt.
 func (s *SuiteStore) CreateSuite(ctx context.Context, su *Suite) error {
 	if su.CreatedAt.IsZero() {

@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
+	"github.com/trainyard/trainyard/trainer"
 	"github.com/trainyard/trainyard/web"
 )
 
@@ -38,15 +40,16 @@ func (h *handler) captchaSource(ctx context.Context) (*experiments.Source, strin
 }
 
 // queueSeedReport queues every experiment of the seed report, one run each,
-// and groups them as one suite.
+// and groups them as one suite, all in one transaction: a failure part-way
+// leaves no suite, experiment, run or job behind.
 func (h *handler) queueSeedReport(ctx context.Context) (suiteResponse, error) {
 	src, srcText, err := h.captchaSource(ctx)
 	if err != nil {
 		return suiteResponse{}, err
 	}
-	resp := suiteResponse{Source: srcText}
-	su := experiments.Suite{Name: "Seed report (" + srcText + ")", Kind: experiments.SeedReportKind, Members: map[string]int64{}}
-	for _, e := range experiments.SeedReport() {
+	entries := experiments.SeedReport()
+	subs := make([]*trainer.Submission, 0, len(entries))
+	for _, e := range entries {
 		p, ok := experiments.PresetByName(e.Preset)
 		if !ok {
 			return suiteResponse{}, fmt.Errorf("seed report: no preset %q", e.Preset)
@@ -57,21 +60,26 @@ func (h *handler) queueSeedReport(ctx context.Context) (suiteResponse, error) {
 			s := *src
 			spec.Source = &s
 		}
-		exp := experiments.Experiment{Name: "Report: " + e.Label, Preset: e.Preset, Spec: spec, Repeats: 1}
-		created, err := h.trainer.Submit(ctx, &exp, []experiments.Spec{spec})
-		if err != nil {
-			return suiteResponse{}, err
+		exp := &experiments.Experiment{Name: "Report: " + e.Label, Preset: e.Preset, Spec: spec, Repeats: 1}
+		subs = append(subs, &trainer.Submission{Experiment: exp, Specs: []experiments.Spec{spec}})
+	}
+	su := experiments.Suite{Name: "Seed report (" + srcText + ")", Kind: experiments.SeedReportKind, Members: map[string]int64{}}
+	err = h.trainer.SubmitMany(ctx, subs, func(tx *gorm.DB) error {
+		for i, e := range entries {
+			su.Members[e.Key] = subs[i].Experiment.ID
 		}
-		su.Members[e.Key] = exp.ID
-		resp.Experiments = append(resp.Experiments, exp.ID)
-		for _, r := range created {
+		return h.suites.WithTx(tx).CreateSuite(ctx, &su)
+	})
+	if err != nil {
+		return suiteResponse{}, err
+	}
+	resp := suiteResponse{ID: su.ID, Source: srcText}
+	for _, s := range subs {
+		resp.Experiments = append(resp.Experiments, s.Experiment.ID)
+		for _, r := range s.Runs {
 			resp.Runs = append(resp.Runs, r.ID)
 		}
 	}
-	if err := h.suites.CreateSuite(ctx, &su); err != nil {
-		return suiteResponse{}, err
-	}
-	resp.ID = su.ID
 	return resp, nil
 }
 

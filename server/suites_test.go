@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -70,5 +71,56 @@ func TestSeedReportUsesImportedFolder(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("%d CAPTCHA runs on the imported folder, want 3 (%s)", n, resp.Source)
+	}
+}
+
+// TestSeedReportAllOrNothing makes the database refuse a row part-way
+// through queueing the seed report (the fifth experiment, then a suite
+// member) and checks nothing was left behind: no suite, experiment, run or
+// River job. Once the database accepts rows again the suite queues whole.
+func TestSeedReportAllOrNothing(t *testing.T) {
+	t.Parallel()
+	a := setupCfg(t, Config{})
+	ctx := context.Background()
+	db := a.srv.sqlDB
+	counts := func() string {
+		var out []string
+		for _, table := range []string{"suites", "suite_experiments", "experiments", "runs", "river_job"} {
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s=%d", table, n))
+		}
+		return strings.Join(out, " ")
+	}
+	empty := counts()
+	for _, trigger := range []string{
+		`CREATE TRIGGER fail_midway BEFORE INSERT ON experiments WHEN (SELECT count(*) FROM experiments) >= 4 BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+		`CREATE TRIGGER fail_midway BEFORE INSERT ON suite_experiments WHEN (SELECT count(*) FROM suite_experiments) >= 3 BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+	} {
+		if _, err := db.ExecContext(ctx, trigger); err != nil {
+			t.Fatal(err)
+		}
+		if code, b, _ := a.do(t, "POST", "/api/suites/seed-report", ""); code != http.StatusInternalServerError {
+			t.Fatalf("seed report with a refused row: %d %s", code, b)
+		}
+		if got := counts(); got != empty {
+			t.Fatalf("after a failed seed report: %s, want %s", got, empty)
+		}
+		if _, err := db.ExecContext(ctx, `DROP TRIGGER fail_midway`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, b, _ := a.do(t, "POST", "/api/suites/seed-report", "")
+	if code != http.StatusCreated {
+		t.Fatalf("seed report: %d %s", code, b)
+	}
+	resp := decode[suiteResponse](t, b)
+	if len(resp.Experiments) != 9 || len(resp.Runs) != 9 {
+		t.Fatalf("suite %+v", resp)
+	}
+	if got := counts(); got != "suites=1 suite_experiments=9 experiments=9 runs=9 river_job=9" {
+		t.Fatalf("after the seed report: %s", got)
 	}
 }

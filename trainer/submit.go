@@ -1,0 +1,59 @@
+package trainer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
+)
+
+// Submission is one experiment to store and the specs of its runs, one run
+// per spec; SubmitMany fills Runs.
+type Submission struct {
+	Experiment *experiments.Experiment
+	Specs      []experiments.Spec
+	Runs       []runs.Run
+}
+
+// SubmitMany stores and queues several experiments (each with its runs and
+// one River job per run) in one transaction, then calls then, if not nil, in
+// the same transaction, say to group them as a suite. Either all of it is
+// stored or, on any error, none of it: no experiment, run or job is left.
+func (t *Trainer) SubmitMany(ctx context.Context, subs []*Submission, then func(tx *gorm.DB) error) error {
+	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+		if !ok {
+			return errors.New("submit: no SQL transaction under gorm")
+		}
+		exps, rs := t.exps.WithTx(tx), t.runs.WithTx(tx)
+		for _, s := range subs {
+			if err := exps.CreateExperiment(ctx, s.Experiment); err != nil {
+				return err
+			}
+			s.Runs = s.Runs[:0]
+			for _, spec := range s.Specs {
+				r, err := rs.CreateRun(ctx, s.Experiment.ID, spec)
+				if err != nil {
+					return err
+				}
+				res, err := t.client.InsertTx(ctx, sqlTx, TrainArgs{RunID: r.ID}, nil)
+				if err != nil {
+					return fmt.Errorf("queue run %d: %w", r.ID, err)
+				}
+				if err := rs.SetJobID(ctx, r.ID, res.Job.ID); err != nil {
+					return err
+				}
+				s.Runs = append(s.Runs, r)
+			}
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
+	})
+}
