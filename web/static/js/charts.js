@@ -54,6 +54,7 @@
         if (w !== plot.width) plot.setSize({ width: w, height: HEIGHT });
       }).observe(el);
     }
+    el.uplot = plot; // for the page's scripts and the browser tests
     return plot;
   }
 
