@@ -10,7 +10,7 @@ import (
 	"github.com/trainyard/trainyard/trainer/dataset"
 )
 
-func preset(t *testing.T, name string) experiments.Spec {
+func preset(t testing.TB, name string) experiments.Spec {
 	t.Helper()
 	p, ok := experiments.PresetByName(name)
 	if !ok {

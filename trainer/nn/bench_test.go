@@ -1,0 +1,56 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// newBenchModel builds a preset as runs build it, with random images and
+// labels loaded and two warm-up steps done, so that what follows is the
+// steady state.
+func newBenchModel(tb testing.TB, name string, opts Options) *Model {
+	tb.Helper()
+	spec := preset(tb, name)
+	m, err := BuildWith(spec, spec.BatchSize, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i, x := 0, m.xT.Data().([]float32); i < len(x); i++ {
+		x[i] = r.Float32()
+	}
+	for _, lt := range m.labelT {
+		for i, l := 0, lt.Data().([]float32); i < len(l); i++ {
+			l[i] = float32(r.IntN(m.classes))
+		}
+	}
+	m.setTraining(true)
+	correct := make([]int, len(m.logits))
+	for range 2 {
+		if _, err := m.trainStep(correct); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return m
+}
+
+// BenchmarkTrainStepCNN2 is one training step (forward, backward, Adam) of
+// MNIST CNN 2 built from its preset, batch 256; with -benchmem its allocs/op
+// and B/op show what a steady-state step allocates. The built-in engine is
+// there to compare.
+func BenchmarkTrainStepCNN2(b *testing.B) {
+	for _, e := range engines {
+		b.Run(e.String(), func(b *testing.B) {
+			m := newBenchModel(b, "mnist-cnn2", Options{Engine: e})
+			correct := make([]int, len(m.logits))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := m.trainStep(correct); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*m.batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
