@@ -31,6 +31,13 @@ type Config struct {
 	RescueAfter time.Duration
 	// Logger receives what the workers do (default slog.Default()).
 	Logger *slog.Logger
+	// Devices are the devices runs train on, one entry per run that may
+	// train at once on it (default: "cpu" once per worker). A worker holds
+	// one for the length of a run and records it on the run; with fewer
+	// entries than workers, the rest wait. A GPU would join later as its own
+	// entry (say "cuda:0"), once nn has an engine for it that the worker
+	// picks from the device name.
+	Devices []string
 }
 
 // Trainer queues runs and trains them on a pool of River workers.
@@ -67,13 +74,18 @@ func New(db *gorm.DB, sqlDB *sql.DB, broker *runs.Broker, cfg Config) (*Trainer,
 		exps:    experiments.NewStore(db),
 		runs:    runs.NewStore(db),
 		broker:  broker,
-		devices: make(chan string, max(cfg.Workers, 1)),
+		devices: make(chan string, max(cfg.Workers, len(cfg.Devices), 1)),
 		data:    newDataCache(),
 		active:  map[int64]context.CancelCauseFunc{},
 	}
 	t.data.datasetDir = t.DatasetDir
-	for range max(cfg.Workers, 1) {
-		t.devices <- "cpu"
+	if len(cfg.Devices) == 0 {
+		for range max(cfg.Workers, 1) {
+			t.devices <- "cpu"
+		}
+	}
+	for _, d := range cfg.Devices {
+		t.devices <- d
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &trainWorker{t: t}); err != nil {
