@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"strings"
@@ -226,5 +227,56 @@ func TestEnginesTrainAlike(t *testing.T) {
 				t.Errorf("accuracies fast %.4f, built-in %.4f: want both > %.2f and within 0.02", acc[EngineFast], acc[EngineBuiltin], c.min)
 			}
 		})
+	}
+}
+
+// TestWeightsCrossEngine trains a multi-head CNN with batch normalisation on
+// the built-in engine, writes its weights, loads them with Load (the fast
+// engine) and checks that both evaluate a test set alike: the file layout
+// and names, moving statistics included, are the same for both engines.
+func TestWeightsCrossEngine(t *testing.T) {
+	t.Parallel()
+	spec := experiments.Spec{
+		Dataset: experiments.DatasetCaptcha, Source: &experiments.Source{Kind: experiments.SourceSynthetic, Images: 100},
+		Preprocessing: experiments.PreDenoise, Heads: 4, Optimizer: experiments.OptAdam, Epochs: 2, BatchSize: 8,
+		LearningRate: 0.01, TrainFraction: 0.8, ValFraction: 0.2, Seed: 3,
+		Layers: []experiments.Layer{
+			{Type: experiments.LayerConv2D, Filters: 4, Kernel: 3, Padding: experiments.PadSame, Activation: experiments.ActReLU},
+			{Type: experiments.LayerBatchNorm},
+			{Type: experiments.LayerMaxPool2D, Pool: 4},
+			{Type: experiments.LayerFlatten},
+			{Type: experiments.LayerDropout, Rate: 0.5},
+			{Type: experiments.LayerDense, Units: 19, Activation: experiments.ActSoftmax},
+		},
+	}
+	ref, err := BuildWith(spec, spec.BatchSize, Options{Engine: EngineBuiltin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Fit(context.Background(), randomSet(spec, 32, 1), nil, 0, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := ref.WriteWeights(&buf); err != nil {
+		t.Fatal(err)
+	}
+	fast, err := Load(&buf, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fast.Engine() != EngineFast {
+		t.Fatalf("Load built the %v engine", fast.Engine())
+	}
+	test := randomSet(spec, 23, 2)
+	want, err := ref.Evaluate(test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fast.Evaluate(test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got.Loss-want.Loss) > 1e-4*math.Abs(want.Loss) || got.CharAccuracy != want.CharAccuracy {
+		t.Errorf("fast engine after load: loss %v char accuracy %v, built-in %v %v", got.Loss, got.CharAccuracy, want.Loss, want.CharAccuracy)
 	}
 }
