@@ -2,7 +2,6 @@ package nn
 
 import (
 	"math"
-	"os"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -11,18 +10,12 @@ import (
 	"github.com/trainyard/trainyard/trainer/ops"
 )
 
-// TestOpsFusedReLUKeepsNaN shows a bug in trainer/ops, which nn does not own:
-// ops.Dense (and ops.Conv2D) with the fused ReLU map NaN to 0 on AVX-512
-// (VMAXPS returns its second operand, the zero, when the first is NaN),
-// while ops.ReLU, the portable Go kernel and PyTorch keep NaN. A model whose
-// first-layer weights turn NaN then silently outputs its biases with a
-// finite loss instead of stopping with ErrDiverged. Fix in ops: swap the
-// VMAXPS operands so the accumulator is the second source. It runs with
-// TRAINYARD_OPS_BUGS=1 until ops is fixed.
+// TestOpsFusedReLUKeepsNaN checks that ops.Dense with the fused ReLU keeps
+// NaN, as ops.ReLU, the portable Go kernel and PyTorch do. It once mapped NaN
+// to 0 on AVX-512 (VMAXPS returns its second source when either is NaN), so
+// a model whose first-layer weights turned NaN silently output its biases
+// with a finite loss instead of stopping with ErrDiverged.
 func TestOpsFusedReLUKeepsNaN(t *testing.T) {
-	if os.Getenv("TRAINYARD_OPS_BUGS") == "" {
-		t.Skip("known ops bug; set TRAINYARD_OPS_BUGS=1 to run")
-	}
 	buildMu.Lock()
 	g := G.NewGraph()
 	xv := tensor.New(tensor.WithShape(8, 4), tensor.WithBacking(make([]float32, 32)))

@@ -13,6 +13,10 @@
 //   ldc   int
 //   bias  *float32  row bias (6 floats) or column bias (nr floats)
 //   flags int       1 accumulate into C, 2 add row bias, 4 add column bias, 8 ReLU
+//
+// ReLU is max(0, x) with x as the second source of (V)MAXPS (Intel order),
+// which is the one returned when either is NaN: NaN stays NaN, as in ReLU,
+// the Go kernel and PyTorch. In Go's operand order that is VMAXPS x, zero, x.
 
 #define ARGS \
 	MOVQ k+0(FP), CX \
@@ -53,10 +57,10 @@
 	VADDPS Z27, r3, r3
 
 #define RELU4(r0, r1, r2, r3) \
-	VMAXPS Z28, r0, r0 \
-	VMAXPS Z28, r1, r1 \
-	VMAXPS Z28, r2, r2 \
-	VMAXPS Z28, r3, r3
+	VMAXPS r0, Z28, r0 \
+	VMAXPS r1, Z28, r1 \
+	VMAXPS r2, Z28, r2 \
+	VMAXPS r3, Z28, r3
 
 #define STORE4(p, r0, r1, r2, r3) \
 	VMOVUPS r0, 0(p) \
@@ -281,12 +285,12 @@ no16cb:
 	TESTQ $8, DX
 	JZ    no16relu
 	VPXORD Z28, Z28, Z28
-	VMAXPS Z28, Z0, Z0
-	VMAXPS Z28, Z1, Z1
-	VMAXPS Z28, Z2, Z2
-	VMAXPS Z28, Z3, Z3
-	VMAXPS Z28, Z4, Z4
-	VMAXPS Z28, Z5, Z5
+	VMAXPS Z0, Z28, Z0
+	VMAXPS Z1, Z28, Z1
+	VMAXPS Z2, Z28, Z2
+	VMAXPS Z3, Z28, Z3
+	VMAXPS Z4, Z28, Z4
+	VMAXPS Z5, Z28, Z5
 
 no16relu:
 	VMOVUPS Z0, (DI)
@@ -319,8 +323,8 @@ no16relu:
 	VADDPS Y13, r1, r1
 
 #define RELU2(r0, r1) \
-	VMAXPS Y15, r0, r0 \
-	VMAXPS Y15, r1, r1
+	VMAXPS r0, Y15, r0 \
+	VMAXPS r1, Y15, r1
 
 #define STORE2(p, r0, r1) \
 	VMOVUPS r0, 0(p) \

@@ -138,3 +138,43 @@ func BenchmarkGemm1024x1(b *testing.B) { benchGemm(b, 1024, 1024, 1024, 1, false
 func BenchmarkGemm1024x2(b *testing.B) { benchGemm(b, 1024, 1024, 1024, 2, false, false) }
 func BenchmarkGemmAtB(b *testing.B)    { benchGemm(b, 784, 256, 256, 2, true, false) }
 func BenchmarkGemmABt(b *testing.B)    { benchGemm(b, 256, 784, 256, 2, false, true) }
+
+// TestGemmReLUKeepsNaN checks that the fused ReLU of every kernel (6x64,
+// 6x16 and the edges) keeps NaN, as ReLU and PyTorch do, and still clamps
+// negatives.
+func TestGemmReLUKeepsNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, ks := range kernelSets {
+		for _, n := range []int{64, 48, 16, 10} {
+			for _, flags := range []int{flagReLU, flagReLU | flagColBias, flagReLU | flagRowBias | flagAcc} {
+				m, k := 7, 3
+				a := make([]float32, m*k)
+				for i := range a {
+					a[i] = -1
+				}
+				a[0] = nan     // row 0 all NaN
+				a[6*k+1] = nan // row 6: the overlapping edge block
+				b := make([]float32, k*n)
+				for i := range b {
+					b[i] = 1
+				}
+				c := make([]float32, m*n)
+				bias := make([]float32, max(m, n))
+				var pack []float32
+				ks.gemm(false, false, m, n, k, a, k, b, n, c, n, bias, flags, &pack, 1)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						v := c[i*n+j]
+						if i == 0 || i == 6 {
+							if !math.IsNaN(float64(v)) {
+								t.Fatalf("%s n=%d flags=%d: C[%d,%d] = %v, want NaN", ks.name, n, flags, i, j, v)
+							}
+						} else if v != 0 {
+							t.Fatalf("%s n=%d flags=%d: C[%d,%d] = %v, want 0", ks.name, n, flags, i, j, v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
