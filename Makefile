@@ -43,5 +43,10 @@ bench: ## Go benchmarks of the training ops.
 	$(GO) test -run '^$$' -bench . -benchmem ./trainer/...
 
 .PHONY: bench-compare
-bench-compare: build ## Six seed models: trainyard bench against PyTorch (needs python3-torch).
+bench-compare: build bench-deps ## Six seed models: trainyard bench against PyTorch, same machine.
 	bench/compare.sh
+
+.PHONY: bench-deps
+bench-deps: ## Install Debian's python3-torch and OpenBLAS for the PyTorch baseline when missing.
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null && readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -q openblas || \
+		(apt-get update -qq && apt-get install -y -qq python3-torch libopenblas0-pthread)

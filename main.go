@@ -20,6 +20,7 @@ const usage = `trainyard: define, queue, train and compare neural-network experi
 
 Usage:
   trainyard serve [--addr 127.0.0.1:8080] [--data-dir ./data] [--workers 1]
+                  [--datasets DIR ...] [--rescue-after 5m]
       Runs the web app: the experiment form, the queue and trainer workers,
       live run pages, comparisons and weights downloads. Everything lives in
       one SQLite file under the data dir.
