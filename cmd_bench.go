@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/trainyard/trainyard/experiments"
@@ -40,6 +42,7 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	steps := fs.Int("steps", 20, "timed steps after two warm-up steps")
 	engine := fs.String("engine", "fast", "ops to build with: fast (trainer/ops) or builtin (gorgonia's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the timed steps to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +67,17 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		if strings.HasPrefix(name, "captcha") {
 			*batch = 128
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	tp, err := nn.MeasureThroughput(p.Spec, *batch, *steps, opts)
 	if err != nil {
