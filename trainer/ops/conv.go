@@ -63,84 +63,6 @@ func newConvGeom(xs, ws []int, pad Padding, relu bool) (convGeom, error) {
 	return g, nil
 }
 
-// im2col writes panel p of the columns of one sample x (C,H,W) in the
-// packed layout the GEMM kernel reads as B (rows c*kh*kw, columns ho*wo):
-// for each row, the 64 consecutive output pixels [64p, 64p+64), zero beyond
-// the last pixel. panel has room for c*kh*kw*64 floats.
-func (g *convGeom) im2col(x []float32, panel []float32, p int) {
-	j0 := p * panelW
-	nc := min(panelW, g.pixels-j0)
-	kk := 0
-	for c := 0; c < g.c; c++ {
-		xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
-		for ky := 0; ky < g.kh; ky++ {
-			for kx := 0; kx < g.kw; kx++ {
-				row := panel[kk*panelW : kk*panelW+panelW]
-				kk++
-				off := kx - g.padL
-				oy, ox := j0/g.wo, j0%g.wo
-				j := 0
-				for j < nc {
-					seg := min(g.wo-ox, nc-j)
-					out := row[j : j+seg]
-					iy := oy + ky - g.padT
-					if iy < 0 || iy >= g.h {
-						clear(out)
-					} else {
-						src := xc[iy*g.w : (iy+1)*g.w]
-						// ix = ox+off must lie in [0, w).
-						lo := max(0, -off-ox)      // first valid index in out
-						hi := min(seg, g.w-off-ox) // one past the last
-						if hi <= lo {
-							clear(out)
-						} else {
-							clear(out[:lo])
-							copy(out[lo:hi], src[ox+off+lo:ox+off+hi])
-							clear(out[hi:])
-						}
-					}
-					j += seg
-					oy++
-					ox = 0
-				}
-				clear(row[nc:])
-			}
-		}
-	}
-}
-
-// col2im adds the column gradient dcol (rows c*kh*kw, columns ho*wo, row
-// major) into the input gradient dx (C,H,W) of one sample.
-func (g *convGeom) col2im(dcol []float32, dx []float32) {
-	kk := 0
-	for c := 0; c < g.c; c++ {
-		dxc := dx[c*g.h*g.w : (c+1)*g.h*g.w]
-		for ky := 0; ky < g.kh; ky++ {
-			for kx := 0; kx < g.kw; kx++ {
-				row := dcol[kk*g.pixels : (kk+1)*g.pixels]
-				kk++
-				off := kx - g.padL
-				oxLo := max(0, -off)
-				oxHi := min(g.wo, g.w-off)
-				if oxHi <= oxLo {
-					continue
-				}
-				for oy := 0; oy < g.ho; oy++ {
-					iy := oy + ky - g.padT
-					if iy < 0 || iy >= g.h {
-						continue
-					}
-					src := row[oy*g.wo+oxLo : oy*g.wo+oxHi]
-					dst := dxc[iy*g.w+oxLo+off : iy*g.w+oxHi+off]
-					for i, v := range src {
-						dst[i] += v
-					}
-				}
-			}
-		}
-	}
-}
-
 // reluMask writes dy masked by y > 0 into dst, or returns dy unchanged when
 // the layer has no fused ReLU.
 func reluMask(relu bool, y, dy, dst []float32) []float32 {
@@ -158,15 +80,19 @@ func reluMask(relu bool, y, dy, dst []float32) []float32 {
 	return dst
 }
 
-// convScratch is one worker's scratch space.
+// convScratch is one worker's scratch space for the weight gradient.
 type convScratch struct {
-	col, pack, dcol, dwt, db []float32
+	pack, dwt, db []float32
+	dyw           []float32 // o x ldw, allocated zeroed; see gridConv.spread
 }
 
 // convState is shared by a convolution and its gradient ops.
 type convState struct {
 	g       convGeom
 	ks      *kernels
+	fwd     *gridConv // the convolution itself
+	bwd     *gridConv // the input gradient: dy convolved with the flipped filters
+	wflip   []float32 // (c, o, kh, kw) flipped filters for bwd
 	scratch []convScratch
 	db      buffer // filled by the weight-gradient op, returned by the bias one
 	// fwdRuns counts forward runs; maskedRun is the run whose output
@@ -218,7 +144,12 @@ func conv2D(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool) (*gorgonia.No
 		return nil, fmt.Errorf("ops: Conv2D bias has shape %v, want (%d)", bs, g.o)
 	}
 	g.gradX = gradX
-	op := &conv2dOp{st: &convState{g: g, ks: defaultKernels}}
+	st := &convState{g: g, ks: defaultKernels}
+	st.fwd = newGridConv(g.c, g.h, g.w, g.o, g.kh, g.kw, g.padT, g.padL, g.ho, g.wo)
+	if gradX {
+		st.bwd = newGridConv(g.o, g.ho, g.wo, g.c, g.kh, g.kw, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)
+	}
+	op := &conv2dOp{st: st}
 	return gorgonia.ApplyOp(op, x, w, b)
 }
 
@@ -258,25 +189,16 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	op.st.fwdRuns++
 	out := op.out.get(g.n, g.o, g.ho, g.wo)
 	y := out.Float32s()
-	scr := op.st.workerScratch()
 	ks := op.st.ks
 	flags := flagRowBias
 	if g.relu {
 		flags |= flagReLU
 	}
-	npan := (g.pixels + panelW - 1) / panelW
-	nrb := (g.o + tileM - 1) / tileM
+	gc := op.st.fwd
+	scr := gc.workerScratch()
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-		s := &scr[wi]
-		s.col = grow(s.col, g.ckk*panelW)
 		for n := lo; n < hi; n++ {
-			xn := x[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
-			yn := y[n*g.o*g.pixels:]
-			for p := 0; p < npan; p++ {
-				g.im2col(xn, s.col, p)
-				j0 := p * panelW
-				ks.gemmPanel(g.o, min(panelW, g.pixels-j0), g.ckk, w, g.ckk, 1, s.col, yn[j0:], g.pixels, b, j0, flags, 0, nrb)
-			}
+			gc.forward(ks, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], w, b, flags, y[n*g.o*g.pixels:(n+1)*g.o*g.pixels], &scr[wi])
 		}
 	})
 	return out, nil
@@ -347,23 +269,28 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	g := &op.st.g
 	out := op.out.get(g.n, g.c, g.h, g.w)
 	dx := out.Float32s()
-	scr := op.st.workerScratch()
 	ks := op.st.ks
-	npan := (g.pixels + panelW - 1) / panelW
-	nrb := (g.ckk + tileM - 1) / tileM
-	sz := g.o * g.pixels
 	op.st.maskGrad(y, dy)
+	// dx is the convolution of dy with the filters flipped in space and
+	// transposed in channels: wflip[c, o, ky, kx] = w[o, c, kh-1-ky, kw-1-kx].
+	kk := g.kh * g.kw
+	op.st.wflip = grow(op.st.wflip, g.c*g.o*kk)
+	wf := op.st.wflip
+	for o := 0; o < g.o; o++ {
+		for c := 0; c < g.c; c++ {
+			src := w[(o*g.c+c)*kk : (o*g.c+c+1)*kk]
+			dst := wf[(c*g.o+o)*kk : (c*g.o+o+1)*kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
+		}
+	}
+	gc := op.st.bwd
+	scr := gc.workerScratch()
+	sz := g.o * g.pixels
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-		s := &scr[wi]
-		s.pack = grow(s.pack, packedSize(g.o, g.pixels))
-		s.dcol = grow(s.dcol, g.ckk*g.pixels)
 		for n := lo; n < hi; n++ {
-			gm := dy[n*sz : (n+1)*sz]
-			packB(g.o, g.pixels, gm, g.pixels, 1, s.pack, 0, npan)
-			ks.gemmPanels(g.ckk, g.pixels, g.o, w, 1, g.ckk, s.pack, s.dcol, g.pixels, nil, 0, 0, nrb, 0, npan)
-			dxn := dx[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
-			clear(dxn)
-			g.col2im(s.dcol, dxn)
+			gc.forward(ks, dy[n*sz:(n+1)*sz], wf, nil, 0, dx[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], &scr[wi])
 		}
 	})
 	return out, nil
@@ -418,11 +345,13 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	db := dbT.Float32s()
 	scr := op.st.workerScratch()
 	ks := op.st.ks
-	// dW^T (ckk x o16) accumulates col (ckk x pixels) * dy^T (pixels x o),
-	// one panel of 64 pixels at a time, with o rounded up to a multiple of 16
-	// so that the kernels write it directly.
+	// dW^T (ckk x o16) accumulates col (ckk x grid) * dy^T (grid x o), one
+	// panel of 64 grid positions at a time, with o rounded up to a multiple
+	// of 16 so that the kernels write it directly. dy is spread onto the grid
+	// with zeros in its extra columns, so they add nothing.
+	gc := op.st.fwd
+	gscr := gc.workerScratch()
 	o16 := (g.o + 15) / 16 * 16
-	npanPix := (g.pixels + panelW - 1) / panelW
 	npanO := (o16 + panelW - 1) / panelW
 	nrb := (g.ckk + tileM - 1) / tileM
 	sz := g.o * g.pixels
@@ -430,10 +359,14 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	op.st.maskGrad(y, dy)
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
-		s.col = grow(s.col, g.ckk*panelW)
+		gs := &gscr[wi]
+		gs.panel = grow(gs.panel, g.ckk*panelW)
 		s.pack = grow(s.pack, packedSize(panelW, o16))
 		s.dwt = grow(s.dwt, g.ckk*o16)
 		s.db = grow(s.db, g.o)
+		if len(s.dyw) != g.o*gc.ldw {
+			s.dyw = make([]float32, g.o*gc.ldw)
+		}
 		clear(s.dwt)
 		clear(s.db)
 		for n := lo; n < hi; n++ {
@@ -445,14 +378,14 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 				}
 				s.db[o] += sum
 			}
-			xn := x[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
-			for p := 0; p < npanPix; p++ {
+			gc.pad(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], gs.xpad)
+			gc.spread(gm, s.dyw)
+			for p := 0; p < gc.npan; p++ {
 				j0 := p * panelW
-				nc := min(panelW, g.pixels-j0)
-				g.im2col(xn, s.col, p)
-				packB(nc, g.o, gm[j0:], 1, g.pixels, s.pack, 0, npanO)
-				a := s.col
-				ks.gemmPanels(g.ckk, o16, nc, a, panelW, 1, s.pack, s.dwt, o16, nil, flagAcc, 0, nrb, 0, npanO)
+				nc := min(panelW, gc.ngrid-j0)
+				gc.buildPanel(gs.xpad, gs.panel, p)
+				packB(nc, g.o, s.dyw[j0:], 1, gc.ldw, s.pack, 0, npanO)
+				ks.gemmPanels(g.ckk, o16, nc, gs.panel, panelW, 1, s.pack, s.dwt, o16, nil, flagAcc, 0, nrb, 0, npanO)
 			}
 		}
 	})

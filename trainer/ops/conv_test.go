@@ -45,9 +45,22 @@ var convCases = []struct {
 	{1, 2, 5, 6, 2, 1, Valid, false},
 	{2, 4, 12, 11, 17, 3, Same, true},
 	{5, 3, 10, 13, 8, 2, Same, false},
+	// The MNIST shapes: several 64-pixel panels, a last partial one.
+	{2, 1, 28, 28, 8, 5, Same, true},
+	{2, 8, 14, 14, 16, 3, Valid, true},
+	{2, 16, 14, 14, 36, 5, Same, false},
 }
 
 func TestConv2DAgainstGorgonia(t *testing.T) {
+	def := defaultKernels
+	defer func() { defaultKernels = def }()
+	for _, ks := range kernelSets {
+		defaultKernels = ks
+		t.Run(ks.name, testConv2DAgainstGorgonia)
+	}
+}
+
+func testConv2DAgainstGorgonia(t *testing.T) {
 	for _, tc := range convCases {
 		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(3, uint64(tc.k)))

@@ -64,8 +64,12 @@
 // step, so a steady-state training step allocates almost nothing (see
 // TestTrainStepAllocations and BenchmarkTrainStepCNN2). Work is split over
 // runtime.GOMAXPROCS(0) goroutines by sample, channel or matrix panel.
-// Convolutions build their im2col columns one 64-pixel panel at a time in the
-// layout the kernel reads, so no batch-sized column matrix exists. Every op
+// Convolutions need no im2col: each sample is copied into a zero-padded
+// buffer and computed on the padded grid (the output width padded by the
+// kernel width), where every im2col row is a contiguous run of that buffer,
+// read by the AVX-512 kernel through a table of row offsets; the extra grid
+// columns are dropped. The input gradient is the convolution of the output
+// gradient with the flipped filters, computed the same way (no col2im). Every op
 // is unique per instance (gorgonia never merges two of them), so an op
 // belongs to exactly one graph; graphs for separate runs are built
 // separately. Build graphs under one lock: gorgonia's node counter is global.

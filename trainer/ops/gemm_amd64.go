@@ -65,3 +65,17 @@ func (ks *kernels) k16(k int, a []float32, rsA, csA int, b []float32, c []float3
 		goKernel(6, 16, k, a, rsA, csA, b, c, ldc, bias, flags)
 	}
 }
+
+//go:noescape
+func kern6x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int)
+
+// hasOffKernel reports whether k64off is available: an AVX-512 6x64 kernel
+// that reads row kk of B at b + offs[kk].
+func (ks *kernels) hasOffKernel() bool { return ks.kind == kindAVX512 }
+
+// k64off computes a full 6x64 tile whose B row kk is the 64 floats at
+// b[offs[kk]/4:] (offs in bytes). A is read at a with row stride rsA and
+// column stride 1 (elements). Only when hasOffKernel.
+func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+	kern6x64OffAVX512(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
+}

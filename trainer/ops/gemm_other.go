@@ -16,3 +16,9 @@ func (ks *kernels) k64(k int, a []float32, rsA, csA int, b []float32, c []float3
 func (ks *kernels) k16(k int, a []float32, rsA, csA int, b []float32, c []float32, ldc int, bias []float32, flags int) {
 	goKernel(6, 16, k, a, rsA, csA, b, c, ldc, bias, flags)
 }
+
+func (ks *kernels) hasOffKernel() bool { return false }
+
+func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+	panic("ops: no k64off on this architecture")
+}

@@ -1,0 +1,151 @@
+package ops
+
+// gridConv is one stride-1 convolution computed on the padded grid, without
+// im2col. Each sample's input is copied into a zero-padded buffer of hp x wp
+// floats per channel (hp = ho+kh-1, wp = wo+kw-1), and output pixel (oy, ox)
+// is computed at grid position j = oy*wp+ox. Row (c, ky, kx) of the im2col
+// matrix is then the contiguous run of padded channel c that starts at
+// ky*wp+kx, so the kernel reads B straight from the padded buffer through a
+// table of row offsets (k64off), or, without that kernel, a panel is built by
+// 64-float copies. The wp-wo extra grid columns of each output row are
+// computed and dropped; in exchange there is no im2col and no col2im (the
+// input gradient is itself a gridConv of the output gradient with the
+// flipped filters).
+type gridConv struct {
+	c, h, w    int // input
+	o, kh, kw  int // filters
+	padT, padL int // zeros before the first input row and column
+	ho, wo     int // output
+	hp, wp     int // padded input
+	plane      int // floats per padded channel, with slack for the last panel
+	ngrid      int // ho*wp grid positions
+	npan, ldw  int // 64-column panels of the grid, npan*64
+	ckk        int
+	offs       []int // byte offsets of im2col row kk in the padded buffer
+	offsE      []int // the same in floats
+	scratch    []gridScratch
+}
+
+// gridScratch is one worker's buffers for a gridConv.
+type gridScratch struct {
+	xpad  []float32 // c*plane, borders and slack always zero
+	wide  []float32 // o*ldw output on the grid
+	panel []float32 // ckk*64, a materialised panel of B
+}
+
+func newGridConv(c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridConv {
+	g := &gridConv{c: c, h: h, w: w, o: o, kh: kh, kw: kw, padT: padT, padL: padL, ho: ho, wo: wo}
+	g.hp, g.wp = ho+kh-1, wo+kw-1
+	g.ngrid = ho * g.wp
+	g.npan = (g.ngrid + panelW - 1) / panelW
+	g.ldw = g.npan * panelW
+	g.plane = max(g.hp*g.wp, (kh-1)*g.wp+kw-1+g.ldw)
+	g.ckk = c * kh * kw
+	g.offs = make([]int, g.ckk)
+	g.offsE = make([]int, g.ckk)
+	kk := 0
+	for ch := 0; ch < c; ch++ {
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				g.offsE[kk] = ch*g.plane + ky*g.wp + kx
+				g.offs[kk] = 4 * g.offsE[kk]
+				kk++
+			}
+		}
+	}
+	return g
+}
+
+// workerScratch returns one scratch per worker; xpad is allocated zeroed
+// once and only its interior is ever written.
+func (g *gridConv) workerScratch() []gridScratch {
+	if w := workers(); len(g.scratch) != w {
+		g.scratch = make([]gridScratch, w)
+		for i := range g.scratch {
+			g.scratch[i].xpad = make([]float32, g.c*g.plane)
+		}
+	}
+	return g.scratch
+}
+
+// pad copies one sample x (c, h, w) into the interior of xpad.
+func (g *gridConv) pad(x, xpad []float32) {
+	ixLo := max(0, -g.padL)
+	ixHi := min(g.w, g.wp-g.padL)
+	if ixHi <= ixLo {
+		return
+	}
+	for ch := 0; ch < g.c; ch++ {
+		xc := x[ch*g.h*g.w : (ch+1)*g.h*g.w]
+		pc := xpad[ch*g.plane : (ch+1)*g.plane]
+		for iy := 0; iy < g.h; iy++ {
+			py := iy + g.padT
+			if py < 0 || py >= g.hp {
+				continue
+			}
+			copy(pc[py*g.wp+g.padL+ixLo:py*g.wp+g.padL+ixHi], xc[iy*g.w+ixLo:iy*g.w+ixHi])
+		}
+	}
+}
+
+// buildPanel writes panel p of the im2col matrix (ckk rows of 64 grid
+// positions) from the padded buffer.
+func (g *gridConv) buildPanel(xpad, panel []float32, p int) {
+	j0 := p * panelW
+	for kk, off := range g.offsE {
+		copy(panel[kk*panelW:(kk+1)*panelW], xpad[off+j0:off+j0+panelW])
+	}
+}
+
+// forward computes y (o, ho, wo) = wts (o x ckk) * im2col(x) for one sample
+// x (c, h, w), with the epilogue in flags (flagRowBias with bias, flagReLU).
+func (g *gridConv) forward(ks *kernels, x, wts, bias []float32, flags int, y []float32, s *gridScratch) {
+	g.pad(x, s.xpad)
+	s.wide = grow(s.wide, g.o*g.ldw)
+	if ks.hasOffKernel() && g.o >= tileM {
+		for p := 0; p < g.npan; p++ {
+			b := s.xpad[p*panelW:]
+			for i0 := 0; i0 < g.o; i0 += tileM {
+				i0 = min(i0, g.o-tileM) // the last block overlaps the one before
+				var bi []float32
+				if flags&flagRowBias != 0 {
+					bi = bias[i0 : i0+tileM]
+				}
+				ks.k64off(g.ckk, wts[i0*g.ckk:], g.ckk, b, g.offs, s.wide[i0*g.ldw+p*panelW:], g.ldw, bi, flags)
+			}
+		}
+	} else {
+		s.panel = grow(s.panel, g.ckk*panelW)
+		nrb := (g.o + tileM - 1) / tileM
+		for p := 0; p < g.npan; p++ {
+			g.buildPanel(s.xpad, s.panel, p)
+			j0 := p * panelW
+			ks.gemmPanel(g.o, panelW, g.ckk, wts, g.ckk, 1, s.panel, s.wide[j0:], g.ldw, bias, j0, flags, 0, nrb)
+		}
+	}
+	g.compact(s.wide, y)
+}
+
+// compact copies the valid columns of the grid output wide (o x ldw) into y
+// (o, ho, wo).
+func (g *gridConv) compact(wide, y []float32) {
+	for o := 0; o < g.o; o++ {
+		src := wide[o*g.ldw:]
+		dst := y[o*g.ho*g.wo:]
+		for oy := 0; oy < g.ho; oy++ {
+			copy(dst[oy*g.wo:(oy+1)*g.wo], src[oy*g.wp:oy*g.wp+g.wo])
+		}
+	}
+}
+
+// spread writes dy (o, ho, wo) of one sample into dyw (o x ldw) on the grid;
+// the extra columns of dyw stay zero (it must be allocated zeroed).
+func (g *gridConv) spread(dy, dyw []float32) {
+	for o := 0; o < g.o; o++ {
+		src := dy[o*g.ho*g.wo:]
+		dst := dyw[o*g.ldw:]
+		for oy := 0; oy < g.ho; oy++ {
+			copy(dst[oy*g.wp:oy*g.wp+g.wo], src[oy*g.wo:(oy+1)*g.wo])
+		}
+	}
+}
