@@ -301,3 +301,32 @@ func TestSoftmax(t *testing.T) {
 		}
 	}
 }
+
+// TestPool2Ties checks the branch-free 2x2 pooling against the plain scan
+// (first maximum in row-major window order wins) on data full of ties, on a
+// plane with an odd row and column that are dropped.
+func TestPool2Ties(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	const h, w = 7, 9
+	ho, wo := h/2, w/2
+	x := make([]float32, h*w)
+	for i := range x {
+		x[i] = float32(r.IntN(3)) - 1
+	}
+	y := make([]float32, ho*wo)
+	am := make([]int32, ho*wo)
+	pool2(x, w, ho, wo, y, am)
+	for oy := 0; oy < ho; oy++ {
+		for ox := 0; ox < wo; ox++ {
+			best := 2*oy*w + 2*ox
+			for _, i := range []int{best + 1, best + w, best + w + 1} {
+				if x[i] > x[best] {
+					best = i
+				}
+			}
+			if y[oy*wo+ox] != x[best] || int(am[oy*wo+ox]) != best {
+				t.Fatalf("window (%d,%d): got %v at %d, want %v at %d", oy, ox, y[oy*wo+ox], am[oy*wo+ox], x[best], best)
+			}
+		}
+	}
+}
