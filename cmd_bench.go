@@ -8,7 +8,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/trainer/nn"
@@ -29,6 +31,8 @@ type benchResult struct {
 	TrainSamplesPerS float64 `json:"train_samples_per_s"`
 	InferSamplesPerS float64 `json:"infer_samples_per_s"`
 	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+	// LatencyMs is the median time to read one image on one core (--latency).
+	LatencyMs float64 `json:"latency_ms_1core,omitempty"`
 }
 
 // cmdBench measures training and inference throughput of a seed model as
@@ -43,6 +47,7 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	engine := fs.String("engine", "fast", "ops to build with: fast (trainer/ops) or builtin (gorgonia's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the timed steps to this file")
+	latency := fs.Bool("latency", false, "also time inference of one image at a time on one core (median of --steps)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +89,11 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	res := benchResult{Model: *model, Batch: *batch, TrainSamplesPerS: tp.TrainSamplesPerS, InferSamplesPerS: tp.InferSamplesPerS}
+	if *latency {
+		if res.LatencyMs, err = oneImageLatency(p.Spec, *steps, opts); err != nil {
+			return err
+		}
+	}
 	if res.PeakRSSBytes, err = ops.PeakRSS(); err != nil {
 		return err
 	}
@@ -93,5 +103,35 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "%s (%s) batch %d, %s engine, %s kernel, %d threads:\n  train %.0f samples/s, infer %.0f samples/s, peak RSS %.0f MiB\n",
 		*model, name, res.Batch, opts.Engine, ops.KernelName(), runtime.GOMAXPROCS(0),
 		res.TrainSamplesPerS, res.InferSamplesPerS, float64(res.PeakRSSBytes)/(1<<20))
+	if *latency {
+		fmt.Fprintf(stdout, "  one image on one core: %.2f ms (median of %d)\n", res.LatencyMs, *steps)
+	}
 	return nil
+}
+
+// oneImageLatency is the median time of reading one image with a batch-1
+// model on one core, as a booking script would call it.
+func oneImageLatency(spec experiments.Spec, n int, opts nn.Options) (float64, error) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	m, err := nn.BuildWith(spec, 1, opts)
+	if err != nil {
+		return 0, err
+	}
+	c, h, w := spec.InputShape()
+	x := make([]float32, c*h*w)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	times := make([]float64, 0, n)
+	for i := range n + 2 {
+		start := time.Now()
+		if _, err := m.Predict(x, 1); err != nil {
+			return 0, err
+		}
+		if i >= 2 {
+			times = append(times, float64(time.Since(start).Microseconds())/1000)
+		}
+	}
+	sort.Float64s(times)
+	return times[len(times)/2], nil
 }
