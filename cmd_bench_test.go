@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"runtime"
 	"testing"
 )
 
@@ -30,5 +31,24 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"bench", "--model", "nope"}, io.Discard, io.Discard); err == nil {
 		t.Error("an unknown model was accepted")
+	}
+}
+
+// TestBenchLatency times one image on one core and leaves GOMAXPROCS as it was.
+func TestBenchLatency(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--model", "nn1", "--batch", "16", "--steps", "3", "--latency", "--json"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var res benchResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.LatencyMs <= 0 {
+		t.Errorf("latency = %v ms, want > 0", res.LatencyMs)
+	}
+	if after := runtime.GOMAXPROCS(0); after != before {
+		t.Errorf("GOMAXPROCS %d after bench, was %d", after, before)
 	}
 }
