@@ -87,7 +87,7 @@ func reluMask(relu bool, y, dy, dst []float32) []float32 {
 // convScratch is one worker's scratch space for the weight gradient.
 type convScratch struct {
 	pack, dwt, db []float32
-	dyw           []float32 // o x ldw, allocated zeroed; see gridConv.spread
+	dyT           []float32 // dy^T packed on the grid, allocated zeroed; see gridConv.packDyT
 }
 
 // convState is shared by a convolution and its gradient ops.
@@ -351,8 +351,9 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	ks := op.st.ks
 	// dW^T (ckk x o16) accumulates col (ckk x grid) * dy^T (grid x o), one
 	// panel of 64 grid positions at a time, with o rounded up to a multiple
-	// of 16 so that the kernels write it directly. dy is spread onto the grid
-	// with zeros in its extra columns, so they add nothing.
+	// of 16 so that the kernels write it directly. dy^T is packed once per
+	// sample in the kernel's B layout, with zero rows for the grid's extra
+	// columns, so they add nothing.
 	gc := op.st.fwd
 	gscr := gc.workerScratch()
 	o16 := (g.o + 15) / 16 * 16
@@ -365,11 +366,10 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		s := &scr[wi]
 		gs := &gscr[wi]
 		gs.panel = grow(gs.panel, g.ckk*panelW)
-		s.pack = grow(s.pack, packedSize(panelW, o16))
 		s.dwt = grow(s.dwt, g.ckk*o16)
 		s.db = grow(s.db, g.o)
-		if len(s.dyw) != g.o*gc.ldw {
-			s.dyw = make([]float32, g.o*gc.ldw)
+		if len(s.dyT) != npanO*gc.ngrid*panelW {
+			s.dyT = make([]float32, npanO*gc.ngrid*panelW)
 		}
 		clear(s.dwt)
 		clear(s.db)
@@ -383,13 +383,15 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 				s.db[o] += sum
 			}
 			gc.pad(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], gs.xpad)
-			gc.spread(gm, s.dyw)
+			gc.packDyT(gm, s.dyT)
 			for p := 0; p < gc.npan; p++ {
 				j0 := p * panelW
 				nc := min(panelW, gc.ngrid-j0)
 				gc.buildPanel(gs.xpad, gs.panel, p)
-				packB(nc, g.o, s.dyw[j0:], 1, gc.ldw, s.pack, 0, npanO)
-				ks.gemmPanels(g.ckk, o16, nc, gs.panel, panelW, 1, s.pack, s.dwt, o16, nil, flagAcc, 0, nrb, 0, npanO)
+				for q := 0; q < npanO; q++ {
+					bq := s.dyT[(q*gc.ngrid+j0)*panelW:]
+					ks.gemmPanel(g.ckk, min(panelW, o16-q*panelW), nc, gs.panel, panelW, 1, bq, s.dwt[q*panelW:], o16, nil, 0, flagAcc, 0, nrb)
+				}
 			}
 		}
 	})

@@ -138,14 +138,27 @@ func (g *gridConv) compact(wide, y []float32) {
 	}
 }
 
-// spread writes dy (o, ho, wo) of one sample into dyw (o x ldw) on the grid;
-// the extra columns of dyw stay zero (it must be allocated zeroed).
-func (g *gridConv) spread(dy, dyw []float32) {
-	for o := 0; o < g.o; o++ {
-		src := dy[o*g.ho*g.wo:]
-		dst := dyw[o*g.ldw:]
+// packDyT writes the output gradient dy (o, ho, wo) of one sample
+// transposed into dst in the kernel's packed-B layout: panel q (output
+// channels [64q, 64q+64)) holds, for each grid position j, 64 floats at
+// dst[(q*ngrid+j)*64:]. Rows of the grid's extra columns and channels
+// beyond o are never written, so dst must be allocated zeroed. Reads are
+// strided and writes contiguous: the other way round (packB) the scattered
+// stores cost several times more.
+func (g *gridConv) packDyT(dy, dst []float32) {
+	pix := g.ho * g.wo
+	for q := 0; q*panelW < g.o; q++ {
+		oc := min(panelW, g.o-q*panelW)
+		src := dy[q*panelW*pix:]
+		pd := dst[q*g.ngrid*panelW:]
 		for oy := 0; oy < g.ho; oy++ {
-			copy(dst[oy*g.wp:oy*g.wp+g.wo], src[oy*g.wo:(oy+1)*g.wo])
+			for ox := 0; ox < g.wo; ox++ {
+				p := oy*g.wo + ox
+				row := pd[(oy*g.wp+ox)*panelW : (oy*g.wp+ox)*panelW+oc]
+				for o := range row {
+					row[o] = src[o*pix+p]
+				}
+			}
 		}
 	}
 }

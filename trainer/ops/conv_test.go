@@ -49,6 +49,8 @@ var convCases = []struct {
 	{2, 1, 28, 28, 8, 5, Same, true},
 	{2, 8, 14, 14, 16, 3, Valid, true},
 	{2, 16, 14, 14, 36, 5, Same, false},
+	// More than 64 filters: dy^T spans two packed panels.
+	{2, 3, 9, 10, 70, 3, Same, true},
 }
 
 func TestConv2DAgainstGorgonia(t *testing.T) {
