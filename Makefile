@@ -32,7 +32,7 @@ vet: ## go vet every package.
 
 .PHONY: test
 test: check-generated vet ## Run every test (browser tests need chromium).
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m -tags browser ./...
 
 .PHONY: lint
 lint: vet ## Static checks.

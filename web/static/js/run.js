@@ -1,6 +1,6 @@
 // run.js: the run page. It draws the loss and accuracy curves from the stored
 // epochs and, while the run is queued or running, listens to the run's
-// server-sent events (/api/runs/:id/events):
+// server-sent events (/api/runs/:id/events, through htmx's SSE extension):
 //   progress {epoch, epochs, batch, batches, images_per_sec, eta_seconds}
 //   epoch    {a runs.Epoch}
 //   status   {status, error}
@@ -96,30 +96,35 @@
     window.location.reload();
   }
 
-  if (FINAL[run.status] || !window.EventSource) return;
-  var source = new EventSource(run.events_url);
-  source.addEventListener("open", function () { setText("live-state", "live"); });
-  source.addEventListener("error", function () {
-    setText("live-state", source.readyState === EventSource.CLOSED ? "disconnected" : "reconnecting…");
+  // htmx's SSE extension holds the connection (hx-ext="sse" sse-connect on
+  // #live) and re-fires each server-sent event on #live-events as
+  // "sse:<kind>", with the message in ev.detail.
+  var live = $("live"), events = $("live-events");
+  if (FINAL[run.status] || !live || !events) return;
+  var closed = false;
+  live.addEventListener("htmx:sseOpen", function () { setText("live-state", "live"); });
+  live.addEventListener("htmx:sseError", function () {
+    if (!closed) setText("live-state", "reconnecting…");
   });
-  source.addEventListener("progress", function (ev) {
-    setProgress(JSON.parse(ev.data));
+  function data(ev) { return JSON.parse(ev.detail.data); }
+  events.addEventListener("sse:progress", function (ev) {
+    setProgress(data(ev));
     setStatus("running");
   });
-  source.addEventListener("epoch", function (ev) {
-    var e = JSON.parse(ev.data);
+  events.addEventListener("sse:epoch", function (ev) {
+    var e = data(ev);
     epochs = epochs.filter(function (x) { return x.epoch !== e.epoch; });
     epochs.push(e);
     epochs.sort(function (a, b) { return a.epoch - b.epoch; });
     redraw();
   });
-  source.addEventListener("status", function (ev) {
-    var s = JSON.parse(ev.data);
+  events.addEventListener("sse:status", function (ev) {
+    var s = data(ev);
     setStatus(s.status);
-    if (FINAL[s.status]) {
-      source.close();
+    if (FINAL[s.status] && !closed) {
+      closed = true;
+      htmx.trigger(live, "htmx:beforeCleanupElement"); // closes the event source
       finish(s.status);
     }
   });
-  window.addEventListener("beforeunload", function () { source.close(); });
 })();
