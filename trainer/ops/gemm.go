@@ -110,20 +110,27 @@ func packB(k, n int, b []float32, rsB, csB int, dst []float32, p0, p1 int) {
 			}
 			continue
 		}
+		if rsB == 1 {
+			// B transposed: read down the stored rows (64 of them stay in
+			// L1) and store each panel row contiguously; storing down the
+			// panel's columns instead is several times slower.
+			src := b[j0*csB:]
+			for kk := 0; kk < k; kk++ {
+				row := panel[kk*panelW : kk*panelW+panelW]
+				for j := range row[:nc] {
+					row[j] = src[j*csB+kk]
+				}
+				clear(row[nc:])
+			}
+			continue
+		}
 		if nc < panelW {
 			clear(panel)
 		}
 		for j := 0; j < nc; j++ {
 			src := b[(j0+j)*csB:]
-			if rsB == 1 {
-				src = src[:k]
-				for kk, v := range src {
-					panel[kk*panelW+j] = v
-				}
-			} else {
-				for kk := 0; kk < k; kk++ {
-					panel[kk*panelW+j] = src[kk*rsB]
-				}
+			for kk := 0; kk < k; kk++ {
+				panel[kk*panelW+j] = src[kk*rsB]
 			}
 		}
 	}
