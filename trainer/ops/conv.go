@@ -361,12 +361,15 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	nrb := (g.ckk + tileM - 1) / tileM
 	sz := g.o * g.pixels
 	used, _ := numRanges(g.n, len(scr))
+	// With at most 48 filters, A's rows are read where they lie in the
+	// padded input (no panel copies) by the 6x16 kernel.
+	rows := ks.hasOffKernel() && o16 <= 48
 	op.st.maskGrad(y, dy)
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
 		gs := &gscr[wi]
 		gs.panel = grow(gs.panel, g.ckk*panelW)
-		s.dwt = grow(s.dwt, g.ckk*o16)
+		s.dwt = grow(s.dwt, len(gc.offs6)*o16) // rows beyond ckk: scratch for k16rows
 		s.db = grow(s.db, g.o)
 		if len(s.dyT) != npanO*gc.ngrid*panelW {
 			s.dyT = make([]float32, npanO*gc.ngrid*panelW)
@@ -387,6 +390,15 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			for p := 0; p < gc.npan; p++ {
 				j0 := p * panelW
 				nc := min(panelW, gc.ngrid-j0)
+				if rows {
+					// A's rows read in place from the padded input.
+					for i0 := 0; i0 < len(gc.offs6); i0 += tileM {
+						for q := 0; q < o16; q += 16 {
+							ks.k16rows(nc, gs.xpad[j0:], gc.offs6[i0:i0+tileM], s.dyT[j0*panelW+q:], s.dwt[i0*o16+q:], o16, nil, flagAcc)
+						}
+					}
+					continue
+				}
 				gc.buildPanel(gs.xpad, gs.panel, p)
 				for q := 0; q < npanO; q++ {
 					bq := s.dyT[(q*gc.ngrid+j0)*panelW:]

@@ -23,6 +23,7 @@ type gridConv struct {
 	ckk        int
 	offs       []int // byte offsets of im2col row kk in the padded buffer
 	offsE      []int // the same in floats
+	offs6      []int // offs padded with zeros to a multiple of 6 rows
 	scratch    []gridScratch
 }
 
@@ -53,6 +54,8 @@ func newGridConv(c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridConv {
 			}
 		}
 	}
+	g.offs6 = make([]int, (g.ckk+tileM-1)/tileM*tileM)
+	copy(g.offs6, g.offs)
 	return g
 }
 

@@ -63,3 +63,5 @@ func BenchmarkConvCNN1a(b *testing.B)       { benchConvStep(b, 64, 1, 28, 28, 8,
 func BenchmarkConvCNN1b(b *testing.B)       { benchConvStep(b, 64, 8, 14, 14, 16, 3, Valid) }
 func BenchmarkConvCaptcha(b *testing.B)     { benchConvStep(b, 8, 32, 25, 65, 64, 5, Same) }
 func BenchmarkConvCaptchaWide(b *testing.B) { benchConvStep(b, 8, 128, 11, 31, 256, 3, Valid) }
+
+func BenchmarkConvCaptchaFirst(b *testing.B) { benchConvStep(b, 8, 3, 50, 130, 32, 5, Same) }

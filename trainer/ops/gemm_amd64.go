@@ -79,3 +79,14 @@ func (ks *kernels) hasOffKernel() bool { return ks.kind == kindAVX512 }
 func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
 	kern6x64OffAVX512(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
 }
+
+//go:noescape
+func kern6x16RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+
+// k16rows computes a 6x16 tile (flags as k16) whose A row i is the k floats
+// at a[aoffs[i]/4:] (aoffs in bytes, six of them); B rows are panelW apart.
+// Only when hasOffKernel.
+func (ks *kernels) k16rows(k int, a []float32, aoffs []int, b []float32, c []float32, ldc int, bias []float32, flags int) {
+	_ = aoffs[5]
+	kern6x16RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), panelW*4, unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
+}

@@ -423,6 +423,152 @@ no16relu:
 	VZEROUPPER
 	RET
 
+// kern6x16RowsAVX512 is kern6x16AVX512 with the six rows of A anywhere:
+// row i starts at a + aoffs[i] (bytes) and its elements are csA bytes
+// apart. A convolution's weight gradient reads its im2col rows straight
+// from the zero-padded input through it.
+//
+// func kern6x16RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+TEXT ·kern6x16RowsAVX512(SB), NOSPLIT, $0-80
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ aoffs+16(FP), DI
+	MOVQ csA+24(FP), R11
+	MOVQ b+32(FP), BX
+	MOVQ bs+40(FP), R12
+	MOVQ 0(DI), SI
+	ADDQ AX, SI
+	MOVQ 8(DI), R9
+	ADDQ AX, R9
+	MOVQ 16(DI), R10
+	ADDQ AX, R10
+	MOVQ 24(DI), R13
+	ADDQ AX, R13
+	MOVQ 32(DI), R14
+	ADDQ AX, R14
+	MOVQ 40(DI), DX
+	ADDQ AX, DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	CMPQ CX, $2
+	JLT  tail16rows
+
+loop16rows:
+	VMOVUPS (BX), Z24
+	VMOVUPS (BX)(R12*1), Z25
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (R9), Z24, Z1
+	VFMADD231PS.BCST (R10), Z24, Z2
+	VFMADD231PS.BCST (R13), Z24, Z3
+	VFMADD231PS.BCST (R14), Z24, Z4
+	VFMADD231PS.BCST (DX), Z24, Z5
+	VFMADD231PS.BCST (SI)(R11*1), Z25, Z6
+	VFMADD231PS.BCST (R9)(R11*1), Z25, Z7
+	VFMADD231PS.BCST (R10)(R11*1), Z25, Z8
+	VFMADD231PS.BCST (R13)(R11*1), Z25, Z9
+	VFMADD231PS.BCST (R14)(R11*1), Z25, Z10
+	VFMADD231PS.BCST (DX)(R11*1), Z25, Z11
+	LEAQ (SI)(R11*2), SI
+	LEAQ (R9)(R11*2), R9
+	LEAQ (R10)(R11*2), R10
+	LEAQ (R13)(R11*2), R13
+	LEAQ (R14)(R11*2), R14
+	LEAQ (DX)(R11*2), DX
+	LEAQ (BX)(R12*2), BX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  loop16rows
+
+tail16rows:
+	TESTQ CX, CX
+	JZ    done16rows
+	VMOVUPS (BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (R9), Z24, Z1
+	VFMADD231PS.BCST (R10), Z24, Z2
+	VFMADD231PS.BCST (R13), Z24, Z3
+	VFMADD231PS.BCST (R14), Z24, Z4
+	VFMADD231PS.BCST (DX), Z24, Z5
+
+done16rows:
+	VADDPS Z6, Z0, Z0
+	VADDPS Z7, Z1, Z1
+	VADDPS Z8, Z2, Z2
+	VADDPS Z9, Z3, Z3
+	VADDPS Z10, Z4, Z4
+	VADDPS Z11, Z5, Z5
+
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), R13
+	LEAQ (DI)(R13*1), AX
+	LEAQ (DI)(R13*2), BX
+	LEAQ (BX)(R13*1), R14
+	LEAQ (R14)(R13*1), R8
+	LEAQ (R14)(R13*2), R12
+	MOVQ bias+64(FP), SI
+	MOVQ flags+72(FP), DX
+
+	TESTQ $1, DX
+	JZ    no16accrows
+	VADDPS (DI), Z0, Z0
+	VADDPS (AX), Z1, Z1
+	VADDPS (BX), Z2, Z2
+	VADDPS (R14), Z3, Z3
+	VADDPS (R8), Z4, Z4
+	VADDPS (R12), Z5, Z5
+
+no16accrows:
+	TESTQ $2, DX
+	JZ    no16rbrows
+	VADDPS.BCST 0(SI), Z0, Z0
+	VADDPS.BCST 4(SI), Z1, Z1
+	VADDPS.BCST 8(SI), Z2, Z2
+	VADDPS.BCST 12(SI), Z3, Z3
+	VADDPS.BCST 16(SI), Z4, Z4
+	VADDPS.BCST 20(SI), Z5, Z5
+
+no16rbrows:
+	TESTQ $4, DX
+	JZ    no16cbrows
+	VMOVUPS (SI), Z24
+	VADDPS Z24, Z0, Z0
+	VADDPS Z24, Z1, Z1
+	VADDPS Z24, Z2, Z2
+	VADDPS Z24, Z3, Z3
+	VADDPS Z24, Z4, Z4
+	VADDPS Z24, Z5, Z5
+
+no16cbrows:
+	TESTQ $8, DX
+	JZ    no16relurows
+	VPXORD Z28, Z28, Z28
+	VMAXPS Z0, Z28, Z0
+	VMAXPS Z1, Z28, Z1
+	VMAXPS Z2, Z28, Z2
+	VMAXPS Z3, Z28, Z3
+	VMAXPS Z4, Z28, Z4
+	VMAXPS Z5, Z28, Z5
+
+no16relurows:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z3, (R14)
+	VMOVUPS Z4, (R8)
+	VMOVUPS Z5, (R12)
+	VZEROUPPER
+	RET
+
 // ---------------------------------------------------------------- AVX2 6x16
 
 #define FMA2(src, r0, r1) \

@@ -22,3 +22,7 @@ func (ks *kernels) hasOffKernel() bool { return false }
 func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
 	panic("ops: no k64off on this architecture")
 }
+
+func (ks *kernels) k16rows(k int, a []float32, aoffs []int, b []float32, c []float32, ldc int, bias []float32, flags int) {
+	panic("ops: no k16rows on this architecture")
+}
