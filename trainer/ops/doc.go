@@ -11,7 +11,9 @@
 //     (golang.org/x/sys/cpu). B is packed into 64-column panels, A is read in
 //     place with any row and column stride (so A, A transposed, B and B
 //     transposed are all covered), and bias and ReLU are applied as the tile
-//     is stored. KernelName reports the kernel in use.
+//     is stored (ReLU keeps NaN). Two AVX-512 variants serve convolutions:
+//     6x64 with B's rows found through a table of offsets and 6x16 with A's
+//     six rows anywhere. KernelName reports the kernel in use.
 //   - The ops, each a gorgonia.Op with symbolic differentiation
 //     (gorgonia.SDOp), used with gorgonia.Grad and a TapeMachine.
 //   - Adam, an allocation-free gorgonia.Solver with Keras's defaults.
@@ -69,7 +71,9 @@
 // kernel width), where every im2col row is a contiguous run of that buffer,
 // read by the AVX-512 kernel through a table of row offsets; the extra grid
 // columns are dropped. The input gradient is the convolution of the output
-// gradient with the flipped filters, computed the same way (no col2im). Every op
+// gradient with the flipped filters, computed the same way (no col2im); the
+// weight gradient reads the same rows (in place with up to 48 filters,
+// through 64-column copies otherwise) against dy^T packed once per sample. Every op
 // is unique per instance (gorgonia never merges two of them), so an op
 // belongs to exactly one graph; graphs for separate runs are built
 // separately. Build graphs under one lock: gorgonia's node counter is global.
