@@ -379,11 +379,7 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		for n := lo; n < hi; n++ {
 			gm := dy[n*sz : (n+1)*sz]
 			for o := 0; o < g.o; o++ {
-				var sum float32
-				for _, v := range gm[o*g.pixels : (o+1)*g.pixels] {
-					sum += v
-				}
-				s.db[o] += sum
+				s.db[o] += sum32(gm[o*g.pixels : (o+1)*g.pixels])
 			}
 			gc.pad(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], gs.xpad)
 			gc.packDyT(gm, s.dyT)
@@ -426,4 +422,26 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *conv2dGradWOp) DiffWRT(int) []bool { return []bool{false, false, false} }
 func (op *conv2dGradWOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
 	return nil, errNoSecondOrder
+}
+
+// sum32 returns the sum of v with eight partial sums, so that the adds do not
+// wait on one another.
+func sum32(v []float32) float32 {
+	var s [8]float32
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		c := v[i : i+8 : i+8]
+		s[0] += c[0]
+		s[1] += c[1]
+		s[2] += c[2]
+		s[3] += c[3]
+		s[4] += c[4]
+		s[5] += c[5]
+		s[6] += c[6]
+		s[7] += c[7]
+	}
+	for ; i < len(v); i++ {
+		s[i&7] += v[i]
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }
