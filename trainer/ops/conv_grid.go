@@ -154,12 +154,28 @@ func (g *gridConv) packDyT(dy, dst []float32) {
 		oc := min(panelW, g.o-q*panelW)
 		src := dy[q*panelW*pix:]
 		pd := dst[q*g.ngrid*panelW:]
-		for oy := 0; oy < g.ho; oy++ {
-			for ox := 0; ox < g.wo; ox++ {
-				p := oy*g.wo + ox
-				row := pd[(oy*g.wp+ox)*panelW : (oy*g.wp+ox)*panelW+oc]
-				for o := range row {
-					row[o] = src[o*pix+p]
+		o := 0
+		// Eight channels at a time: eight source rows walked together.
+		for ; o+8 <= oc; o += 8 {
+			s0, s1 := src[o*pix:(o+1)*pix], src[(o+1)*pix:(o+2)*pix]
+			s2, s3 := src[(o+2)*pix:(o+3)*pix], src[(o+3)*pix:(o+4)*pix]
+			s4, s5 := src[(o+4)*pix:(o+5)*pix], src[(o+5)*pix:(o+6)*pix]
+			s6, s7 := src[(o+6)*pix:(o+7)*pix], src[(o+7)*pix:(o+8)*pix]
+			for oy := 0; oy < g.ho; oy++ {
+				for ox := 0; ox < g.wo; ox++ {
+					p := oy*g.wo + ox
+					j := (oy*g.wp+ox)*panelW + o
+					d := pd[j : j+8 : j+8]
+					d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+					d[4], d[5], d[6], d[7] = s4[p], s5[p], s6[p], s7[p]
+				}
+			}
+		}
+		for ; o < oc; o++ {
+			so := src[o*pix : (o+1)*pix]
+			for oy := 0; oy < g.ho; oy++ {
+				for ox := 0; ox < g.wo; ox++ {
+					pd[(oy*g.wp+ox)*panelW+o] = so[oy*g.wo+ox]
 				}
 			}
 		}
