@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"hash"
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 
@@ -187,17 +188,26 @@ func (op *dropoutOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	// An element is dropped when a uniform 32-bit draw falls below
 	// rate * 2^32; each 64-bit draw serves two elements.
 	thr := uint32(float64(st.rate) * (1 << 32))
-	for i := 0; i < len(x); i += 2 {
+	// Without branches (a drop is a coin flip the predictor cannot learn):
+	// the sign of draw - thr, as a 64-bit difference, masks keep's bits.
+	kb := math.Float32bits(keep)
+	scaleOf := func(u uint32) float32 {
+		drop := uint32((int64(u) - int64(thr)) >> 63) // all ones when u < thr
+		return math.Float32frombits(kb &^ drop)
+	}
+	sc := st.scale[:len(x)]
+	y = y[:len(x)]
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
 		u := st.rng.Uint64()
-		for j := i; j < min(i+2, len(x)); j++ {
-			s := keep
-			if uint32(u) < thr {
-				s = 0
-			}
-			u >>= 32
-			st.scale[j] = s
-			y[j] = x[j] * s
-		}
+		s0, s1 := scaleOf(uint32(u)), scaleOf(uint32(u>>32))
+		sc[i], sc[i+1] = s0, s1
+		y[i], y[i+1] = x[i]*s0, x[i+1]*s1
+	}
+	if i < len(x) {
+		s := scaleOf(uint32(st.rng.Uint64()))
+		sc[i] = s
+		y[i] = x[i] * s
 	}
 	return out, nil
 }
