@@ -124,17 +124,12 @@ func (op *batchNormOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			if train {
 				var sum float64
 				for n := 0; n < sh.n; n++ {
-					for _, v := range x[(n*sh.c+c)*sh.inner : (n*sh.c+c+1)*sh.inner] {
-						sum += float64(v)
-					}
+					sum += sum64(x[(n*sh.c+c)*sh.inner : (n*sh.c+c+1)*sh.inner])
 				}
 				mean = sum / float64(m)
 				var ss float64
 				for n := 0; n < sh.n; n++ {
-					for _, v := range x[(n*sh.c+c)*sh.inner : (n*sh.c+c+1)*sh.inner] {
-						d := float64(v) - mean
-						ss += d * d
-					}
+					ss += sqDev64(x[(n*sh.c+c)*sh.inner:(n*sh.c+c+1)*sh.inner], mean)
 				}
 				variance := ss / float64(m)
 				invstd = 1 / math.Sqrt(variance+float64(st.Epsilon))
@@ -234,11 +229,9 @@ func (op *batchNormGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) 
 			var sdy, sdyx float64
 			for n := 0; n < sh.n; n++ {
 				off := (n*sh.c + c) * sh.inner
-				xs := x[off : off+sh.inner]
-				for i, g := range dy[off : off+sh.inner] {
-					sdy += float64(g)
-					sdyx += float64(g) * float64((xs[i]-mean)*invstd)
-				}
+				a, b := gradSums64(dy[off:off+sh.inner], x[off:off+sh.inner], mean, invstd)
+				sdy += a
+				sdyx += b
 			}
 			dbeta[c], dgamma[c] = float32(sdy), float32(sdyx)
 			k := gamma[c] * invstd
@@ -262,4 +255,63 @@ func (op *batchNormGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) 
 func (op *batchNormGradOp) DiffWRT(int) []bool { return []bool{false, false, false, false} }
 func (op *batchNormGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
 	return nil, errNoSecondOrder
+}
+
+// The sums below keep four partial sums so that the adds do not wait on
+// one another (one float64 chain is one add per four cycles).
+
+// sum64 returns the sum of v in float64.
+func sum64(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		c := v[i : i+4 : i+4]
+		s0 += float64(c[0])
+		s1 += float64(c[1])
+		s2 += float64(c[2])
+		s3 += float64(c[3])
+	}
+	for ; i < len(v); i++ {
+		s0 += float64(v[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sqDev64 returns the sum of (v - mean)^2 in float64.
+func sqDev64(v []float32, mean float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		c := v[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(c[0])-mean, float64(c[1])-mean, float64(c[2])-mean, float64(c[3])-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(v); i++ {
+		d := float64(v[i]) - mean
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// gradSums64 returns the sums of dy and of dy * (x - mean) * invstd.
+func gradSums64(dy, x []float32, mean, invstd float32) (float64, float64) {
+	x = x[:len(dy)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= len(dy); i += 2 {
+		g0, g1 := dy[i], dy[i+1]
+		a0 += float64(g0)
+		a1 += float64(g1)
+		b0 += float64(g0) * float64((x[i]-mean)*invstd)
+		b1 += float64(g1) * float64((x[i+1]-mean)*invstd)
+	}
+	if i < len(dy) {
+		g := dy[i]
+		a0 += float64(g)
+		b0 += float64(g) * float64((x[i]-mean)*invstd)
+	}
+	return a0 + a1, b0 + b1
 }
