@@ -54,8 +54,7 @@ func (h *handler) queueSeedReport(ctx context.Context) (suiteResponse, error) {
 		if !ok {
 			return suiteResponse{}, fmt.Errorf("seed report: no preset %q", e.Preset)
 		}
-		spec := p.Spec.Clone()
-		spec.Epochs = e.Epochs
+		spec := e.Spec(p.Spec)
 		if spec.Dataset == experiments.DatasetCaptcha && src != nil {
 			s := *src
 			spec.Source = &s

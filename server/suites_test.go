@@ -30,7 +30,16 @@ func TestSeedReportSuite(t *testing.T) {
 		if r.Status != runs.StatusQueued {
 			t.Fatalf("run %d is %s", id, r.Status)
 		}
-		epochs[fmt.Sprintf("%s/%d", r.Preset, r.Spec.Epochs)]++
+		key := fmt.Sprintf("%s/%d", r.Preset, r.Spec.Epochs)
+		epochs[key]++
+		// The report's own splits: NN 2 (and the 20-epoch NN 1) on 2,750
+		// images, CNN 1 at 15 epochs on 11,000, CNN 2 on 48,000 / 12,000.
+		split := fmt.Sprintf("%d %g/%g", r.Spec.TrainLimit, r.Spec.TrainFraction, r.Spec.ValFraction)
+		want := map[string]string{"mnist-nn1/20": "2750 0.5/0.2", "mnist-nn2/30": "2750 0.5/0.2", "mnist-cnn1/15": "11000 0.5/0.2",
+			"mnist-cnn2/10": "0 0.8/0.2", "mnist-nn1/30": "0 0.5/0.2", "mnist-cnn1/50": "0 0.5/0.2"}[key]
+		if want != "" && split != want {
+			t.Errorf("%s: split %s, want %s", key, split, want)
+		}
 	}
 	for _, k := range []string{"mnist-nn1/30", "mnist-nn1/20", "mnist-nn2/30", "mnist-cnn1/50", "mnist-cnn1/15", "mnist-cnn2/10", "captcha-model1/50", "captcha-model1/100", "captcha-model2/100"} {
 		if epochs[k] != 1 {
