@@ -141,3 +141,23 @@ func TestRestartFinishesRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRunShowsPlainMessage queues a run whose dataset is gone: it fails
+// with one readable line on its page and in the API, never a stack trace.
+func TestFailedRunShowsPlainMessage(t *testing.T) {
+	t.Parallel()
+	a := setup(t, 1)
+	_, ids := a.create(t, `{"preset": "captcha-model2", "overrides": {"epochs": 1, "source": {"kind": "dataset", "dataset_id": 999}}}`)
+	r := a.waitFor(t, ids[0], time.Minute, func(r runs.Run) bool { return r.Status.Done() })
+	if r.Status != runs.StatusFailed || !strings.Contains(r.Error, "999") || strings.Contains(r.Error, "\n") {
+		t.Fatalf("run %s with error %q, want failed naming dataset 999 in one line", r.Status, r.Error)
+	}
+	code, b, _ := a.do(t, "GET", "/runs/"+itoa(ids[0]), "")
+	page := string(b)
+	if code != http.StatusOK || !strings.Contains(page, "999") || strings.Contains(page, "goroutine") || strings.Contains(page, ".go:") {
+		t.Fatalf("failed run page: %d", code)
+	}
+	if code, _, _ := a.do(t, "GET", "/api/runs/"+itoa(ids[0])+"/weights", ""); code != http.StatusNotFound {
+		t.Fatalf("weights of a failed run: %d", code)
+	}
+}
