@@ -152,6 +152,7 @@ func TestFailedRunShowsPlainMessage(t *testing.T) {
 	if r.Status != runs.StatusFailed || !strings.Contains(r.Error, "999") || strings.Contains(r.Error, "\n") {
 		t.Fatalf("run %s with error %q, want failed naming dataset 999 in one line", r.Status, r.Error)
 	}
+	t.Logf("error: %s", r.Error)
 	code, b, _ := a.do(t, "GET", "/runs/"+itoa(ids[0]), "")
 	page := string(b)
 	if code != http.StatusOK || !strings.Contains(page, "999") || strings.Contains(page, "goroutine") || strings.Contains(page, ".go:") {
