@@ -141,36 +141,11 @@ func (t *Trainer) Stop(ctx context.Context) error {
 // Submit stores the experiment, one queued run per spec, and one River job
 // per run, all in one transaction.
 func (t *Trainer) Submit(ctx context.Context, e *experiments.Experiment, specs []experiments.Spec) ([]runs.Run, error) {
-	var created []runs.Run
-	err := t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-		if !ok {
-			return errors.New("submit: no SQL transaction under gorm")
-		}
-		if err := t.exps.WithTx(tx).CreateExperiment(ctx, e); err != nil {
-			return err
-		}
-		rs := t.runs.WithTx(tx)
-		for _, spec := range specs {
-			r, err := rs.CreateRun(ctx, e.ID, spec)
-			if err != nil {
-				return err
-			}
-			res, err := t.client.InsertTx(ctx, sqlTx, TrainArgs{RunID: r.ID}, nil)
-			if err != nil {
-				return fmt.Errorf("queue run %d: %w", r.ID, err)
-			}
-			if err := rs.SetJobID(ctx, r.ID, res.Job.ID); err != nil {
-				return err
-			}
-			created = append(created, r)
-		}
-		return nil
-	})
-	if err != nil {
+	sub := &Submission{Experiment: e, Specs: specs}
+	if err := t.SubmitMany(ctx, []*Submission{sub}, nil); err != nil {
 		return nil, err
 	}
-	return created, nil
+	return sub.Runs, nil
 }
 
 // Cancel cancels a queued or running run: the run is marked cancelled at once
