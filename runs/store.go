@@ -178,6 +178,22 @@ func (s *Store) Runs(ctx context.Context, f Filter) ([]Run, error) {
 	return out, nil
 }
 
+// CountsByExperiment returns how many runs each experiment has.
+func (s *Store) CountsByExperiment(ctx context.Context) (map[int64]int, error) {
+	var rows []struct {
+		ExperimentID int64
+		N            int
+	}
+	if err := s.db.WithContext(ctx).Model(&runRow{}).Select("experiment_id, count(*) AS n").Group("experiment_id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("run counts: %w", err)
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.ExperimentID] = r.N
+	}
+	return out, nil
+}
+
 // RunsWithEpochs returns the runs with the given ids, in the order asked, with
 // their epochs; ErrNotFound names the first missing id.
 func (s *Store) RunsWithEpochs(ctx context.Context, ids []int64) ([]Run, error) {

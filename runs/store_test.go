@@ -147,6 +147,10 @@ func TestRunsFilterAndOrder(t *testing.T) {
 	if _, err := s.RunsWithEpochs(ctx, []int64{a.ID, 777}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing id: %v", err)
 	}
+	counts, err := s.CountsByExperiment(ctx)
+	if err != nil || len(counts) != 3 || counts[a.ExperimentID] != 1 {
+		t.Fatalf("counts by experiment = %v, %v", counts, err)
+	}
 	exps, err := es.Experiments(ctx, 10)
 	if err != nil || len(exps) != 3 || exps[0].Spec.Summarize().TotalParams != 203530 {
 		t.Fatalf("experiments: %v %v", exps, err)

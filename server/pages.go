@@ -37,13 +37,9 @@ func (h *handler) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	all, err := h.runs.Runs(ctx, runs.Filter{Limit: 100000})
+	counts, err := h.runs.CountsByExperiment(ctx)
 	if err != nil {
 		return err
-	}
-	counts := map[int64]int{}
-	for _, r := range all {
-		counts[r.ExperimentID]++
 	}
 	items := make([]web.ExperimentItem, len(exps))
 	for i, e := range exps {
