@@ -297,7 +297,7 @@ func TestPagesRender(t *testing.T) {
 	if code, _, _ := a.do(t, "GET", "/?status=bogus", ""); code != http.StatusUnprocessableEntity {
 		t.Errorf("bad status filter: %d", code)
 	}
-	if code, b, _ := a.do(t, "GET", "/static/js/app.js", ""); code != http.StatusOK && code != http.StatusNotFound {
+	if code, b, _ := a.do(t, "GET", "/static/js/app.js", ""); code != http.StatusOK || len(b) == 0 {
 		t.Errorf("static: %d %s", code, b)
 	}
 }
