@@ -61,22 +61,12 @@ type RunProps struct {
 	Datasets []experiments.Dataset
 }
 
-// Progress is the payload of the "progress" server-sent event of a running run,
-// and the page's starting point before the first event arrives.
-type Progress struct {
-	Epoch        int     `json:"epoch"`
-	Epochs       int     `json:"epochs"`
-	Batch        int     `json:"batch"`
-	Batches      int     `json:"batches"`
-	ImagesPerSec float64 `json:"images_per_sec"`
-	ETASeconds   float64 `json:"eta_seconds"`
-}
+// Progress is the payload of the "progress" server-sent event of a running
+// run, and the page's starting point before the first event arrives.
+type Progress = runs.Progress
 
 // StatusEvent is the payload of the "status" server-sent event of a run.
-type StatusEvent struct {
-	Status runs.Status `json:"status"`
-	Error  string      `json:"error,omitempty"`
-}
+type StatusEvent = runs.StatusChange
 
 // CompareProps is the comparison of several stored runs, in the order given.
 type CompareProps struct {
