@@ -8,6 +8,47 @@ import (
 	"github.com/trainyard/trainyard/experiments"
 )
 
+// TrainingSeconds is the run's training time: the summed epoch times when
+// known, else the wall time from start to finish, else 0.
+func (r Run) TrainingSeconds() float64 {
+	if r.TrainSeconds > 0 {
+		return r.TrainSeconds
+	}
+	var sum float64
+	for _, e := range r.Epochs {
+		sum += e.Seconds
+	}
+	if sum > 0 {
+		return sum
+	}
+	if r.StartedAt != nil && r.FinishedAt != nil {
+		return r.FinishedAt.Sub(*r.StartedAt).Seconds()
+	}
+	return 0
+}
+
+// SecondsPerEpoch is the mean training time of one epoch, or 0 when no epoch ran.
+func (r Run) SecondsPerEpoch() float64 {
+	if len(r.Epochs) == 0 {
+		return 0
+	}
+	return r.TrainingSeconds() / float64(len(r.Epochs))
+}
+
+// BestValidation returns the best validation accuracy and its epoch, from the
+// epochs, or from the test result when the epochs were not loaded.
+func (r Run) BestValidation() (acc float64, epoch int, ok bool) {
+	for _, e := range r.Epochs {
+		if !ok || e.ValAccuracy > acc {
+			acc, epoch, ok = e.ValAccuracy, e.Epoch, true
+		}
+	}
+	if !ok && r.Test != nil && r.Test.BestEpoch > 0 {
+		return r.Test.BestValAccuracy, r.Test.BestEpoch, true
+	}
+	return acc, epoch, ok
+}
+
 // SummaryRow is one run's line in a comparison's summary table.
 type SummaryRow struct {
 	RunID           int64   `json:"run_id"`
@@ -39,50 +80,77 @@ type Comparison struct {
 	Summary []SummaryRow `json:"summary"`
 }
 
-// Compare builds the comparison of runs, which must carry their epochs.
-func Compare(runs []Run) Comparison {
-	c := Comparison{Runs: runs}
-	for _, r := range runs {
+// Compare builds the comparison of runs, which should carry their epochs:
+// one parameter row for the experiment, preset and device, one per setting
+// (matched by name, "–" where a run has none), one per layer position and
+// one for the parameter count.
+func Compare(rs []Run) Comparison {
+	c := Comparison{Runs: rs}
+	if len(rs) == 0 {
+		return c
+	}
+	for _, r := range rs {
 		c.Summary = append(c.Summary, summarize(r))
 	}
-	settings := make([][][2]string, len(runs))
-	for i, r := range runs {
-		settings[i] = Settings(r.Spec)
-	}
-	index := map[string]int{}
-	for i, s := range settings {
-		for _, kv := range s {
-			j, ok := index[kv[0]]
-			if !ok {
-				j = len(c.Params)
-				index[kv[0]] = j
-				c.Params = append(c.Params, ParamRow{Name: kv[0], Values: make([]string, len(runs))})
-			}
-			c.Params[j].Values[i] = kv[1]
-		}
-	}
-	for i := range c.Params {
-		for _, v := range c.Params[i].Values[1:] {
-			if v != c.Params[i].Values[0] {
-				c.Params[i].Differs = true
+	add := func(name string, value func(r Run) string) {
+		row := ParamRow{Name: name, Values: make([]string, len(rs))}
+		for i, r := range rs {
+			row.Values[i] = value(r)
+			if row.Values[i] != row.Values[0] {
+				row.Differs = true
 			}
 		}
+		c.Params = append(c.Params, row)
 	}
+	add("Experiment", func(r Run) string { return r.Experiment })
+	add("Preset", func(r Run) string { return r.Preset })
+	add("Device", func(r Run) string { return r.Device })
+	settings := make([]map[string]string, len(rs))
+	var names []string
+	seen := map[string]bool{}
+	for i, r := range rs {
+		settings[i] = map[string]string{}
+		for _, s := range Settings(r.Spec) {
+			settings[i][s.Name] = s.Value
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				names = append(names, s.Name)
+			}
+		}
+	}
+	index := map[int64]int{}
+	for i, r := range rs {
+		index[r.ID] = i
+	}
+	for _, name := range names {
+		add(name, func(r Run) string {
+			if v, ok := settings[index[r.ID]][name]; ok {
+				return v
+			}
+			return "–"
+		})
+	}
+	layers := 0
+	for _, r := range rs {
+		layers = max(layers, len(r.Spec.Layers))
+	}
+	for i := range layers {
+		add("Layer "+strconv.Itoa(i+1), func(r Run) string {
+			if i < len(r.Spec.Layers) {
+				return LayerString(r.Spec.Layers[i])
+			}
+			return "–"
+		})
+	}
+	add("Parameters", func(r Run) string { return thousands(r.Spec.Summarize().TotalParams) })
 	return c
 }
 
 func summarize(r Run) SummaryRow {
 	row := SummaryRow{RunID: r.ID, Label: fmt.Sprintf("#%d %s", r.ID, r.Experiment), Status: r.Status,
-		EpochsRun: len(r.Epochs), Params: r.Spec.Summarize().TotalParams}
-	for _, e := range r.Epochs {
-		row.TotalSeconds += e.Seconds
-		if e.ValAccuracy > row.BestValAccuracy || row.BestEpoch == 0 {
-			row.BestValAccuracy, row.BestEpoch = e.ValAccuracy, e.Epoch
-		}
-	}
-	if row.EpochsRun > 0 {
-		row.SecondsPerEpoch = row.TotalSeconds / float64(row.EpochsRun)
-	}
+		EpochsRun: len(r.Epochs), Params: r.Spec.Summarize().TotalParams,
+		TotalSeconds: r.TrainingSeconds(), SecondsPerEpoch: r.SecondsPerEpoch()}
+	row.BestValAccuracy, row.BestEpoch, _ = r.BestValidation()
 	if r.Test != nil {
 		row.HasTest = true
 		row.TestAccuracy = r.Test.Accuracy
@@ -91,63 +159,95 @@ func summarize(r Run) SummaryRow {
 	return row
 }
 
-// Settings lists a spec's settings as name/value pairs in a stable order,
-// one per training setting and one per layer, for tables and comparisons.
-func Settings(s experiments.Spec) [][2]string {
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	out := [][2]string{
-		{"dataset", s.Dataset},
-		{"epochs", strconv.Itoa(s.Epochs)},
-		{"batch size", strconv.Itoa(s.BatchSize)},
-		{"learning rate", f(s.LearningRate)},
-		{"optimizer", s.Optimizer},
-		{"train fraction", f(s.TrainFraction)},
-		{"validation fraction", f(s.ValFraction)},
-		{"train image cap", strconv.Itoa(s.TrainLimit)},
-		{"seed", strconv.FormatInt(s.Seed, 10)},
-		{"params", strconv.Itoa(s.Summarize().TotalParams)},
-	}
-	if s.Preprocessing != "" {
-		out = append(out, [2]string{"preprocessing", s.Preprocessing})
-	}
-	if s.Source != nil {
-		src := s.Source.Kind
-		if s.Source.Kind == experiments.SourceSynthetic {
-			src = fmt.Sprintf("synthetic, %d images, seed %d", s.Source.Images, s.Source.Seed)
-		} else if s.Source.Kind == experiments.SourceDataset {
-			src = fmt.Sprintf("dataset %d", s.Source.DatasetID)
-		}
-		out = append(out, [2]string{"source", src})
-	}
-	if s.EarlyStopping != nil {
-		out = append(out, [2]string{"early stopping", fmt.Sprintf("patience %d, restore best %t", s.EarlyStopping.Patience, s.EarlyStopping.RestoreBest)})
-	}
-	if s.ReduceLR != nil {
-		out = append(out, [2]string{"reduce LR", fmt.Sprintf("factor %g, patience %d, min %g", s.ReduceLR.Factor, s.ReduceLR.Patience, s.ReduceLR.MinLR)})
-	}
-	for i, l := range s.Layers {
-		out = append(out, [2]string{fmt.Sprintf("layer %d", i+1), LayerString(l)})
-	}
-	return out
+// Setting is one named value of a spec, for settings tables and comparisons.
+type Setting struct {
+	Name, Value string
 }
 
-// LayerString describes a layer in a few words, e.g. "conv2d 16 5x5 same relu".
+// Settings lists a spec's training settings in the order people read them.
+func Settings(s experiments.Spec) []Setting {
+	num := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+	out := []Setting{{"Dataset", s.Dataset}}
+	if s.Dataset == experiments.DatasetCaptcha {
+		src := "–"
+		if s.Source != nil {
+			src = s.Source.Kind
+			if s.Source.Kind == experiments.SourceSynthetic {
+				src += fmt.Sprintf(" (%d images, seed %d)", s.Source.Images, s.Source.Seed)
+			} else {
+				src += " #" + strconv.FormatInt(s.Source.DatasetID, 10)
+			}
+		}
+		out = append(out, Setting{"Source", src}, Setting{"Preprocessing", s.Preprocessing})
+	}
+	limit := "none"
+	if s.TrainLimit > 0 {
+		limit = thousands(s.TrainLimit) + " images"
+	}
+	es, rlr := "off", "off"
+	if s.EarlyStopping != nil {
+		es = "patience " + strconv.Itoa(s.EarlyStopping.Patience)
+		if s.EarlyStopping.RestoreBest {
+			es += ", restore best"
+		}
+	}
+	if s.ReduceLR != nil {
+		rlr = fmt.Sprintf("factor %s, patience %d, min LR %s", num(s.ReduceLR.Factor), s.ReduceLR.Patience, num(s.ReduceLR.MinLR))
+	}
+	return append(out,
+		Setting{"Heads", strconv.Itoa(s.Heads)},
+		Setting{"Optimizer", s.Optimizer},
+		Setting{"Epochs", strconv.Itoa(s.Epochs)},
+		Setting{"Batch size", strconv.Itoa(s.BatchSize)},
+		Setting{"Learning rate", num(s.LearningRate)},
+		Setting{"Training fraction", num(s.TrainFraction)},
+		Setting{"Validation fraction", num(s.ValFraction)},
+		Setting{"Training image cap", limit},
+		Setting{"Seed", strconv.FormatInt(s.Seed, 10)},
+		Setting{"Early stopping", es},
+		Setting{"Reduce LR on plateau", rlr},
+	)
+}
+
+// LayerString describes one layer in a line ("Conv2D 8, 5x5, same, relu").
 func LayerString(l experiments.Layer) string {
 	var parts []string
 	switch l.Type {
 	case experiments.LayerDense:
-		parts = []string{"dense", strconv.Itoa(l.Units)}
+		parts = append(parts, "Dense "+strconv.Itoa(l.Units))
 	case experiments.LayerConv2D:
-		parts = []string{"conv2d", strconv.Itoa(l.Filters), fmt.Sprintf("%dx%d", l.Kernel, l.Kernel), l.Padding}
+		parts = append(parts, "Conv2D "+strconv.Itoa(l.Filters), fmt.Sprintf("%dx%d", l.Kernel, l.Kernel), l.Padding)
 	case experiments.LayerMaxPool2D:
-		parts = []string{"maxpool2d", strconv.Itoa(l.Pool)}
+		parts = append(parts, "MaxPool "+strconv.Itoa(l.Pool))
 	case experiments.LayerDropout:
-		parts = []string{"dropout", strconv.FormatFloat(l.Rate, 'g', -1, 64)}
+		parts = append(parts, "Dropout "+strconv.FormatFloat(l.Rate, 'g', -1, 64))
+	case experiments.LayerFlatten:
+		parts = append(parts, "Flatten")
+	case experiments.LayerBatchNorm:
+		parts = append(parts, "BatchNorm")
 	default:
-		parts = []string{l.Type}
+		parts = append(parts, l.Type)
 	}
 	if l.Activation != "" {
 		parts = append(parts, l.Activation)
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, ", ")
+}
+
+// thousands writes an int with comma separators ("203,530").
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -170,7 +170,7 @@ func TestCompareMarksDifferences(t *testing.T) {
 	for _, r := range c.Params {
 		diff[r.Name] = r.Differs
 	}
-	if !diff["epochs"] || diff["batch size"] || diff["layer 2"] {
+	if !diff["Epochs"] || diff["Batch size"] || diff["Layer 2"] || diff["Parameters"] {
 		t.Fatalf("differences = %v", diff)
 	}
 	s := c.Summary[0]

@@ -268,7 +268,7 @@ func TestCancelQueuedAndCompare(t *testing.T) {
 		t.Fatalf("compare summary = %+v", c.Summary)
 	}
 	for _, p := range c.Params {
-		if (p.Name == "epochs") != p.Differs {
+		if (p.Name == "Epochs") != p.Differs {
 			t.Errorf("param %s differs=%v values %v", p.Name, p.Differs, p.Values)
 		}
 	}

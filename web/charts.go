@@ -72,10 +72,7 @@ func runLabel(r runs.Run) string {
 
 // paramRow is one row of the compare page's parameter table.
 type paramRow struct {
-	Label  string
-	Values []string
-	// Differs is true when not every run has the same value.
-	Differs bool
+	runs.ParamRow
 }
 
 // cellDiffers reports whether value i differs from the first run's value, so
@@ -84,60 +81,13 @@ func (r paramRow) cellDiffers(i int) bool {
 	return r.Differs && r.Values[i] != r.Values[0]
 }
 
-// paramRows lays the runs' settings and layers side by side: one row per
-// setting, then one per layer position (empty where a run has fewer layers).
+// paramRows lays the runs' settings and layers side by side (runs.Compare).
 func paramRows(rs []runs.Run) []paramRow {
-	if len(rs) == 0 {
-		return nil
+	c := runs.Compare(rs)
+	rows := make([]paramRow, len(c.Params))
+	for i, p := range c.Params {
+		rows[i] = paramRow{p}
 	}
-	var rows []paramRow
-	add := func(label string, value func(r runs.Run) string) {
-		row := paramRow{Label: label, Values: make([]string, len(rs))}
-		for i, r := range rs {
-			row.Values[i] = value(r)
-			if row.Values[i] != row.Values[0] {
-				row.Differs = true
-			}
-		}
-		rows = append(rows, row)
-	}
-	add("Experiment", func(r runs.Run) string { return r.Experiment })
-	add("Preset", func(r runs.Run) string { return r.Preset })
-	add("Device", func(r runs.Run) string { return r.Device })
-	// Settings are looked up by label so that MNIST and CAPTCHA runs line up.
-	labels := []string{}
-	seen := map[string]bool{}
-	for _, r := range rs {
-		for _, s := range specSettings(r.Spec) {
-			if !seen[s.Label] {
-				seen[s.Label] = true
-				labels = append(labels, s.Label)
-			}
-		}
-	}
-	for _, label := range labels {
-		add(label, func(r runs.Run) string {
-			for _, s := range specSettings(r.Spec) {
-				if s.Label == label {
-					return s.Value
-				}
-			}
-			return "–"
-		})
-	}
-	layers := 0
-	for _, r := range rs {
-		layers = max(layers, len(r.Spec.Layers))
-	}
-	for i := range layers {
-		add("Layer "+itoa(i+1), func(r runs.Run) string {
-			if i < len(r.Spec.Layers) {
-				return layerText(r.Spec.Layers[i])
-			}
-			return "–"
-		})
-	}
-	add("Parameters", func(r runs.Run) string { return thousands(r.Spec.Summarize().TotalParams) })
 	return rows
 }
 
@@ -154,25 +104,28 @@ type summaryRow struct {
 	Params       string
 }
 
+// summaryRows formats the summary of runs.Compare for the compare page.
 func summaryRows(rs []runs.Run) []summaryRow {
+	c := runs.Compare(rs)
 	out := make([]summaryRow, len(rs))
 	for i, r := range rs {
+		sum := c.Summary[i]
 		row := summaryRow{
 			Run:          r,
 			Colour:       colourClass(i),
 			TestAccuracy: testAccuracy(r),
 			BestVal:      "–",
-			EpochsRun:    len(r.Epochs),
-			Total:        seconds(runSeconds(r)),
-			PerEpoch:     seconds(perEpochSeconds(r)),
+			EpochsRun:    sum.EpochsRun,
+			Total:        seconds(sum.TotalSeconds),
+			PerEpoch:     seconds(sum.SecondsPerEpoch),
 			MsPerImage:   "–",
-			Params:       thousands(r.Spec.Summarize().TotalParams),
+			Params:       thousands(sum.Params),
 		}
-		if acc, ep, ok := bestVal(r); ok {
-			row.BestVal = pct(acc) + " (epoch " + itoa(ep) + ")"
+		if sum.BestEpoch > 0 {
+			row.BestVal = pct(sum.BestValAccuracy) + " (epoch " + itoa(sum.BestEpoch) + ")"
 		}
-		if r.Test != nil && r.Test.MsPerImage > 0 {
-			row.MsPerImage = fixed(r.Test.MsPerImage, 3)
+		if sum.HasTest && sum.MsPerImage > 0 {
+			row.MsPerImage = fixed(sum.MsPerImage, 3)
 		}
 		out[i] = row
 	}

@@ -106,6 +106,11 @@ func layerKey(i int, field string) string {
 	return k
 }
 
+// setting is a labelled line: an error message under its field key.
+type setting struct {
+	Label, Value string
+}
+
 // layerErrors lists a layer's errors, the layer's own first, then by field.
 func (st formState) layerErrors(i int) []setting {
 	var out []setting

@@ -78,47 +78,6 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// runSeconds is the training time of a run: the summed epoch time when known,
-// else the wall time from start to finish.
-func runSeconds(r runs.Run) float64 {
-	if r.TrainSeconds > 0 {
-		return r.TrainSeconds
-	}
-	var sum float64
-	for _, e := range r.Epochs {
-		sum += e.Seconds
-	}
-	if sum > 0 {
-		return sum
-	}
-	if r.StartedAt != nil && r.FinishedAt != nil {
-		return r.FinishedAt.Sub(*r.StartedAt).Seconds()
-	}
-	return 0
-}
-
-// perEpochSeconds is the mean training time of one epoch, or 0 when no epoch ran.
-func perEpochSeconds(r runs.Run) float64 {
-	if len(r.Epochs) == 0 {
-		return 0
-	}
-	return runSeconds(r) / float64(len(r.Epochs))
-}
-
-// bestVal returns the best validation accuracy of a run and its epoch, from
-// the stored epochs, or from the test result when the epochs were not loaded.
-func bestVal(r runs.Run) (acc float64, epoch int, ok bool) {
-	for _, e := range r.Epochs {
-		if !ok || e.ValAccuracy > acc {
-			acc, epoch, ok = e.ValAccuracy, e.Epoch, true
-		}
-	}
-	if !ok && r.Test != nil && r.Test.BestEpoch > 0 {
-		return r.Test.BestValAccuracy, r.Test.BestEpoch, true
-	}
-	return acc, epoch, ok
-}
-
 // testAccuracy writes a run's test accuracy, or a dash before it has one.
 func testAccuracy(r runs.Run) string {
 	if r.Test == nil {
@@ -173,80 +132,10 @@ func sortedRuns(rs []runs.Run) []runs.Run {
 }
 
 // layerText describes one layer in a line ("Conv2D 8, 5x5, same, relu").
-func layerText(l experiments.Layer) string {
-	parts := []string{}
-	switch l.Type {
-	case experiments.LayerDense:
-		parts = append(parts, "Dense "+itoa(l.Units))
-	case experiments.LayerConv2D:
-		parts = append(parts, "Conv2D "+itoa(l.Filters), itoa(l.Kernel)+"x"+itoa(l.Kernel), l.Padding)
-	case experiments.LayerMaxPool2D:
-		parts = append(parts, "MaxPool "+itoa(l.Pool))
-	case experiments.LayerDropout:
-		parts = append(parts, "Dropout "+num(l.Rate))
-	case experiments.LayerFlatten:
-		parts = append(parts, "Flatten")
-	case experiments.LayerBatchNorm:
-		parts = append(parts, "BatchNorm")
-	default:
-		parts = append(parts, l.Type)
-	}
-	if l.Activation != "" {
-		parts = append(parts, l.Activation)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// setting is one labelled value of a spec, for the settings tables.
-type setting struct {
-	Label, Value string
-}
+func layerText(l experiments.Layer) string { return runs.LayerString(l) }
 
 // specSettings lists a spec's training settings in the order people read them.
-func specSettings(s experiments.Spec) []setting {
-	out := []setting{
-		{"Dataset", s.Dataset},
-	}
-	if s.Dataset == experiments.DatasetCaptcha {
-		src := "–"
-		if s.Source != nil {
-			src = s.Source.Kind
-			if s.Source.Kind == experiments.SourceSynthetic {
-				src += fmt.Sprintf(" (%d images, seed %d)", s.Source.Images, s.Source.Seed)
-			} else {
-				src += " #" + itoa(s.Source.DatasetID)
-			}
-		}
-		out = append(out, setting{"Source", src}, setting{"Preprocessing", s.Preprocessing})
-	}
-	limit := "none"
-	if s.TrainLimit > 0 {
-		limit = thousands(s.TrainLimit) + " images"
-	}
-	es, rlr := "off", "off"
-	if s.EarlyStopping != nil {
-		es = "patience " + itoa(s.EarlyStopping.Patience)
-		if s.EarlyStopping.RestoreBest {
-			es += ", restore best"
-		}
-	}
-	if s.ReduceLR != nil {
-		rlr = fmt.Sprintf("factor %s, patience %d, min LR %s", num(s.ReduceLR.Factor), s.ReduceLR.Patience, num(s.ReduceLR.MinLR))
-	}
-	return append(out,
-		setting{"Heads", itoa(s.Heads)},
-		setting{"Optimizer", s.Optimizer},
-		setting{"Epochs", itoa(s.Epochs)},
-		setting{"Batch size", itoa(s.BatchSize)},
-		setting{"Learning rate", num(s.LearningRate)},
-		setting{"Training fraction", num(s.TrainFraction)},
-		setting{"Validation fraction", num(s.ValFraction)},
-		setting{"Training image cap", limit},
-		setting{"Seed", itoa(s.Seed)},
-		setting{"Early stopping", es},
-		setting{"Reduce LR on plateau", rlr},
-	)
-}
+func specSettings(s experiments.Spec) []runs.Setting { return runs.Settings(s) }
 
 // presetName shows a run's preset, or "custom" when it has none.
 func presetName(p string) string {
