@@ -2,12 +2,12 @@
 """PyTorch baseline for `trainyard bench`: the seed report's six models.
 
 Trains and runs inference on synthetic random data with the same models,
-batch sizes and JSON output as trainyard's ops benchmark (bench/opsbench,
-ops.BenchModel), so the two can be compared on one machine:
+batch sizes and JSON output as `trainyard bench --json`, so the two can be
+compared on one machine (make bench-compare runs both):
 
     /usr/bin/python3 bench/pytorch_baseline.py --model cnn2 --batch 256 --steps 20 --json
 
-Thread settings are fixed before torch is imported (see ARCHITECTURE.md):
+Thread settings are fixed before torch is imported (see docs/ARCHITECTURE.md):
 torch uses os.cpu_count() threads, OpenBLAS one.
 """
 import argparse

@@ -17,8 +17,9 @@
 //   - The ops, each a gorgonia.Op with symbolic differentiation
 //     (gorgonia.SDOp), used with gorgonia.Grad and a TapeMachine.
 //   - Adam, an allocation-free gorgonia.Solver with Keras's defaults.
-//   - The six models of the seed report and BenchModel, which `trainyard
-//     bench` and bench/opsbench run against bench/pytorch_baseline.py.
+//   - PeakRSS, the process's peak memory, for `trainyard bench`. The six seed
+//     models built from these ops directly (models_test.go) are the tests'
+//     harness; `trainyard bench` times the real nn.Build of each preset.
 //
 // # API
 //
@@ -39,7 +40,6 @@
 //	    for inference; not differentiable.
 //	NewMode() *Mode; (*Mode).Train(); (*Mode).Eval(); (*Mode).Training() bool
 //	NewAdam(lr float64) *Adam
-//	BenchModel(name string, batch, steps int) (BenchResult, error); ModelNames() []string
 //	KernelName() string; PeakRSS() (int64, error)
 //
 // Heads of a multi-head model each get a SoftmaxCrossEntropy; their losses

@@ -74,7 +74,7 @@ func modelDefFor(name string) (modelDef, bool) {
 	return d, ok
 }
 
-// ModelNames lists the models BenchModel knows, in the seed report's order.
+// ModelNames lists the test models, in the seed report's order.
 func ModelNames() []string { return []string{"nn1", "nn2", "cnn1", "cnn2", "captcha1", "captcha2"} }
 
 // model is a built benchmark model.
