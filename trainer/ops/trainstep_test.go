@@ -37,4 +37,3 @@ func (t *trainStep) loss() float32 {
 	v, _ := scalarF32(t.m.cost.Value())
 	return v
 }
-
