@@ -3,7 +3,6 @@ package trainer
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/trainer/dataset"
@@ -23,20 +22,8 @@ type EvalResult struct {
 // LoadWeights reads a weights file and rebuilds its model with the batch
 // size of the spec inside it (at most 256), so evaluation batches like training.
 func LoadWeights(path string) (*nn.Model, error) {
-	f, err := os.Open(path)
+	m, err := loadModel(path, 0)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	spec, w, err := nn.ReadWeights(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	m, err := nn.Build(spec, min(max(spec.BatchSize, 1), 256))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := m.SetWeights(w); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
@@ -90,9 +77,4 @@ func EvaluateFile(weights, dir string) (EvalResult, error) {
 		return EvalResult{}, err
 	}
 	return Evaluate(m, set)
-}
-
-// NewEvalModel builds a fresh, untrained model of spec at its batch size.
-func NewEvalModel(spec experiments.Spec) (*nn.Model, error) {
-	return nn.Build(spec, min(max(spec.BatchSize, 1), 256))
 }

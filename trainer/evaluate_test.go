@@ -7,6 +7,7 @@ import (
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/trainer/captcha"
+	"github.com/trainyard/trainyard/trainer/nn"
 )
 
 // tinyCaptchaSpec is a small 4-head CAPTCHA model that builds and runs fast.
@@ -28,7 +29,7 @@ func tinyCaptchaSpec() experiments.Spec {
 func TestEvaluateFileMatchesModel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	m, err := NewEvalModel(tinyCaptchaSpec())
+	m, err := nn.Build(tinyCaptchaSpec(), 16)
 	if err != nil {
 		t.Fatal(err)
 	}

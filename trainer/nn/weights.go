@@ -204,11 +204,15 @@ func ReadWeights(r io.Reader) (experiments.Spec, map[string]Tensor, error) {
 }
 
 // Load reads a weights file, rebuilds its model from the spec inside it with
-// the given batch size, and sets its weights.
+// the given batch size (batch <= 0: the spec's own, at most 256), and sets
+// its weights.
 func Load(r io.Reader, batch int) (*Model, error) {
 	spec, weights, err := ReadWeights(r)
 	if err != nil {
 		return nil, err
+	}
+	if batch <= 0 {
+		batch = min(max(spec.BatchSize, 1), 256)
 	}
 	m, err := Build(spec, batch)
 	if err != nil {
