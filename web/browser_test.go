@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,6 +123,9 @@ func browser(t *testing.T) (context.Context, func() []string) {
 	ctx, cancel := chromedp.NewContext(context.Background())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no browser in CI (.ci/run installs chromium): %v", err)
+		}
 		t.Skipf("no browser: %v", err)
 	}
 	var mu sync.Mutex
