@@ -6,6 +6,11 @@ batch sizes and JSON output as `trainyard bench --json`, so the two can be
 compared on one machine (make bench-compare runs both):
 
     /usr/bin/python3 bench/pytorch_baseline.py --model cnn2 --batch 256 --steps 20 --json
+    /usr/bin/python3 bench/pytorch_baseline.py --model cnn2 --layout channels_last --json
+
+--layout channels_last converts the model and its input to NHWC
+(torch.channels_last), the first thing a PyTorch user who tunes for CPU tries;
+make bench-compare runs both layouts and compares against the faster.
 
 Thread settings are fixed before torch is imported (see docs/ARCHITECTURE.md):
 torch uses os.cpu_count() threads, OpenBLAS one.
@@ -105,6 +110,8 @@ def main():
     ap.add_argument("--model", default="cnn2", choices=sorted(MODELS))
     ap.add_argument("--batch", type=int, default=0, help="0: 256 for MNIST, 128 for CAPTCHA")
     ap.add_argument("--steps", type=int, default=20, help="timed steps after two warm-up steps")
+    ap.add_argument("--layout", default="default", choices=("default", "channels_last"),
+                    help="memory layout of the model and its input: PyTorch's default (NCHW) or channels_last (NHWC)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
@@ -114,10 +121,13 @@ def main():
     warmup = 2
     torch.manual_seed(1)
     model = build(args.model)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     x = torch.rand(batch, c, h, w)
+    if args.layout == "channels_last":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     ys = [torch.randint(0, classes, (batch,)) for _ in range(heads)]
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
 
     model.train()
     for i in range(warmup + steps):
@@ -141,6 +151,7 @@ def main():
 
     res = {
         "model": args.model,
+        "layout": args.layout,
         "batch": batch,
         "train_samples_per_s": train,
         "infer_samples_per_s": infer,
@@ -150,7 +161,7 @@ def main():
         json.dump(res, sys.stdout)
         print()
     else:
-        print(f"{args.model} batch {batch} (torch {torch.__version__}, {torch.get_num_threads()} threads): "
+        print(f"{args.model} batch {batch}, {args.layout} layout (torch {torch.__version__}, {torch.get_num_threads()} threads): "
               f"train {train:.0f} samples/s, infer {infer:.0f} samples/s, "
               f"peak RSS {res['peak_rss_bytes'] / 2**20:.0f} MiB")
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -177,4 +178,14 @@ func TestGemmReLUKeepsNaN(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPeakGFLOPS checks that the peak measurement runs a kernel and counts its
+// work: even the portable Go kernel reaches a few GFLOP/s.
+func TestPeakGFLOPS(t *testing.T) {
+	one := PeakGFLOPS(1, 30*time.Millisecond)
+	if one < 1 || one > 1e4 {
+		t.Fatalf("one thread: %.1f GFLOP/s, want between 1 and 10,000", one)
+	}
+	t.Logf("%s kernel: %.0f GFLOP/s on one thread", KernelName(), one)
 }
