@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -129,9 +131,41 @@ func (h *handler) apiCompare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	by, err := groupByParam(c.QueryParam("group_by"))
+	if err != nil {
+		return err
+	}
 	rs, err := h.runs.RunsWithEpochs(c.Request().Context(), ids)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, runs.Compare(rs))
+	// Without group_by, runs that differ only by seed form the groups.
+	groups, err := runs.GroupBy(rs, by)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, compareResponse{Comparison: runs.Compare(rs), Groups: groups})
+}
+
+// compareResponse is GET /api/compare: the comparison and its groups.
+type compareResponse struct {
+	runs.Comparison
+	Groups []runs.Group `json:"groups"`
+}
+
+// groupByParam reads a comma-separated list of settings to group by
+// ("epochs,learning_rate"); each must be one of runs.GroupKeys.
+func groupByParam(s string) ([]string, error) {
+	var by []string
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" || slices.Contains(by, part) {
+			continue
+		}
+		if !slices.Contains(runs.GroupKeys(), part) {
+			return nil, badRequest{msg: "group_by: " + (&runs.UnknownGroupKeyError{Key: part}).Error()}
+		}
+		by = append(by, part)
+	}
+	return by, nil
 }
