@@ -10,7 +10,7 @@ import (
 	"github.com/trainyard/trainyard/trainer"
 )
 
-func cmdEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr, "Usage: trainyard eval --weights run.safetensors [--data DIR] [--json]\n\nEvaluates a weights file on a labelled CAPTCHA folder (labels.csv and images),\nor an MNIST model on the embedded MNIST test set (leave out --data).")
 	weights := fs.String("weights", "", "weights file written by a run or by trainyard train")
 	data := fs.String("data", "", "labelled CAPTCHA folder (labels.csv and its images)")
@@ -21,7 +21,7 @@ func cmdEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if *weights == "" {
 		return errors.New("eval: --weights is required")
 	}
-	res, err := trainer.EvaluateFile(*weights, *data)
+	res, err := trainer.EvaluateFile(ctx, *weights, *data)
 	if err != nil {
 		return err
 	}

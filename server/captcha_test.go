@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func TestCaptchaTrainEvalPredict(t *testing.T) {
 		t.Fatal(err)
 	}
 	weights := filepath.Join(a.srv.cfg.DataDir, stored.WeightsPath)
-	got, err := trainer.EvaluateFile(weights, testDir)
+	got, err := trainer.EvaluateFile(context.Background(), weights, testDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +104,33 @@ func TestCaptchaTrainEvalPredict(t *testing.T) {
 		t.Fatalf("evaluate on a missing dataset: %d %s", code, b)
 	}
 
+	// One evaluation at a time: while one runs, another gets 429 with Retry-After.
+	evalURL, evalBody := fmt.Sprintf("/api/runs/%d/evaluate", r.ID), fmt.Sprintf(`{"dataset_id": %d}`, ds.ID)
+	a.srv.h.evaluating.ch <- struct{}{}
+	code, b, hdr := a.do(t, "POST", evalURL, evalBody)
+	<-a.srv.h.evaluating.ch
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(string(b), "another evaluation") {
+		t.Fatalf("evaluate while another runs: %d %s (Retry-After %q), want 429", code, b, hdr.Get("Retry-After"))
+	}
+	codes := make(chan int, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			code, _, _ := a.do(t, "POST", evalURL, evalBody)
+			codes <- code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	t.Logf("8 concurrent evaluations: %v", count)
+	if count[http.StatusOK] < 1 || count[http.StatusOK]+count[http.StatusTooManyRequests] != 8 {
+		t.Fatalf("8 concurrent evaluations answered %v, want 200s and 429s only", count)
+	}
+
 	// Predict one test image.
 	png, _ := os.ReadFile(filepath.Join(testDir, captcha.SampleName(trainer.CaptchaTestIndices(300)[0])))
 	predictURL := fmt.Sprintf("/api/runs/%d/predict", r.ID)
@@ -110,6 +138,12 @@ func TestCaptchaTrainEvalPredict(t *testing.T) {
 	p := decode[trainer.Prediction](t, b)
 	if code != http.StatusOK || len(p.Text) != 4 || len(p.Chars) != 4 || p.Chars[0].P <= 0 {
 		t.Fatalf("predict: %d %s", code, b)
+	}
+	a.srv.h.predicting.ch <- struct{}{}
+	code, b = a.upload(t, predictURL, "image", "x.png", png, nil)
+	<-a.srv.h.predicting.ch
+	if code != http.StatusTooManyRequests {
+		t.Fatalf("predict while another runs: %d %s, want 429", code, b)
 	}
 	bad := []struct {
 		name, field string
@@ -120,6 +154,7 @@ func TestCaptchaTrainEvalPredict(t *testing.T) {
 		{"not an image", "image", []byte("GIF? no, text"), 422, "not a PNG or JPEG"},
 		{"missing field", "file", png, 422, `multipart field \"image\"`},
 		{"too big", "image", bytes.Repeat([]byte{1}, 9<<20), 413, "too large"},
+		{"too many pixels", "image", blankPNG(t, 4097, 16), 422, "4097x16"},
 	}
 	for _, c := range bad {
 		code, b := a.upload(t, predictURL, c.field, "x.png", c.data, nil)

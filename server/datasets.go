@@ -59,8 +59,12 @@ func (h *handler) importFolder(ctx context.Context, name, path string) (experime
 		return experiments.Dataset{}, false, fieldErrors{"path": "the server was started without data roots (--datasets DIR): upload a zip instead"}
 	}
 	d, created, err := h.trainer.ImportFolder(ctx, name, path, h.datasetRoots)
-	if errors.Is(err, trainer.ErrOutsideRoots) {
-		return d, false, fieldErrors{"path": err.Error() + ": " + strings.Join(h.datasetRoots, ", ")}
+	switch {
+	case errors.Is(err, trainer.ErrOutsideRoots):
+		h.log.Info("folder import outside the data roots", "path", path, "roots", h.datasetRoots)
+		return d, false, fieldErrors{"path": err.Error()}
+	case errors.Is(err, trainer.ErrFolderLink):
+		return d, false, fieldErrors{"path": err.Error()}
 	}
 	return d, created, err
 }

@@ -78,10 +78,10 @@ func TestDatasetImportFolder(t *testing.T) {
 	if again := decode[experiments.Dataset](t, b); code != http.StatusOK || again.ID != d.ID {
 		t.Fatalf("second import: %d %s, want the stored dataset %d", code, b, d.ID)
 	}
-	for _, p := range []string{filepath.Join(outside, "vi"), "../" + filepath.Base(outside) + "/vi", "escape", "/etc"} {
+	for _, p := range []string{filepath.Join(outside, "vi"), "../" + filepath.Base(outside) + "/vi", "escape", "escape/", "/etc"} {
 		code, b, _ := a.do(t, "POST", "/api/datasets", `{"path": "`+p+`"}`)
-		if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), "not inside a data root") {
-			t.Errorf("%s: %d %s, want 422", p, code, b)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), "inside a data root") || strings.Contains(string(b), root) || strings.Contains(string(b), outside) {
+			t.Errorf("%s: %d %s, want 422 naming no server path", p, code, b)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -36,6 +37,10 @@ func (c conflict) Error() string { return c.msg }
 // errorHandler maps every handler error to one answer: JSON under /api/, a page elsewhere.
 func (h *handler) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		h.log.Info("client went away", "method", c.Request().Method, "path", c.Request().URL.Path)
 		return
 	}
 	code, msg := http.StatusInternalServerError, "something went wrong on the server; the details are in its log"

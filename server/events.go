@@ -27,6 +27,7 @@ func (h *handler) apiRunEvents(c echo.Context) error {
 		return err
 	}
 	w := c.Response()
+	streamForever(w)
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
 	w.Header().Set(echo.HeaderCacheControl, "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")

@@ -6,8 +6,9 @@ import (
 	"github.com/trainyard/trainyard/trainer/nn"
 )
 
-// maxCachedModels bounds how many runs' models the server keeps loaded.
-const maxCachedModels = 8
+// maxCachedModels bounds how many runs' models the server keeps loaded for
+// prediction (at batch 1, about their weights' size each).
+const maxCachedModels = 2
 
 // loadedModel is one run's model, loaded once; a model is not safe for
 // concurrent use, so each call holds mu.

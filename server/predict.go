@@ -34,6 +34,14 @@ func (h *handler) finishedRun(c echo.Context) (runs.Run, error) {
 	return r, nil
 }
 
+// Limits of an image posted for prediction (a photo of a digit may be
+// larger than a CAPTCHA data set's images); both are checked on the header,
+// before the pixels are decoded.
+const (
+	maxPredictSide   = 4096
+	maxPredictPixels = 4 << 20
+)
+
 // uploadedImage reads and decodes the multipart field "image".
 func uploadedImage(c echo.Context) (image.Image, error) {
 	fh, err := c.FormFile("image")
@@ -51,20 +59,21 @@ func uploadedImage(c echo.Context) (image.Image, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, maxImageUpload))
 	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	name := captcha.Quote(fh.Filename)
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, fieldErrors{"image": fh.Filename + " is not a PNG or JPEG image"}
+		return nil, fieldErrors{"image": name + " is not a PNG or JPEG image"}
 	}
-	if cfg.Width*cfg.Height > captcha.MaxImagePixels {
-		return nil, fieldErrors{"image": fmt.Sprintf("%s is %dx%d pixels; at most %d pixels are accepted", fh.Filename, cfg.Width, cfg.Height, captcha.MaxImagePixels)}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPredictSide || cfg.Height > maxPredictSide || cfg.Width*cfg.Height > maxPredictPixels {
+		return nil, fieldErrors{"image": fmt.Sprintf("%s is a %dx%d %s image; at most %dx%d and %d pixels are accepted", name, cfg.Width, cfg.Height, format, maxPredictSide, maxPredictSide, maxPredictPixels)}
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, fieldErrors{"image": fh.Filename + " could not be decoded: " + err.Error()}
+		return nil, fieldErrors{"image": name + " could not be decoded: " + captcha.Quote(err.Error())}
 	}
 	return img, nil
 }
@@ -76,6 +85,11 @@ func (h *handler) apiRunPredict(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	release, err := h.predicting.take(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	img, err := uploadedImage(c)
 	if err != nil {
 		return err
@@ -110,7 +124,9 @@ type evaluateRequest struct {
 }
 
 // apiRunEvaluate measures the run's weights on an imported dataset (all its
-// images), or an MNIST run on the MNIST test set.
+// images), or an MNIST run on the MNIST test set. It answers synchronously,
+// one evaluation at a time per process (another gets 429), a chunk of images
+// in memory at a time, and stops when the client goes away.
 func (h *handler) apiRunEvaluate(c echo.Context) error {
 	r, err := h.finishedRun(c)
 	if err != nil {
@@ -141,7 +157,12 @@ func (h *handler) apiRunEvaluate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := trainer.EvaluateFile(path, dir)
+	release, err := h.evaluating.take(c)
+	if err != nil {
+		return err
+	}
+	defer release()
+	res, err := trainer.EvaluateFile(ctx, path, dir)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,9 @@ type handler struct {
 	suites       *experiments.SuiteStore
 	datasetRoots []string
 	models       *modelCache
+	// evaluating and predicting let one evaluation and one prediction run
+	// at a time.
+	evaluating, predicting *slot
 }
 
 // New opens the data dir's database (applying migrations), builds the
@@ -117,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		exps: experiments.NewStore(db), runs: runs.NewStore(db), trainer: tr, broker: broker,
 		closing: s.closing, log: cfg.Logger,
 		datasets: experiments.NewDatasetStore(db), datasetRoots: cfg.DatasetRoots, models: newModelCache(),
-		suites: experiments.NewSuiteStore(db),
+		suites: experiments.NewSuiteStore(db), evaluating: newSlot("evaluation", 10), predicting: newSlot("prediction", 1),
 	}
 	e := echo.New()
 	e.HideBanner = true
@@ -148,7 +151,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(s.echo, defaultTimeouts, s.cfg.Logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {

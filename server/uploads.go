@@ -53,11 +53,15 @@ func dataError(err error) *captcha.DataError {
 }
 
 // uploadError maps the errors of datasets and uploads: a bad data set is 422
-// naming the file and line, an unknown dataset 404. ok is false for others.
+// naming the file and line (once, in errors.file), an unknown dataset 404, a
+// busy evaluation or prediction 429. ok is false for others.
 func uploadError(err error) (code int, msg string, fields fieldErrors, ok bool) {
 	if de := dataError(err); de != nil {
-		f := fieldErrors{"file": de.Error()}
-		return http.StatusUnprocessableEntity, "invalid dataset: " + de.Error(), f, true
+		return http.StatusUnprocessableEntity, "invalid dataset", fieldErrors{"file": de.Error()}, true
+	}
+	var b busy
+	if errors.As(err, &b) {
+		return http.StatusTooManyRequests, b.msg, nil, true
 	}
 	if errors.Is(err, experiments.ErrDatasetNotFound) {
 		return http.StatusNotFound, err.Error(), nil, true

@@ -86,11 +86,7 @@ func (c *captchaCache) load(k captchaKey) (*captchaData, error) {
 	if d, ok := c.sets[k]; ok {
 		return d, nil
 	}
-	samples, err := c.samples(k)
-	if err != nil {
-		return nil, err
-	}
-	all, err := CaptchaSet(samples, k.mode)
+	all, err := c.decode(k)
 	if err != nil {
 		return nil, err
 	}
@@ -102,9 +98,11 @@ func (c *captchaCache) load(k captchaKey) (*captchaData, error) {
 	return d, nil
 }
 
-func (c *captchaCache) samples(k captchaKey) ([]captcha.Sample, error) {
+// decode draws or reads every image of the source straight into its
+// preprocessed place; no original outlives its preprocessing.
+func (c *captchaCache) decode(k captchaKey) (*dataset.Set, error) {
 	if k.kind != experiments.SourceDataset {
-		s, err := captcha.Generate(k.images, k.seed)
+		s, err := SyntheticCaptchaSet(k.images, k.seed, k.mode)
 		if err != nil {
 			return nil, fmt.Errorf("generate CAPTCHAs: %w", err)
 		}
@@ -117,11 +115,11 @@ func (c *captchaCache) samples(k captchaKey) ([]captcha.Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, err := captcha.LoadDir(dir)
+	s, err := LoadCaptchaDir(context.Background(), dir, k.mode)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %d: %w", k.datasetID, err)
 	}
-	return set.Samples, nil
+	return s, nil
 }
 
 // splitCaptcha keeps CaptchaTestShare of all's images apart as the test set,
@@ -155,28 +153,69 @@ func CaptchaClasses() []string {
 	return out
 }
 
-// CaptchaSet preprocesses samples with mode into a 4-head set, in parallel
-// over the cores, one Preprocessor per goroutine.
-func CaptchaSet(samples []captcha.Sample, mode string) (*dataset.Set, error) {
+// newCaptchaSet allocates a 4-head set of n images preprocessed with mode.
+func newCaptchaSet(n int, mode string) (*dataset.Set, error) {
 	ch, err := captcha.Channels(mode)
 	if err != nil {
 		return nil, err
 	}
-	n := len(samples)
-	size := ch * captcha.Height * captcha.Width
-	s := &dataset.Set{
-		X: make([]float32, n*size), Y: make([]int32, n*captcha.LabelLen),
+	return &dataset.Set{
+		X: make([]float32, n*ch*captcha.Height*captcha.Width), Y: make([]int32, n*captcha.LabelLen),
 		N: n, C: ch, H: captcha.Height, W: captcha.Width, Heads: captcha.LabelLen,
 		Classes: CaptchaClasses(),
+	}, nil
+}
+
+// preprocessors returns one Preprocessor per core, for workers to use by index.
+func preprocessors(mode string) ([]*captcha.Preprocessor, error) {
+	ps := make([]*captcha.Preprocessor, runtime.GOMAXPROCS(0))
+	for i := range ps {
+		p, err := captcha.NewPreprocessor(mode)
+		if err != nil {
+			return nil, err
+		}
+		ps[i] = p
+	}
+	return ps, nil
+}
+
+// CaptchaSet preprocesses samples with mode into a 4-head set, in parallel
+// over the cores, one Preprocessor per goroutine.
+func CaptchaSet(samples []captcha.Sample, mode string) (*dataset.Set, error) {
+	return buildCaptchaSet(len(samples), mode, func(i int) (captcha.Sample, error) { return samples[i], nil })
+}
+
+// SyntheticCaptchaSet draws n synthetic CAPTCHAs for seed and preprocesses
+// each with mode as soon as it is drawn.
+func SyntheticCaptchaSet(n int, seed int64, mode string) (*dataset.Set, error) {
+	g, err := captcha.NewGenerator(seed)
+	if err != nil {
+		return nil, err
+	}
+	return buildCaptchaSet(n, mode, func(i int) (captcha.Sample, error) { return g.Synthetic(i).Sample, nil })
+}
+
+// buildCaptchaSet fills a set of n images, image i from sample(i), on every core.
+func buildCaptchaSet(n int, mode string, sample func(i int) (captcha.Sample, error)) (*dataset.Set, error) {
+	s, err := newCaptchaSet(n, mode)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := preprocessors(mode)
+	if err != nil {
+		return nil, err
 	}
 	errs := make([]error, n)
-	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
+	workers := min(len(ps), max(n, 1))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			p, _ := captcha.NewPreprocessor(mode)
 			for i := w; i < n; i += workers {
-				errs[i] = fillCaptcha(p, s, i, samples[i])
+				sm, err := sample(i)
+				if err == nil {
+					err = fillCaptcha(ps[w], s, i, sm)
+				}
+				errs[i] = err
 			}
 		})
 	}
@@ -214,12 +253,55 @@ func PreprocessCaptcha(img image.Image, mode string) ([]float32, error) {
 	return x, nil
 }
 
-// LoadCaptchaDir loads a labelled CAPTCHA folder and preprocesses every
-// image with mode, for evaluating a trained model on it.
-func LoadCaptchaDir(dir, mode string) (*dataset.Set, error) {
-	set, err := captcha.LoadDir(filepath.Clean(dir))
+// PreprocessedPNG returns img preprocessed with mode, as the model sees it,
+// as a base64 PNG.
+func PreprocessedPNG(img image.Image, mode string) (string, error) {
+	s, err := newCaptchaSet(1, mode)
+	if err != nil {
+		return "", err
+	}
+	if err := captcha.Preprocess(img, mode, s.Pixels(0)); err != nil {
+		return "", err
+	}
+	return s.PNGBase64(0)
+}
+
+// LoadCaptchaDir loads a labelled CAPTCHA folder (see captcha.OpenDir: no
+// symbolic links) and preprocesses every image with mode as soon as it is
+// decoded, for training or evaluating on it; the originals are not kept.
+func LoadCaptchaDir(ctx context.Context, dir, mode string) (*dataset.Set, error) {
+	f, err := captcha.OpenDir(filepath.Clean(dir))
 	if err != nil {
 		return nil, err
 	}
-	return CaptchaSet(set.Samples, mode)
+	defer f.Close()
+	return captchaFolderSet(ctx, f, 0, f.Len(), mode, nil)
+}
+
+// captchaFolderSet decodes images from..from+n-1 of f, each preprocessed
+// with mode straight into reuse (when it is large enough) or a new set.
+func captchaFolderSet(ctx context.Context, f *captcha.Folder, from, n int, mode string, reuse *dataset.Set) (*dataset.Set, error) {
+	s := reuse
+	if s == nil || len(s.X) < n*s.Size() || len(s.Y) < n*s.Heads {
+		var err error
+		if s, err = newCaptchaSet(n, mode); err != nil {
+			return nil, err
+		}
+	} else {
+		s.N, s.X, s.Y = n, s.X[:n*s.Size()], s.Y[:n*s.Heads]
+	}
+	ps, err := preprocessors(mode)
+	if err != nil {
+		return nil, err
+	}
+	err = f.DecodeRange(from, n, func(w, i int, e captcha.Entry, img image.Image) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fillCaptcha(ps[w], s, i-from, captcha.Sample{File: e.File, Label: e.Label, Image: img})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }

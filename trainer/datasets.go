@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,11 +51,11 @@ func newDatasetPath(name string) string {
 func (t *Trainer) ImportZip(ctx context.Context, name string, r io.ReaderAt, size int64) (experiments.Dataset, error) {
 	rel := newDatasetPath(name)
 	dest := filepath.Join(t.cfg.DataDir, filepath.FromSlash(rel))
-	set, err := captcha.ExtractZip(r, size, MaxDatasetBytes, dest)
+	entries, err := captcha.ExtractZip(r, size, MaxDatasetBytes, dest)
 	if err != nil {
 		return experiments.Dataset{}, err
 	}
-	d := experiments.Dataset{Name: name, Images: set.Len(), Path: rel}
+	d := experiments.Dataset{Name: name, Images: len(entries), Path: rel}
 	if err := experiments.NewDatasetStore(t.db).CreateDataset(ctx, &d); err != nil {
 		os.RemoveAll(dest)
 		return experiments.Dataset{}, err
@@ -62,51 +63,96 @@ func (t *Trainer) ImportZip(ctx context.Context, name string, r io.ReaderAt, siz
 	return d, nil
 }
 
-// ResolveInRoots returns the real path of folder (absolute, or relative to a
-// root) when it lies inside one of roots after following links, else
-// ErrOutsideRoots.
-func ResolveInRoots(folder string, roots []string) (string, error) {
-	var candidates []string
-	if filepath.IsAbs(folder) {
-		candidates = []string{folder}
-	} else {
-		for _, r := range roots {
-			candidates = append(candidates, filepath.Join(r, folder))
-		}
-	}
-	for _, c := range candidates {
-		real, err := filepath.EvalSymlinks(c)
+// ErrFolderLink is returned for a folder import whose path goes through a
+// symbolic link below its data root.
+var ErrFolderLink = errors.New("is a symbolic link: folders are imported only from real folders inside a data root")
+
+// openInRoots opens folder (absolute, or relative to a root) through an
+// os.Root on the data root that holds it, checking each step below the root
+// with Lstat: a symbolic link is refused (ErrFolderLink), not followed. It
+// returns the folder's root and its absolute path, or ErrOutsideRoots when
+// no root holds such a folder.
+func openInRoots(folder string, roots []string) (*os.Root, string, error) {
+	for _, r := range roots {
+		absRoot, err := filepath.Abs(r)
 		if err != nil {
 			continue
 		}
-		real, _ = filepath.Abs(real)
-		for _, r := range roots {
-			root, err := filepath.EvalSymlinks(r)
-			if err != nil {
+		rel := filepath.Clean(folder)
+		if filepath.IsAbs(folder) {
+			if rel, err = filepath.Rel(absRoot, rel); err != nil {
 				continue
 			}
-			root, _ = filepath.Abs(root)
-			if rel, err := filepath.Rel(root, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-				return real, nil
+		}
+		if rel != "." && !filepath.IsLocal(rel) {
+			continue
+		}
+		root, err := os.OpenRoot(absRoot)
+		if err != nil {
+			continue
+		}
+		sub, err := openBelow(root, filepath.ToSlash(rel))
+		root.Close()
+		if errors.Is(err, ErrFolderLink) {
+			return nil, "", err
+		}
+		if err != nil {
+			continue
+		}
+		return sub, filepath.Join(absRoot, rel), nil
+	}
+	return nil, "", ErrOutsideRoots
+}
+
+// openBelow opens the folder rel ("/" separated) of root, refusing a
+// symbolic link at any step.
+func openBelow(root *os.Root, rel string) (*os.Root, error) {
+	last, err := root.Lstat(".")
+	if err != nil {
+		return nil, err
+	}
+	if rel != "." {
+		parts := strings.Split(rel, "/")
+		for i := range parts {
+			step := strings.Join(parts[:i+1], "/")
+			if last, err = root.Lstat(step); err != nil {
+				return nil, err
+			}
+			if last.Mode()&fs.ModeSymlink != 0 {
+				return nil, fmt.Errorf("%s %w", captcha.Quote(step), ErrFolderLink)
+			}
+			if !last.IsDir() {
+				return nil, fmt.Errorf("%s is not a folder", captcha.Quote(step))
 			}
 		}
 	}
-	return "", ErrOutsideRoots
+	sub, err := root.OpenRoot(rel)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := sub.Stat("."); err != nil || !os.SameFile(st, last) {
+		sub.Close()
+		return nil, fmt.Errorf("%s changed while it was opened", captcha.Quote(rel))
+	}
+	return sub, nil
 }
 
-// ImportFolder checks the labelled folder (which must resolve inside one of
-// roots) and copies it under the data dir as a new dataset. A folder
-// imported before is returned as stored, with created false.
+// ImportFolder checks the labelled folder (which must lie inside one of
+// roots, reached without symbolic links) and copies it under the data dir as
+// a new dataset. Only regular files are read, through an os.Root (see
+// captcha.RegularFS); anything else is a *captcha.DataError naming the file.
+// A folder imported before is returned as stored, with created false.
 func (t *Trainer) ImportFolder(ctx context.Context, name, folder string, roots []string) (d experiments.Dataset, created bool, err error) {
-	src, err := ResolveInRoots(folder, roots)
+	root, src, err := openInRoots(folder, roots)
 	if err != nil {
 		return d, false, err
 	}
+	defer root.Close()
 	store := experiments.NewDatasetStore(t.db)
 	if d, err := store.DatasetBySource(ctx, src); err == nil {
 		return d, false, nil
 	}
-	set, err := captcha.LoadDir(src)
+	f, err := captcha.OpenRoot(root)
 	if err != nil {
 		return d, false, err
 	}
@@ -115,50 +161,13 @@ func (t *Trainer) ImportFolder(ctx context.Context, name, folder string, roots [
 	}
 	rel := newDatasetPath(name)
 	dest := filepath.Join(t.cfg.DataDir, filepath.FromSlash(rel))
-	if err := copySet(src, set, dest); err != nil {
+	if err := f.Extract(dest); err != nil {
 		return d, false, err
 	}
-	d = experiments.Dataset{Name: name, Images: set.Len(), Path: rel, Source: src}
+	d = experiments.Dataset{Name: name, Images: f.Len(), Path: rel, Source: src}
 	if err := store.CreateDataset(ctx, &d); err != nil {
 		os.RemoveAll(dest)
 		return d, false, err
 	}
 	return d, true, nil
-}
-
-// copySet copies labels.csv and the images set lists from src into the new
-// folder dest through a temporary folder renamed at the end.
-func copySet(src string, set *captcha.Set, dest string) error {
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".import-*")
-	if err != nil {
-		return err
-	}
-	var csv strings.Builder
-	csv.WriteString("filename,label\n")
-	for _, s := range set.Samples {
-		data, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(s.File)))
-		if err == nil {
-			p := filepath.Join(tmp, filepath.FromSlash(s.File))
-			if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
-				err = os.WriteFile(p, data, 0o644)
-			}
-		}
-		if err != nil {
-			os.RemoveAll(tmp)
-			return fmt.Errorf("copy %s: %w", s.File, err)
-		}
-		fmt.Fprintf(&csv, "%s,%s\n", s.File, s.Label)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, captcha.LabelsFile), []byte(csv.String()), 0o644); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	return nil
 }

@@ -1,10 +1,13 @@
 package trainer
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/trainer/captcha"
 	"github.com/trainyard/trainyard/trainer/dataset"
 	"github.com/trainyard/trainyard/trainer/nn"
 )
@@ -29,26 +32,10 @@ func LoadWeights(path string) (*nn.Model, error) {
 	return m, nil
 }
 
-// EvalSet loads the labelled set a model of spec is evaluated on: for a
-// CAPTCHA model every image of the folder dir, preprocessed as the spec
-// says; for an MNIST model the embedded test set (dir must be empty).
-func EvalSet(spec experiments.Spec, dir string) (*dataset.Set, error) {
-	switch spec.Dataset {
-	case experiments.DatasetCaptcha:
-		if dir == "" {
-			return nil, errors.New("a CAPTCHA model needs a labelled folder to evaluate on (--data DIR)")
-		}
-		return LoadCaptchaDir(dir, spec.Preprocessing)
-	case experiments.DatasetMNIST:
-		if dir != "" {
-			return nil, errors.New("MNIST models are evaluated on the embedded MNIST test set: leave out --data")
-		}
-		_, test, err := dataset.MNIST()
-		return test, err
-	default:
-		return nil, fmt.Errorf("unknown dataset %q in the weights file", spec.Dataset)
-	}
-}
+// evalChunk is how many images of a CAPTCHA folder are decoded,
+// preprocessed and evaluated at a time, so evaluating a folder of any size
+// holds one chunk in memory.
+const evalChunk = 512
 
 // Evaluate measures m on set.
 func Evaluate(m *nn.Model, set *dataset.Set) (EvalResult, error) {
@@ -65,16 +52,69 @@ func Evaluate(m *nn.Model, set *dataset.Set) (EvalResult, error) {
 	return out, nil
 }
 
-// EvaluateFile loads the weights file and evaluates it on the folder dir
-// (see EvalSet). It is what `trainyard eval` runs.
-func EvaluateFile(weights, dir string) (EvalResult, error) {
+// EvaluateFile loads the weights file and evaluates it: a CAPTCHA model on
+// every image of the labelled folder dir (read a chunk at a time, see
+// captcha.OpenDir), an MNIST model on the embedded test set (dir must be
+// empty). It stops with ctx's error when ctx ends. It is what `trainyard
+// eval` and POST /api/runs/:id/evaluate run.
+func EvaluateFile(ctx context.Context, weights, dir string) (EvalResult, error) {
 	m, err := LoadWeights(weights)
 	if err != nil {
 		return EvalResult{}, err
 	}
-	set, err := EvalSet(m.Spec(), dir)
+	spec := m.Spec()
+	switch spec.Dataset {
+	case experiments.DatasetCaptcha:
+		if dir == "" {
+			return EvalResult{}, errors.New("a CAPTCHA model needs a labelled folder to evaluate on (--data DIR)")
+		}
+		return evaluateFolder(ctx, m, dir, spec.Preprocessing, evalChunk)
+	case experiments.DatasetMNIST:
+		if dir != "" {
+			return EvalResult{}, errors.New("MNIST models are evaluated on the embedded MNIST test set: leave out --data")
+		}
+		_, test, err := dataset.MNIST()
+		if err != nil {
+			return EvalResult{}, err
+		}
+		return Evaluate(m, test)
+	default:
+		return EvalResult{}, fmt.Errorf("unknown dataset %q in the weights file", spec.Dataset)
+	}
+}
+
+// evaluateFolder evaluates a CAPTCHA model on the folder dir, size images
+// at a time, and combines the chunks' results.
+func evaluateFolder(ctx context.Context, m *nn.Model, dir, mode string, size int) (EvalResult, error) {
+	f, err := captcha.OpenDir(dir)
 	if err != nil {
 		return EvalResult{}, err
 	}
-	return Evaluate(m, set)
+	defer f.Close()
+	var chunk *dataset.Set
+	var images, imageRight, charRight, chars int
+	var ms float64
+	for from := 0; from < f.Len(); from += size {
+		if err := ctx.Err(); err != nil {
+			return EvalResult{}, err
+		}
+		if chunk, err = captchaFolderSet(ctx, f, from, min(size, f.Len()-from), mode, chunk); err != nil {
+			return EvalResult{}, err
+		}
+		res, err := m.Evaluate(chunk)
+		if err != nil {
+			return EvalResult{}, err
+		}
+		n := float64(res.Images)
+		images += res.Images
+		chars += res.Images * chunk.Heads
+		imageRight += int(math.Round(res.ImageAccuracy * n))
+		charRight += int(math.Round(res.CharAccuracy * n * float64(chunk.Heads)))
+		ms += res.MsPerImage * n
+	}
+	if images == 0 {
+		return EvalResult{}, errors.New("the folder lists no images")
+	}
+	imageAcc, charAcc := float64(imageRight)/float64(images), float64(charRight)/float64(chars)
+	return EvalResult{Images: images, ImageAccuracy: &imageAcc, CharAccuracy: &charAcc, MsPerImage: ms / float64(images)}, nil
 }

@@ -1,6 +1,8 @@
 package trainer
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,9 +48,26 @@ func TestEvaluateFileMatchesModel(t *testing.T) {
 	if err := captcha.WriteDir(data, 20, 5); err != nil {
 		t.Fatal(err)
 	}
-	got, err := EvaluateFile(wpath, data)
+	got, err := EvaluateFile(context.Background(), wpath, data)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// In chunks of 7 images (20 = 7 + 7 + 6), the same numbers.
+	loaded, err := LoadWeights(wpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked, err := evaluateFolder(context.Background(), loaded, data, "dn", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunked.Images != 20 || *chunked.ImageAccuracy != *got.ImageAccuracy || *chunked.CharAccuracy != *got.CharAccuracy {
+		t.Fatalf("in chunks %+v, whole %+v", chunked, got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := EvaluateFile(ctx, wpath, data); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled evaluation: %v, want context.Canceled", err)
 	}
 	samples, _ := captcha.Generate(20, 5)
 	set, err := CaptchaSet(samples, "dn")
@@ -62,7 +81,7 @@ func TestEvaluateFileMatchesModel(t *testing.T) {
 	if got.Images != 20 || got.ImageAccuracy == nil || *got.ImageAccuracy != want.ImageAccuracy || *got.CharAccuracy != want.CharAccuracy {
 		t.Fatalf("eval %+v, model says image %v char %v", got, want.ImageAccuracy, want.CharAccuracy)
 	}
-	if _, err := EvaluateFile(wpath, ""); err == nil {
+	if _, err := EvaluateFile(context.Background(), wpath, ""); err == nil {
 		t.Fatal("a CAPTCHA model without --data must fail")
 	}
 }

@@ -33,7 +33,7 @@ func Symbol(i int) byte {
 // Alphabet, with an error that names the first problem.
 func ValidateLabel(label string) error {
 	if len(label) != LabelLen {
-		return fmt.Errorf("label %q has %d characters, want %d", label, len(label), LabelLen)
+		return fmt.Errorf("label %s has %d characters, want %d", Quote(label), len(label), LabelLen)
 	}
 	for i := 0; i < len(label); i++ {
 		if ClassOf(label[i]) < 0 {

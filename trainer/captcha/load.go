@@ -12,11 +12,9 @@ import (
 	_ "image/png"  // Register PNG for image.Decode.
 	"io"
 	"io/fs"
-	"os"
 	"path"
-	"runtime"
 	"strings"
-	"sync"
+	"unicode"
 )
 
 // LabelsFile is the name of the labels file in a CAPTCHA folder. Its first
@@ -24,15 +22,30 @@ import (
 // relative to the folder (subfolders allowed, "/" separated), and its label.
 const LabelsFile = "labels.csv"
 
-// Limits on what the loader accepts.
+// Limits on what the loader accepts. They are checked before anything is
+// decoded: a file's size before it is read, an image's header before its
+// pixels.
 const (
-	// MaxImageBytes is the largest image file LoadDir reads.
-	MaxImageBytes = 16 << 20
+	// MaxImageBytes is the largest image file read.
+	MaxImageBytes = 8 << 20
+	// MaxImageSide is the most pixels an image may have on a side; CAPTCHAs
+	// are about 140x48.
+	MaxImageSide = 1024
+	// MaxImagePixels is the most pixels (width times height) one image may
+	// have.
+	MaxImagePixels = MaxImageSide * MaxImageSide
+	// MaxImages is the most images a data set may list.
+	MaxImages = 50_000
+	// MaxTotalPixels is the most pixels all of a data set's images may hold
+	// together (about 80,000 CAPTCHAs of 140x48).
+	MaxTotalPixels = 1 << 29
 	// MaxLabelsBytes is the largest labels.csv read.
-	MaxLabelsBytes = 64 << 20
-	// MaxImagePixels is the most pixels (width times height) an image may
-	// have; CAPTCHAs are a few thousand.
-	MaxImagePixels = 4 << 20
+	MaxLabelsBytes = 8 << 20
+	// MaxLineBytes is the longest line of labels.csv.
+	MaxLineBytes = 1024
+	// MaxZipEntries is the most entries a zip may hold: every image, its
+	// folders and the resource forks some archivers add.
+	MaxZipEntries = 2*MaxImages + 1000
 )
 
 // DataError is a problem with a CAPTCHA data set, precise enough to show to
@@ -51,16 +64,26 @@ type DataError struct {
 // file, "img.png (labels.csv line 7): msg" for an image listed there, and
 // "file: msg" otherwise.
 func (e *DataError) Error() string {
+	file := shortName(e.File)
 	switch {
 	case e.File == "":
 		return e.Msg
 	case e.Line > 0 && path.Base(e.File) == LabelsFile:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		return fmt.Sprintf("%s:%d: %s", file, e.Line, e.Msg)
 	case e.Line > 0:
-		return fmt.Sprintf("%s (%s line %d): %s", e.File, LabelsFile, e.Line, e.Msg)
+		return fmt.Sprintf("%s (%s line %d): %s", file, LabelsFile, e.Line, e.Msg)
 	default:
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+		return fmt.Sprintf("%s: %s", file, e.Msg)
 	}
+}
+
+// shortName is a file name as errors show it: as it is when short and
+// printable, else quoted and cut (see Quote).
+func shortName(name string) string {
+	if len(name) > maxQuote || strings.ContainsFunc(name, unicode.IsControl) {
+		return Quote(name)
+	}
+	return name
 }
 
 // Sample is one labelled CAPTCHA.
@@ -83,41 +106,25 @@ type Set struct {
 // Len returns the number of samples.
 func (s *Set) Len() int { return len(s.Samples) }
 
-// row is one parsed line of labels.csv.
-type row struct {
-	file, label string
-	line        int
-}
-
 // LoadDir loads the data set in dir: dir/labels.csv and the images it lists,
-// PNG or JPEG of any size. Every problem is reported as a *DataError naming
-// the file and, where it applies, the line of labels.csv.
+// PNG or JPEG up to MaxImageSide on a side, decoded whole. Every problem is
+// reported as a *DataError naming the file and, where it applies, the line
+// of labels.csv. It keeps every original in memory: for whole data sets use
+// OpenDir and Folder.Decode.
 func LoadDir(dir string) (*Set, error) {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return nil, &DataError{Msg: fmt.Sprintf("cannot open data folder: %v", err)}
-	}
-	if !st.IsDir() {
-		return nil, &DataError{Msg: fmt.Sprintf("%s is not a folder", dir)}
-	}
-	return LoadFS(os.DirFS(dir))
+	return LoadDirN(dir, -1)
 }
 
 // LoadDirN loads the first n images listed in dir/labels.csv (all of them
-// when there are fewer), for previews: the labels file is read and checked
-// whole, the images after the first n are not opened.
+// when there are fewer, or when n < 0), for previews: the labels file is
+// read and checked whole, the images after the first n are not opened.
 func LoadDirN(dir string, n int) (*Set, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("captcha: LoadDirN with n = %d", n)
-	}
-	st, err := os.Stat(dir)
+	f, err := OpenDir(dir)
 	if err != nil {
-		return nil, &DataError{Msg: fmt.Sprintf("cannot open data folder: %v", err)}
+		return nil, err
 	}
-	if !st.IsDir() {
-		return nil, &DataError{Msg: fmt.Sprintf("%s is not a folder", dir)}
-	}
-	return loadFSN(os.DirFS(dir), "", MaxImageBytes, n)
+	defer f.Close()
+	return f.Samples(n)
 }
 
 // LoadFS loads a data set laid out like LoadDir's from fsys.
@@ -128,59 +135,37 @@ func LoadFS(fsys fs.FS) (*Set, error) {
 // loadFS loads the data set rooted at fsys; prefix is prepended to the file
 // names in errors, and no file may be larger than maxFile bytes.
 func loadFS(fsys fs.FS, prefix string, maxFile int64) (*Set, error) {
-	return loadFSN(fsys, prefix, maxFile, -1)
-}
-
-// loadFSN is loadFS reading only the first n images (all when n < 0).
-func loadFSN(fsys fs.FS, prefix string, maxFile int64, n int) (*Set, error) {
-	display := func(name string) string { return path.Join(prefix, name) }
-	data, err := readLimited(fsys, LabelsFile, min(maxFile, MaxLabelsBytes))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &DataError{File: display(LabelsFile), Msg: "missing: a data set needs a labels.csv with the header filename,label"}
-		}
-		return nil, &DataError{File: display(LabelsFile), Msg: err.Error()}
-	}
-	rows, err := parseLabels(data, display(LabelsFile))
+	f, err := openFS(fsys, prefix, maxFile)
 	if err != nil {
 		return nil, err
 	}
-	if n >= 0 && n < len(rows) {
-		rows = rows[:n]
+	if err := f.CheckSizes(); err != nil {
+		return nil, err
 	}
-	samples := make([]Sample, len(rows))
-	errs := make([]error, len(rows))
-	workers := min(runtime.GOMAXPROCS(0), len(rows))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(rows); i += workers {
-				r := rows[i]
-				img, err := loadImage(fsys, r.file, maxFile)
-				if err != nil {
-					errs[i] = &DataError{File: display(r.file), Line: r.line, Msg: err.Error()}
-					continue
-				}
-				samples[i] = Sample{File: r.file, Label: r.label, Image: img}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return &Set{Samples: samples}, nil
+	return f.Samples(-1)
 }
 
 // parseLabels parses labels.csv; name is used in errors.
-func parseLabels(data []byte, name string) ([]row, error) {
+func parseLabels(data []byte, name string) ([]Entry, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	for line, rest := 1, data; len(rest) > 0; line++ {
+		end := bytes.IndexByte(rest, '\n')
+		if end < 0 {
+			end = len(rest)
+		}
+		if end > MaxLineBytes {
+			return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)}
+		}
+		if line > MaxImages+1 && len(bytes.TrimSpace(rest[:end])) > 0 {
+			return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("more than %d images listed, the limit of a data set", MaxImages)}
+		}
+		rest = rest[min(end+1, len(rest)):]
+	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
-	var rows []row
+	cr.ReuseRecord = true
+	var rows []Entry
 	seen := make(map[string]int)
 	for first := true; ; first = false {
 		rec, err := cr.Read()
@@ -190,14 +175,14 @@ func parseLabels(data []byte, name string) ([]row, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, &DataError{File: name, Line: pe.Line, Msg: fmt.Sprintf("malformed line: %v", pe.Err)}
+				return nil, &DataError{File: name, Line: pe.Line, Msg: "malformed line: " + pe.Err.Error()}
 			}
 			return nil, &DataError{File: name, Msg: err.Error()}
 		}
 		line, _ := cr.FieldPos(0)
 		if first {
 			if len(rec) != 2 || !strings.EqualFold(strings.TrimSpace(rec[0]), "filename") || !strings.EqualFold(strings.TrimSpace(rec[1]), "label") {
-				return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("header is %q, want \"filename,label\"", strings.Join(rec, ","))}
+				return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("header is %s, want \"filename,label\"", Quote(strings.Join(rec, ",")))}
 			}
 			continue
 		}
@@ -213,17 +198,20 @@ func parseLabels(data []byte, name string) ([]row, error) {
 		}
 		clean := path.Clean(file)
 		if !fs.ValidPath(clean) || clean == "." || strings.HasPrefix(file, "/") {
-			return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("file name %q must be a path inside the data folder", rec[0])}
+			return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("file name %s must be a path inside the data folder", Quote(rec[0]))}
 		}
 		label := strings.ToUpper(strings.TrimSpace(rec[1]))
 		if err := ValidateLabel(label); err != nil {
 			return nil, &DataError{File: name, Line: line, Msg: err.Error()}
 		}
 		if prev, ok := seen[clean]; ok {
-			return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("%s is listed twice (first on line %d)", clean, prev)}
+			return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("%s is listed twice (first on line %d)", shortName(clean), prev)}
 		}
 		seen[clean] = line
-		rows = append(rows, row{file: clean, label: label, line: line})
+		if len(rows) >= MaxImages {
+			return nil, &DataError{File: name, Line: line, Msg: fmt.Sprintf("more than %d images listed, the limit of a data set", MaxImages)}
+		}
+		rows = append(rows, Entry{File: clean, Label: label, Line: line})
 	}
 	if len(rows) == 0 {
 		return nil, &DataError{File: name, Msg: "no images listed"}
@@ -242,6 +230,9 @@ func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		return nil, errors.New("is a folder, not a file")
 	}
+	if st, err := f.Stat(); err == nil && st.Size() > limit {
+		return nil, fmt.Errorf("file is larger than the limit of %d bytes", limit)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
@@ -252,25 +243,31 @@ func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// loadImage reads and decodes one image.
+// loadImage reads and decodes one image, checking its header first.
 func loadImage(fsys fs.FS, name string, limit int64) (image.Image, error) {
 	data, err := readLimited(fsys, name, limit)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errors.New("image file not found")
 		}
-		return nil, err
+		return nil, errors.New(pathErrorText(err))
 	}
+	return DecodeImage(data)
+}
+
+// DecodeImage decodes a PNG or JPEG file after checking from its header that
+// it is at most MaxImageSide on a side, and returns it as LoadDir does.
+func DecodeImage(data []byte) (image.Image, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("cannot decode image (PNG or JPEG expected): %v", err)
+		return nil, fmt.Errorf("cannot decode image (PNG or JPEG expected): %s", Quote(err.Error()))
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
-		return nil, fmt.Errorf("%s image is %dx%d, outside 1..%d pixels", format, cfg.Width, cfg.Height, MaxImagePixels)
+	if err := checkSize(cfg, format); err != nil {
+		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("cannot decode %s image: %v", format, err)
+		return nil, fmt.Errorf("cannot decode %s image: %s", format, Quote(err.Error()))
 	}
 	return compact(img), nil
 }

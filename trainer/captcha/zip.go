@@ -2,8 +2,10 @@ package captcha
 
 import (
 	"archive/zip"
+	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"io/fs"
 	"os"
@@ -17,74 +19,117 @@ import (
 // one folder (as when a folder is zipped). maxBytes bounds both the archive's
 // size and the total size of its entries once uncompressed. Problems are
 // reported as *DataError: not a zip, over the limit, an entry whose path
-// leaves the archive, and everything LoadDir checks.
+// leaves the archive, and everything LoadDir checks. Like LoadDir it keeps
+// every original in memory.
 func LoadZip(r io.ReaderAt, size, maxBytes int64) (*Set, error) {
 	fsys, base, err := openZip(r, size, maxBytes)
 	if err != nil {
 		return nil, err
 	}
-	return loadFS(fsys, base, maxBytes)
+	return loadFS(fsys, base, min(maxBytes, MaxImageBytes))
 }
 
 // ExtractZip checks the zip archive like LoadZip and, when it is valid,
-// writes labels.csv and the images it lists into the new folder dest. The
-// files are written into a temporary folder beside dest that is then renamed,
-// so dest either appears complete or not at all. dest must not exist yet.
-func ExtractZip(r io.ReaderAt, size, maxBytes int64, dest string) (*Set, error) {
+// writes labels.csv and the images it lists into the new folder dest (see
+// Folder.Extract), returning the entries of labels.csv. No more than one
+// image per core is decoded at a time.
+func ExtractZip(r io.ReaderAt, size, maxBytes int64, dest string) ([]Entry, error) {
 	fsys, base, err := openZip(r, size, maxBytes)
 	if err != nil {
 		return nil, err
 	}
-	set, err := loadFS(fsys, base, maxBytes)
+	f, err := openFS(fsys, base, min(maxBytes, MaxImageBytes))
 	if err != nil {
 		return nil, err
 	}
+	if err := f.Extract(dest); err != nil {
+		return nil, err
+	}
+	return f.Entries, nil
+}
+
+// Extract checks every image of the folder (headers first, then each image
+// decoded and dropped) and, when all are valid, writes labels.csv and the
+// images into the new folder dest. The files are written into a temporary
+// folder beside dest that is then renamed, so dest either appears complete
+// or not at all. dest must not exist yet.
+func (f *Folder) Extract(dest string) error {
+	if err := f.CheckSizes(); err != nil {
+		return err
+	}
+	if err := f.Decode(-1, func(int, int, Entry, image.Image) error { return nil }); err != nil {
+		return err
+	}
 	if _, err := os.Lstat(dest); err == nil {
-		return nil, fmt.Errorf("captcha: extract: %s already exists", dest)
+		return fmt.Errorf("captcha: extract: %s already exists", dest)
 	}
 	parent := filepath.Dir(dest)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("captcha: extract: %w", err)
+		return fmt.Errorf("captcha: extract: %w", err)
 	}
 	tmp, err := os.MkdirTemp(parent, ".import-*")
 	if err != nil {
-		return nil, fmt.Errorf("captcha: extract: %w", err)
+		return fmt.Errorf("captcha: extract: %w", err)
 	}
-	if err := writeSet(fsys, set, tmp, maxBytes); err != nil {
+	if err := f.write(tmp); err != nil {
 		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("captcha: extract: %w", err)
+		return err
 	}
 	if err := os.Rename(tmp, dest); err != nil {
 		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("captcha: extract: %w", err)
+		return fmt.Errorf("captcha: extract: %w", err)
 	}
-	return set, nil
+	return nil
 }
 
-// writeSet copies the files of set from fsys into dir, with a fresh
-// labels.csv.
-func writeSet(fsys fs.FS, set *Set, dir string, maxBytes int64) error {
+// write copies the listed files into dir, with a fresh labels.csv.
+func (f *Folder) write(dir string) error {
 	var csv strings.Builder
 	csv.WriteString("filename,label\n")
-	for _, s := range set.Samples {
-		data, err := readLimited(fsys, s.File, maxBytes)
+	for _, e := range f.Entries {
+		data, err := readLimited(f.fsys, e.File, f.maxFile)
 		if err != nil {
-			return err
+			return &DataError{File: f.display(e.File), Line: e.Line, Msg: pathErrorText(err)}
 		}
-		p := filepath.Join(dir, filepath.FromSlash(s.File))
+		p := filepath.Join(dir, filepath.FromSlash(e.File))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+			return fmt.Errorf("captcha: extract: %w", err)
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return err
+			return fmt.Errorf("captcha: extract: %w", err)
 		}
-		name := s.File
+		name := e.File
 		if strings.ContainsAny(name, ",\"\n\r") {
 			name = `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 		}
-		fmt.Fprintf(&csv, "%s,%s\n", name, s.Label)
+		fmt.Fprintf(&csv, "%s,%s\n", name, e.Label)
 	}
-	return os.WriteFile(filepath.Join(dir, LabelsFile), []byte(csv.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, LabelsFile), []byte(csv.String()), 0o644); err != nil {
+		return fmt.Errorf("captcha: extract: %w", err)
+	}
+	return nil
+}
+
+// countSignatures counts the central directory header signatures in the
+// archive, up to limit+1: an upper bound on the entries zip.NewReader would
+// read (it reads headers while they carry this signature, whatever the
+// archive's own count says), found without allocating for each.
+func countSignatures(r io.ReaderAt, size int64, limit int) (int, error) {
+	sig := []byte("PK\x01\x02")
+	buf := make([]byte, 1<<20)
+	count := 0
+	for off := int64(0); off < size && count <= limit; {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if n == 0 && err != nil {
+			return 0, err
+		}
+		count += bytes.Count(buf[:n], sig)
+		if off+int64(n) >= size {
+			break
+		}
+		off += int64(n) - int64(len(sig)-1)
+	}
+	return count, nil
 }
 
 // openZip opens and checks a zip archive, returning the file system rooted at
@@ -93,9 +138,14 @@ func openZip(r io.ReaderAt, size, maxBytes int64) (fs.FS, string, error) {
 	if size > maxBytes {
 		return nil, "", &DataError{Msg: fmt.Sprintf("zip is %d bytes, over the limit of %d bytes", size, maxBytes)}
 	}
+	if n, err := countSignatures(r, size, MaxZipEntries); err != nil {
+		return nil, "", &DataError{Msg: "cannot read the zip file"}
+	} else if n > MaxZipEntries {
+		return nil, "", &DataError{Msg: fmt.Sprintf("the zip holds more than %d entries, the limit of a data set", MaxZipEntries)}
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, "", &DataError{Msg: fmt.Sprintf("not a valid zip file: %v", err)}
+		return nil, "", &DataError{Msg: "not a valid zip file: " + Quote(err.Error())}
 	}
 	var total uint64
 	var labelDirs []string
