@@ -13,7 +13,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr, "Usage: trainyard serve [flags]\n\nRuns the web app, the queue and the trainer workers.")
 	var cfg server.Config
 	fs.StringVar(&cfg.Addr, "addr", envOr("ADDR", "127.0.0.1:8080"), "listen address (TRAINYARD_ADDR)")
-	fs.StringVar(&cfg.DataDir, "data-dir", envOr("DATA_DIR", "data"), "directory of the SQLite file, checkpoints and weights (TRAINYARD_DATA_DIR)")
+	db := addDBFlags(fs)
 	fs.IntVar(&cfg.Workers, "workers", envInt("WORKERS", 1), "runs trained at once; 0 only queues (TRAINYARD_WORKERS)")
 	fs.Func("datasets", "folder CAPTCHA datasets may be imported from (repeatable)", func(dir string) error {
 		cfg.DatasetRoots = append(cfg.DatasetRoots, dir)
@@ -23,6 +23,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg.DataDir, cfg.DB = db.dataDir, db.db
 	if cfg.Workers < 0 {
 		return fmt.Errorf("--workers must be >= 0, got %d", cfg.Workers)
 	}
@@ -32,6 +33,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return s.Serve(ctx, func(addr string) {
-		cfg.Logger.Info("trainyard is up", "url", "http://"+addr, "data_dir", cfg.DataDir, "workers", cfg.Workers)
+		cfg.Logger.Info("trainyard is up", "url", "http://"+addr, "data_dir", cfg.DataDir, "database", s.Database(), "workers", cfg.Workers)
 	})
 }

@@ -19,11 +19,12 @@ import (
 const usage = `trainyard: define, queue, train and compare neural-network experiments.
 
 Usage:
-  trainyard serve [--addr 127.0.0.1:8080] [--data-dir ./data] [--workers 1]
-                  [--datasets DIR ...] [--rescue-after 5m]
+  trainyard serve [--addr 127.0.0.1:8080] [--data-dir ./data] [--db URL]
+                  [--workers 1] [--datasets DIR ...] [--rescue-after 5m]
       Runs the web app: the experiment form, the queue and trainer workers,
       live run pages, comparisons and weights downloads. Everything lives in
-      one SQLite file under the data dir.
+      one SQLite file under the data dir, or with --db postgres://... in
+      PostgreSQL (weights and checkpoints stay in the data dir).
 
   trainyard train --preset mnist-nn1 [--epochs N] [--batch N] [--lr X]
                   [--train-limit N] [--seed N] [--out run.safetensors]
@@ -43,8 +44,8 @@ Usage:
   trainyard captcha generate --n 1000 --seed 1 --out DIR
       Draws synthetic THSR CAPTCHAs into DIR with a labels.csv.
 
-Flags of serve can also be set with TRAINYARD_ADDR, TRAINYARD_DATA_DIR and
-TRAINYARD_WORKERS; a flag wins over its variable.
+Flags of serve can also be set with TRAINYARD_ADDR, TRAINYARD_DATA_DIR,
+TRAINYARD_DB and TRAINYARD_WORKERS; a flag wins over its variable.
 
 Run 'trainyard <command> --help' for a command's flags.
 `

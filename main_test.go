@@ -30,10 +30,11 @@ func buildBinary(t *testing.T) string {
 
 var upLine = regexp.MustCompile(`url=(http://[0-9.:]+)`)
 
-// startServe starts `trainyard serve` on a free port and returns its URL and process.
-func startServe(t *testing.T, bin, dataDir string) (string, *exec.Cmd) {
+// startServe starts `trainyard serve` on a free port, with extra flags if
+// any, and returns its URL and process.
+func startServe(t *testing.T, bin, dataDir string, extra ...string) (string, *exec.Cmd) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--rescue-after", "6s")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--rescue-after", "6s"}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,29 +3,29 @@ package runs
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 )
 
-func setup(t *testing.T) (*Store, *experiments.Store) {
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// eachDB runs test once on each database, as parallel subtests.
+func eachDB(t *testing.T, test func(t *testing.T, d migrations.Dialect)) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, d migrations.Dialect) {
+		t.Parallel()
+		test(t, d)
+	})
+}
+
+// setup returns the stores over a fresh, migrated database of dialect d.
+func setup(t *testing.T, d migrations.Dialect) (*Store, *experiments.Store) {
 	t.Helper()
-	sqlDB, err := migrations.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := dbtest.Open(t, d).Gorm
 	return NewStore(db), experiments.NewStore(db)
 }
 
@@ -44,10 +44,11 @@ func newRun(t *testing.T, s *Store, es *experiments.Store) Run {
 	return r
 }
 
-func TestRunLifecycle(t *testing.T) {
-	t.Parallel()
+func TestRunLifecycle(t *testing.T) { eachDB(t, testRunLifecycle) }
+
+func testRunLifecycle(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
-	s, es := setup(t)
+	s, es := setup(t, dialect)
 	r := newRun(t, s, es)
 	if r.Status != StatusQueued || r.ID == 0 {
 		t.Fatalf("new run = %+v", r)
@@ -101,10 +102,11 @@ func TestRunLifecycle(t *testing.T) {
 	}
 }
 
-func TestCancelAndNotFound(t *testing.T) {
-	t.Parallel()
+func TestCancelAndNotFound(t *testing.T) { eachDB(t, testCancelAndNotFound) }
+
+func testCancelAndNotFound(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
-	s, es := setup(t)
+	s, es := setup(t, dialect)
 	r := newRun(t, s, es)
 	got, err := s.Cancel(ctx, r.ID)
 	if err != nil || got.Status != StatusCancelled {
@@ -124,10 +126,11 @@ func TestCancelAndNotFound(t *testing.T) {
 	}
 }
 
-func TestRunsFilterAndOrder(t *testing.T) {
-	t.Parallel()
+func TestRunsFilterAndOrder(t *testing.T) { eachDB(t, testRunsFilterAndOrder) }
+
+func testRunsFilterAndOrder(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
-	s, es := setup(t)
+	s, es := setup(t, dialect)
 	a, b, c := newRun(t, s, es), newRun(t, s, es), newRun(t, s, es)
 	if err := s.Fail(ctx, b.ID, "loss became NaN"); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 	"github.com/trainyard/trainyard/runs"
 	"github.com/trainyard/trainyard/trainer"
 	"github.com/trainyard/trainyard/trainer/captcha"
@@ -50,12 +52,13 @@ func writeTestSplit(t *testing.T, dir string, n int, seed int64) {
 	}
 }
 
-func TestCaptchaTrainEvalPredict(t *testing.T) {
-	t.Parallel()
+func TestCaptchaTrainEvalPredict(t *testing.T) { eachDB(t, testCaptchaTrainEvalPredict) }
+
+func testCaptchaTrainEvalPredict(t *testing.T, dialect migrations.Dialect) {
 	root := t.TempDir()
 	testDir := filepath.Join(root, "test-split")
 	writeTestSplit(t, testDir, 300, 4)
-	a := setupCfg(t, Config{Workers: 1, DatasetRoots: []string{root}})
+	a := setupCfg(t, Config{Workers: 1, DatasetRoots: []string{root}, DB: dbtest.URL(t, dialect)})
 
 	_, ids := a.create(t, tinyCaptcha)
 	start := time.Now()
@@ -167,9 +170,10 @@ func TestCaptchaTrainEvalPredict(t *testing.T) {
 	}
 }
 
-func TestPredictNeedsFinishedRun(t *testing.T) {
-	t.Parallel()
-	a := setupCfg(t, Config{})
+func TestPredictNeedsFinishedRun(t *testing.T) { eachDB(t, testPredictNeedsFinishedRun) }
+
+func testPredictNeedsFinishedRun(t *testing.T, dialect migrations.Dialect) {
+	a := setupCfg(t, Config{DB: dbtest.URL(t, dialect)})
 	_, ids := a.create(t, tinyCaptcha)
 	code, b := a.upload(t, fmt.Sprintf("/api/runs/%d/predict", ids[0]), "image", "x.png", []byte("x"), nil)
 	if code != http.StatusConflict {

@@ -8,11 +8,14 @@ import (
 	"testing"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 )
 
-func TestDatasetImportZip(t *testing.T) {
-	t.Parallel()
-	a := setupCfg(t, Config{})
+func TestDatasetImportZip(t *testing.T) { eachDB(t, testDatasetImportZip) }
+
+func testDatasetImportZip(t *testing.T, dialect migrations.Dialect) {
+	a := setupCfg(t, Config{DB: dbtest.URL(t, dialect)})
 	good := zipDir(t, fixtureDir, nil)
 	code, b := a.upload(t, "/api/datasets", "file", "vi.zip", good, map[string]string{"name": "vi000246"})
 	if code != http.StatusCreated {
@@ -58,8 +61,9 @@ func TestDatasetImportZip(t *testing.T) {
 	}
 }
 
-func TestDatasetImportFolder(t *testing.T) {
-	t.Parallel()
+func TestDatasetImportFolder(t *testing.T) { eachDB(t, testDatasetImportFolder) }
+
+func testDatasetImportFolder(t *testing.T, dialect migrations.Dialect) {
 	root := t.TempDir()
 	if err := os.CopyFS(filepath.Join(root, "vi"), os.DirFS(fixtureDir)); err != nil {
 		t.Fatal(err)
@@ -67,7 +71,7 @@ func TestDatasetImportFolder(t *testing.T) {
 	outside := t.TempDir()
 	os.CopyFS(filepath.Join(outside, "vi"), os.DirFS(fixtureDir))
 	os.Symlink(filepath.Join(outside, "vi"), filepath.Join(root, "escape"))
-	a := setupCfg(t, Config{DatasetRoots: []string{root}})
+	a := setupCfg(t, Config{DatasetRoots: []string{root}, DB: dbtest.URL(t, dialect)})
 
 	code, b, _ := a.do(t, "POST", "/api/datasets", `{"name": "real", "path": "vi"}`)
 	if code != http.StatusCreated {

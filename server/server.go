@@ -2,22 +2,17 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/migrations"
@@ -32,6 +27,9 @@ type Config struct {
 	Addr string
 	// DataDir holds the SQLite file, checkpoints and weights (default ./data).
 	DataDir string
+	// DB is the PostgreSQL database to use (postgres://...) instead of the
+	// SQLite file in DataDir (default empty: SQLite).
+	DB string
 	// Workers is how many runs train at once (default 1).
 	Workers int
 	// RescueAfter is how long a run may go without a heartbeat before another
@@ -64,7 +62,7 @@ func (c *Config) defaults() {
 // Server is a running trainyard: database, queue, workers and HTTP handlers.
 type Server struct {
 	cfg     Config
-	sqlDB   *sql.DB
+	db      *migrations.Database
 	echo    *echo.Echo
 	trainer *trainer.Trainer
 	h       *handler
@@ -98,24 +96,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	sqlDB, err := migrations.Open(ctx, filepath.Join(cfg.DataDir, "trainyard.db"))
+	database, err := migrations.OpenDatabase(ctx, cfg.DataDir, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
-	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("gorm: %w", err)
-	}
+	db := database.Gorm
 	broker := runs.NewBroker()
-	tr, err := trainer.New(db, sqlDB, broker, trainer.Config{
+	tr, err := trainer.New(db, database.River, broker, trainer.Config{
 		DataDir: cfg.DataDir, Workers: cfg.Workers, RescueAfter: cfg.RescueAfter, Logger: cfg.Logger,
 	})
 	if err != nil {
-		sqlDB.Close()
+		database.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, sqlDB: sqlDB, trainer: tr, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, db: database, trainer: tr, closing: make(chan struct{})}
 	s.h = &handler{
 		exps: experiments.NewStore(db), runs: runs.NewStore(db), trainer: tr, broker: broker,
 		closing: s.closing, log: cfg.Logger,
@@ -132,6 +126,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.echo = e
 	return s, nil
 }
+
+// Database says which database the server uses: "sqlite" or "postgres".
+func (s *Server) Database() migrations.Dialect { return s.db.Dialect }
 
 // Handler is the HTTP handler of every page and API route.
 func (s *Server) Handler() http.Handler { return s.echo }
@@ -178,5 +175,5 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	err := s.trainer.Stop(ctx)
-	return errors.Join(err, s.sqlDB.Close())
+	return errors.Join(err, s.db.Close())
 }

@@ -2,50 +2,46 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 	"github.com/trainyard/trainyard/runs"
 )
 
-// testApp is a server on a real SQLite file in a temp dir, behind a real listener.
+// testApp is a server on a real database (a SQLite file in a temp dir, or a
+// PostgreSQL database of the package's test cluster), behind a real listener.
 type testApp struct {
 	srv *Server
 	url string
 }
 
-func setup(t *testing.T, workers int) *testApp {
-	return setupDir(t, t.TempDir(), workers)
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// eachDB runs test once on each database, as parallel subtests.
+func eachDB(t *testing.T, test func(t *testing.T, d migrations.Dialect)) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, d migrations.Dialect) {
+		t.Parallel()
+		test(t, d)
+	})
 }
 
-func setupDir(t *testing.T, dir string, workers int) *testApp {
-	t.Helper()
-	ctx := context.Background()
-	s, err := New(ctx, Config{DataDir: dir, Workers: workers, RescueAfter: 6 * time.Second, Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	closed := false
-	t.Cleanup(func() {
-		if !closed {
-			closed = true
-			s.Close(context.Background())
-			ts.Close()
-		}
-	})
-	return &testApp{srv: s, url: ts.URL}
+// setup is a server on SQLite with the given number of workers.
+func setup(t *testing.T, workers int) *testApp {
+	return setupCfg(t, Config{Workers: workers})
+}
+
+// setupOn is a server on a fresh database of the dialect.
+func setupOn(t *testing.T, dialect migrations.Dialect, workers int) *testApp {
+	return setupCfg(t, Config{Workers: workers, DB: dbtest.URL(t, dialect)})
 }
 
 func (a *testApp) do(t *testing.T, method, path, body string) (int, []byte, http.Header) {
@@ -112,9 +108,10 @@ func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 const nn1Quick = `{"name": "quick", "preset": "mnist-nn1", "overrides": {"epochs": 2, "batch_size": 128, "learning_rate": 0.001, "train_limit": 2000, "seed": 1}, "repeats": 1}`
 
-func TestCreateGetAndSummary(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 0)
+func TestCreateGetAndSummary(t *testing.T) { eachDB(t, testCreateGetAndSummary) }
+
+func testCreateGetAndSummary(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 0)
 	id, ids := a.create(t, `{"name": "nn1 x3", "preset": "mnist-nn1", "overrides": {"epochs": 1, "train_limit": 500, "seed": 7}, "repeats": 3}`)
 	if len(ids) != 3 {
 		t.Fatalf("runs = %v, want 3", ids)
@@ -147,9 +144,10 @@ func TestCreateGetAndSummary(t *testing.T) {
 	}
 }
 
-func TestCreateWithFullSpec(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 0)
+func TestCreateWithFullSpec(t *testing.T) { eachDB(t, testCreateWithFullSpec) }
+
+func testCreateWithFullSpec(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 0)
 	body := `{"name": "tiny cnn", "spec": {"dataset": "mnist", "heads": 1, "optimizer": "sgd", "epochs": 3, "batch_size": 32,
 		"learning_rate": 0.01, "train_fraction": 0.5, "val_fraction": 0.2, "seed": 3,
 		"layers": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "valid", "activation": "relu"},
@@ -164,9 +162,10 @@ func TestCreateWithFullSpec(t *testing.T) {
 	}
 }
 
-func TestCreateInvalidStoresNothing(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 0)
+func TestCreateInvalidStoresNothing(t *testing.T) { eachDB(t, testCreateInvalidStoresNothing) }
+
+func testCreateInvalidStoresNothing(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 0)
 	cases := []struct {
 		name, body string
 		code       int
@@ -213,9 +212,10 @@ func TestCreateInvalidStoresNothing(t *testing.T) {
 	}
 }
 
-func TestOversizedBody(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 0)
+func TestOversizedBody(t *testing.T) { eachDB(t, testOversizedBody) }
+
+func testOversizedBody(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 0)
 	big := `{"name": "` + strings.Repeat("x", 2<<20) + `", "preset": "mnist-nn1"}`
 	code, b, _ := a.do(t, "POST", "/api/experiments", big)
 	if code != http.StatusRequestEntityTooLarge || !bytes.Contains(b, []byte("too large")) {
@@ -223,9 +223,10 @@ func TestOversizedBody(t *testing.T) {
 	}
 }
 
-func TestNotFound(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 0)
+func TestNotFound(t *testing.T) { eachDB(t, testNotFound) }
+
+func testNotFound(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 0)
 	for _, p := range []string{"/api/runs/999", "/api/runs/abc", "/api/experiments/42", "/api/runs/999/weights", "/api/runs/999/events", "/api/compare?runs=999", "/api/nothing"} {
 		code, b, h := a.do(t, "GET", p, "")
 		if code != http.StatusNotFound || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || !bytes.Contains(b, []byte(`"error"`)) {
@@ -243,9 +244,10 @@ func TestNotFound(t *testing.T) {
 	}
 }
 
-func TestCancelQueuedAndCompare(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 0)
+func TestCancelQueuedAndCompare(t *testing.T) { eachDB(t, testCancelQueuedAndCompare) }
+
+func testCancelQueuedAndCompare(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 0)
 	_, r1 := a.create(t, `{"preset": "mnist-nn1", "overrides": {"epochs": 30}}`)
 	_, r2 := a.create(t, `{"preset": "mnist-nn1", "overrides": {"epochs": 20}}`)
 	code, b, _ := a.do(t, "POST", "/api/runs/"+itoa(r1[0])+"/cancel", "")
@@ -284,9 +286,10 @@ func TestCancelQueuedAndCompare(t *testing.T) {
 	}
 }
 
-func TestPagesRender(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 0)
+func TestPagesRender(t *testing.T) { eachDB(t, testPagesRender) }
+
+func testPagesRender(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 0)
 	eid, ids := a.create(t, `{"name": "page test", "preset": "mnist-cnn2", "overrides": {"epochs": 1}}`)
 	for _, p := range []string{"/", "/?status=queued", "/experiments/new", "/experiments/" + itoa(eid), "/runs/" + itoa(ids[0])} {
 		code, b, _ := a.do(t, "GET", p, "")

@@ -10,12 +10,15 @@ import (
 	"testing"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 	"github.com/trainyard/trainyard/runs"
 )
 
-func TestSeedReportSuite(t *testing.T) {
-	t.Parallel()
-	a := setupCfg(t, Config{})
+func TestSeedReportSuite(t *testing.T) { eachDB(t, testSeedReportSuite) }
+
+func testSeedReportSuite(t *testing.T, dialect migrations.Dialect) {
+	a := setupCfg(t, Config{DB: dbtest.URL(t, dialect)})
 	code, b, _ := a.do(t, "POST", "/api/suites/seed-report", "")
 	if code != http.StatusCreated {
 		t.Fatalf("seed report: %d %s", code, b)
@@ -60,13 +63,14 @@ func TestSeedReportSuite(t *testing.T) {
 	}
 }
 
-func TestSeedReportUsesImportedFolder(t *testing.T) {
-	t.Parallel()
+func TestSeedReportUsesImportedFolder(t *testing.T) { eachDB(t, testSeedReportUsesImportedFolder) }
+
+func testSeedReportUsesImportedFolder(t *testing.T, dialect migrations.Dialect) {
 	root := t.TempDir()
 	if err := os.CopyFS(filepath.Join(root, "thsr"), os.DirFS(fixtureDir)); err != nil {
 		t.Fatal(err)
 	}
-	a := setupCfg(t, Config{DatasetRoots: []string{root}})
+	a := setupCfg(t, Config{DatasetRoots: []string{root}, DB: dbtest.URL(t, dialect)})
 	if code, b, _ := a.do(t, "POST", "/api/datasets", `{"path": "thsr"}`); code != http.StatusCreated {
 		t.Fatalf("import: %d %s", code, b)
 	}
@@ -87,11 +91,12 @@ func TestSeedReportUsesImportedFolder(t *testing.T) {
 // through queueing the seed report (the fifth experiment, then a suite
 // member) and checks nothing was left behind: no suite, experiment, run or
 // River job. Once the database accepts rows again the suite queues whole.
-func TestSeedReportAllOrNothing(t *testing.T) {
-	t.Parallel()
-	a := setupCfg(t, Config{})
+func TestSeedReportAllOrNothing(t *testing.T) { eachDB(t, testSeedReportAllOrNothing) }
+
+func testSeedReportAllOrNothing(t *testing.T, dialect migrations.Dialect) {
+	a := setupCfg(t, Config{DB: dbtest.URL(t, dialect)})
 	ctx := context.Background()
-	db := a.srv.sqlDB
+	db := a.srv.db.SQL
 	counts := func() string {
 		var out []string
 		for _, table := range []string{"suites", "suite_experiments", "experiments", "runs", "river_job"} {
@@ -104,10 +109,18 @@ func TestSeedReportAllOrNothing(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	empty := counts()
-	for _, trigger := range []string{
-		`CREATE TRIGGER fail_midway BEFORE INSERT ON experiments WHEN (SELECT count(*) FROM experiments) >= 4 BEGIN SELECT RAISE(ABORT, 'refused'); END`,
-		`CREATE TRIGGER fail_midway BEFORE INSERT ON suite_experiments WHEN (SELECT count(*) FROM suite_experiments) >= 3 BEGIN SELECT RAISE(ABORT, 'refused'); END`,
-	} {
+	for _, refuse := range []struct {
+		table string
+		after int
+	}{{"experiments", 4}, {"suite_experiments", 3}} {
+		trigger := fmt.Sprintf(`CREATE TRIGGER fail_midway BEFORE INSERT ON %s WHEN (SELECT count(*) FROM %[1]s) >= %d BEGIN SELECT RAISE(ABORT, 'refused'); END`, refuse.table, refuse.after)
+		drop := `DROP TRIGGER fail_midway`
+		if dialect == migrations.Postgres {
+			trigger = fmt.Sprintf(`CREATE OR REPLACE FUNCTION fail_midway() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF (SELECT count(*) FROM %s) >= %d THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+				CREATE TRIGGER fail_midway BEFORE INSERT ON %[1]s FOR EACH ROW EXECUTE FUNCTION fail_midway()`, refuse.table, refuse.after)
+			drop = `DROP TRIGGER fail_midway ON ` + refuse.table
+		}
 		if _, err := db.ExecContext(ctx, trigger); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +130,7 @@ func TestSeedReportAllOrNothing(t *testing.T) {
 		if got := counts(); got != empty {
 			t.Fatalf("after a failed seed report: %s, want %s", got, empty)
 		}
-		if _, err := db.ExecContext(ctx, `DROP TRIGGER fail_midway`); err != nil {
+		if _, err := db.ExecContext(ctx, drop); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,14 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 	"github.com/trainyard/trainyard/runs"
 )
 
 // TestTrainThroughQueue trains NN 1 on 2,000 images for 2 epochs through the
 // real queue and workers, then checks what was stored and the weights file.
-func TestTrainThroughQueue(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 1)
+func TestTrainThroughQueue(t *testing.T) { eachDB(t, testTrainThroughQueue) }
+
+func testTrainThroughQueue(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 1)
 	_, ids := a.create(t, `{"name": "nn1 e2e", "preset": "mnist-nn1", "overrides": {"epochs": 2, "batch_size": 32, "train_limit": 2000, "seed": 1}}`)
 	id := ids[0]
 
@@ -93,9 +96,10 @@ func TestTrainThroughQueue(t *testing.T) {
 }
 
 // TestCancelRunning cancels a run mid-training: it stops between batches and stays cancelled.
-func TestCancelRunning(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 1)
+func TestCancelRunning(t *testing.T) { eachDB(t, testCancelRunning) }
+
+func testCancelRunning(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 1)
 	_, ids := a.create(t, `{"preset": "mnist-nn1", "overrides": {"epochs": 200, "batch_size": 16, "train_limit": 4000}}`)
 	id := ids[0]
 	a.waitFor(t, id, time.Minute, func(r runs.Run) bool { return r.Status == runs.StatusRunning })
@@ -114,18 +118,19 @@ func TestCancelRunning(t *testing.T) {
 // TestRestartFinishesRuns queues runs on one server, stops it mid-run, and
 // checks that a second server on the same data dir finishes them without
 // recording an epoch twice.
-func TestRestartFinishesRuns(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
+func TestRestartFinishesRuns(t *testing.T) { eachDB(t, testRestartFinishesRuns) }
+
+func testRestartFinishesRuns(t *testing.T, dialect migrations.Dialect) {
+	cfg := Config{DataDir: t.TempDir(), DB: dbtest.URL(t, dialect), Workers: 1}
 	ctx := context.Background()
-	a := setupDir(t, dir, 1)
+	a := setupCfg(t, cfg)
 	_, ids := a.create(t, `{"preset": "mnist-nn1", "overrides": {"epochs": 4, "batch_size": 16, "train_limit": 3000}, "repeats": 2}`)
 	// Wait for the first run to finish an epoch, then stop the process mid-run.
 	a.waitFor(t, ids[0], 2*time.Minute, func(r runs.Run) bool { return len(r.Epochs) >= 1 })
 	if err := a.srv.Close(ctx); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	b := setupDir(t, dir, 1)
+	b := setupCfg(t, cfg)
 	for _, id := range ids {
 		r := b.waitFor(t, id, 4*time.Minute, func(r runs.Run) bool { return r.Status.Done() })
 		if r.Status != runs.StatusSucceeded {
@@ -144,9 +149,10 @@ func TestRestartFinishesRuns(t *testing.T) {
 
 // TestFailedRunShowsPlainMessage queues a run whose dataset is gone: it fails
 // with one readable line on its page and in the API, never a stack trace.
-func TestFailedRunShowsPlainMessage(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 1)
+func TestFailedRunShowsPlainMessage(t *testing.T) { eachDB(t, testFailedRunShowsPlainMessage) }
+
+func testFailedRunShowsPlainMessage(t *testing.T, dialect migrations.Dialect) {
+	a := setupOn(t, dialect, 1)
 	_, ids := a.create(t, `{"preset": "captcha-model2", "overrides": {"epochs": 1, "source": {"kind": "dataset", "dataset_id": 999}}}`)
 	r := a.waitFor(t, ids[0], time.Minute, func(r runs.Run) bool { return r.Status.Done() })
 	if r.Status != runs.StatusFailed || !strings.Contains(r.Error, "999") || strings.Contains(r.Error, "\n") {

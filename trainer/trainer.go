@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
@@ -56,9 +56,10 @@ type Trainer struct {
 	active map[int64]context.CancelCauseFunc
 }
 
-// New returns a Trainer over the database (the same file River uses) that
+// New returns a Trainer over the database db, with River's driver over the
+// same connections (so jobs are inserted in gorm's transactions), that
 // publishes run events to broker. Call Start to begin training.
-func New(db *gorm.DB, sqlDB *sql.DB, broker *runs.Broker, cfg Config) (*Trainer, error) {
+func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, cfg Config) (*Trainer, error) {
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = 5 * time.Minute
 	}
@@ -106,7 +107,7 @@ func New(db *gorm.DB, sqlDB *sql.DB, broker *runs.Broker, cfg Config) (*Trainer,
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	}
-	client, err := river.NewClient(riversqlite.New(sqlDB), rc)
+	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}

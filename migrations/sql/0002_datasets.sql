@@ -1,6 +1,6 @@
 -- 0002_datasets: imported, labelled CAPTCHA folders, stored once under the data dir.
 CREATE TABLE datasets (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         {{id}},
     name       TEXT    NOT NULL,
     images     INTEGER NOT NULL,
     -- path is the dataset's folder relative to the data dir ("/" separated).
@@ -8,6 +8,6 @@ CREATE TABLE datasets (
     -- source is the folder it was imported from ('' for an uploaded zip);
     -- importing the same folder again returns the stored dataset.
     source     TEXT    NOT NULL DEFAULT '',
-    created_at DATETIME NOT NULL
+    created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX datasets_source ON datasets (source);

@@ -1,15 +1,15 @@
 -- 0003_suites: a suite groups experiments queued together, such as the seed
 -- report's; each member has a key naming its role in the suite ("nn1-30").
 CREATE TABLE suites (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         {{id}},
     name       TEXT    NOT NULL,
     kind       TEXT    NOT NULL DEFAULT '',
-    created_at DATETIME NOT NULL
+    created_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE suite_experiments (
-    suite_id      INTEGER NOT NULL REFERENCES suites (id) ON DELETE CASCADE,
-    experiment_id INTEGER NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+    suite_id      BIGINT  NOT NULL REFERENCES suites (id) ON DELETE CASCADE,
+    experiment_id BIGINT  NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
     key           TEXT    NOT NULL,
     PRIMARY KEY (suite_id, key)
 );
