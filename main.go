@@ -44,6 +44,11 @@ Usage:
   trainyard captcha generate --n 1000 --seed 1 --out DIR
       Draws synthetic THSR CAPTCHAs into DIR with a labels.csv.
 
+  trainyard backup --out FILE [--data-dir ./data]
+      Writes a consistent copy of the SQLite database with the weights,
+      checkpoints and imported datasets into one tar file, while serve runs.
+      Restore: tar -xf FILE -C NEWDIR, then serve --data-dir NEWDIR.
+
 Flags of serve can also be set with TRAINYARD_ADDR, TRAINYARD_DATA_DIR,
 TRAINYARD_DB and TRAINYARD_WORKERS; a flag wins over its variable.
 
@@ -78,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCaptcha(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
