@@ -21,6 +21,7 @@ type Experiment struct {
 	Spec      Spec      `json:"spec"`
 	Repeats   int       `json:"repeats"`
 	CreatedAt time.Time `json:"created_at"`
+	Note      string    `json:"note"`
 }
 
 type experimentRow struct {
@@ -30,12 +31,13 @@ type experimentRow struct {
 	Spec      string
 	Repeats   int
 	CreatedAt time.Time
+	Note      string
 }
 
 func (experimentRow) TableName() string { return "experiments" }
 
 func (r experimentRow) experiment() (Experiment, error) {
-	e := Experiment{ID: r.ID, Name: r.Name, Preset: r.Preset, Repeats: r.Repeats, CreatedAt: r.CreatedAt}
+	e := Experiment{ID: r.ID, Name: r.Name, Preset: r.Preset, Repeats: r.Repeats, CreatedAt: r.CreatedAt, Note: r.Note}
 	if err := json.Unmarshal([]byte(r.Spec), &e.Spec); err != nil {
 		return Experiment{}, fmt.Errorf("experiment %d: decode spec: %w", r.ID, err)
 	}

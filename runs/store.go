@@ -37,6 +37,17 @@ type runRow struct {
 	StartedAt    *time.Time
 	FinishedAt   *time.Time
 	HeartbeatAt  *time.Time
+	// What the runs table sorts and filters on (see List).
+	TestAccuracy    *float64
+	BestValAccuracy *float64
+	Params          int
+	Epochs          int `gorm:"column:epochs"`
+	BatchSize       int
+	LearningRate    float64
+	Optimizer       string
+	Dataset         string
+	Seed            int64
+	Note            string
 	// Joined from experiments.
 	ExperimentName   string `gorm:"->;column:experiment_name"`
 	ExperimentPreset string `gorm:"->;column:experiment_preset"`
@@ -94,6 +105,7 @@ func (s *Store) CreateRun(ctx context.Context, experimentID int64, spec experime
 		return Run{}, fmt.Errorf("encode spec: %w", err)
 	}
 	row := runRow{ExperimentID: experimentID, Status: string(StatusQueued), Spec: string(b), CreatedAt: time.Now().UTC()}
+	row.setSpecColumns(spec)
 	if err := s.db.WithContext(ctx).Omit("ExperimentName", "ExperimentPreset").Create(&row).Error; err != nil {
 		return Run{}, fmt.Errorf("create run: %w", err)
 	}
@@ -286,8 +298,10 @@ func (s *Store) RecordEpoch(ctx context.Context, id int64, e Epoch) error {
 		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
 			return err
 		}
-		return tx.Model(&runRow{}).Where("id = ?", id).
-			Update("train_seconds", gorm.Expr("(SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run_id = ?)", id)).Error
+		return tx.Model(&runRow{}).Where("id = ?", id).Updates(map[string]any{
+			"train_seconds":     gorm.Expr("(SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run_id = ?)", id),
+			"best_val_accuracy": gorm.Expr("(SELECT MAX(val_accuracy) FROM epochs WHERE run_id = ?)", id),
+		}).Error
 	})
 	if err != nil {
 		return fmt.Errorf("record epoch %d of run %d: %w", e.Epoch, id, err)
@@ -311,7 +325,7 @@ func (s *Store) Succeed(ctx context.Context, id int64, test TestResult, weightsP
 		return fmt.Errorf("encode test result: %w", err)
 	}
 	t := string(b)
-	return s.finish(ctx, id, StatusSucceeded, map[string]any{"test": t, "weights_path": weightsPath, "error": ""})
+	return s.finish(ctx, id, StatusSucceeded, map[string]any{"test": t, "weights_path": weightsPath, "error": "", "test_accuracy": test.Accuracy})
 }
 
 // Fail marks the run failed with a message a person can read.

@@ -54,18 +54,6 @@ func (h *handler) apiExperiment(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handler) apiRuns(c echo.Context) error {
-	status, err := statusFilter(c)
-	if err != nil {
-		return err
-	}
-	rs, err := h.runs.Runs(c.Request().Context(), runs.Filter{Status: status, Limit: listLimit})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, rs)
-}
-
 func (h *handler) apiRun(c echo.Context) error {
 	id, err := idParam(c, "run")
 	if err != nil {

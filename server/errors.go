@@ -50,6 +50,7 @@ func (h *handler) errorHandler(err error, c echo.Context) {
 	var cf conflict
 	var he *echo.HTTPError
 	var ve *experiments.ValidationError
+	var pe *runs.ParamError
 	if ucode, umsg, ufields, ok := uploadError(err); ok {
 		code, msg, fields = ucode, umsg, ufields
 	}
@@ -59,6 +60,8 @@ func (h *handler) errorHandler(err error, c echo.Context) {
 		code, msg = http.StatusUnprocessableEntity, "invalid request"
 	case errors.As(err, &ve):
 		code, msg, fields = http.StatusUnprocessableEntity, "invalid spec", ve.Fields
+	case errors.As(err, &pe):
+		code, msg, fields = http.StatusBadRequest, pe.Error(), fieldErrors{pe.Param: pe.Msg}
 	case errors.As(err, &br):
 		code, msg = http.StatusBadRequest, br.msg
 	case errors.As(err, &nf):

@@ -101,6 +101,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	db := database.Gorm
+	if n, err := runs.NewStore(db).Backfill(ctx); err != nil {
+		database.Close()
+		return nil, err
+	} else if n > 0 {
+		cfg.Logger.Info("filled the runs table's columns of older runs", "runs", n)
+	}
 	broker := runs.NewBroker()
 	tr, err := trainer.New(db, database.River, broker, trainer.Config{
 		DataDir: cfg.DataDir, Workers: cfg.Workers, RescueAfter: cfg.RescueAfter, Logger: cfg.Logger,
