@@ -14,9 +14,9 @@ import (
 
 // Tag and note limits.
 const (
-	MaxTags     = 20
-	MaxTagLen   = 40
-	MaxNoteLen  = 2000
+	MaxTags    = 20
+	MaxTagLen  = 40
+	MaxNoteLen = 2000
 )
 
 // NormalizeTags checks tags (at most MaxTags, each 1 to MaxTagLen letters,

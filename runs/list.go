@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -335,4 +335,3 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
