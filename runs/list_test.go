@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/migrations"
 )
 
 // listFixture stores runs of two presets with varied settings; every third
@@ -65,9 +66,10 @@ func pageAll(t *testing.T, s *Store, q ListQuery) []ListedRun {
 	}
 }
 
-func TestListSortsAndPages(t *testing.T) {
-	t.Parallel()
-	s, es := setup(t)
+func TestListSortsAndPages(t *testing.T) { eachDB(t, testListSortsAndPages) }
+
+func testListSortsAndPages(t *testing.T, d migrations.Dialect) {
+	s, es := setup(t, d)
 	stored := listFixture(t, s, es, 17)
 
 	all := pageAll(t, s, ListQuery{Sort: "-test_accuracy", Limit: 4})
@@ -112,10 +114,11 @@ func TestListSortsAndPages(t *testing.T) {
 	}
 }
 
-func TestListFilters(t *testing.T) {
-	t.Parallel()
+func TestListFilters(t *testing.T) { eachDB(t, testListFilters) }
+
+func testListFilters(t *testing.T, d migrations.Dialect) {
 	ctx := context.Background()
-	s, es := setup(t)
+	s, es := setup(t, d)
 	stored := listFixture(t, s, es, 12)
 	if err := s.SetTagsNote(ctx, stored[3].ID, []string{"baseline", "keep"}, nil); err != nil {
 		t.Fatal(err)
@@ -169,10 +172,11 @@ func TestListFilters(t *testing.T) {
 	}
 }
 
-func TestBackfillAndDelete(t *testing.T) {
-	t.Parallel()
+func TestBackfillAndDelete(t *testing.T) { eachDB(t, testBackfillAndDelete) }
+
+func testBackfillAndDelete(t *testing.T, d migrations.Dialect) {
 	ctx := context.Background()
-	s, es := setup(t)
+	s, es := setup(t, d)
 	stored := listFixture(t, s, es, 3)
 	// A run stored before the columns existed.
 	if err := s.db.Exec("UPDATE runs SET params = 0, epochs = 0, test_accuracy = NULL WHERE id = ?", stored[0].ID).Error; err != nil {

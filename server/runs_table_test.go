@@ -8,14 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trainyard/trainyard/migrations"
 	"github.com/trainyard/trainyard/runs"
 )
 
 // TestRunsTableAPI pages, sorts, filters, tags, exports and deletes runs
 // through the API, with one real training for the delete of weights.
-func TestRunsTableAPI(t *testing.T) {
-	t.Parallel()
-	a := setup(t, 1)
+func TestRunsTableAPI(t *testing.T) { eachDB(t, testRunsTableAPI) }
+
+func testRunsTableAPI(t *testing.T, d migrations.Dialect) {
+	a := setupOn(t, d, 1)
 	_, trained := a.create(t, `{"name": "trained", "preset": "mnist-nn1", "overrides": {"epochs": 2, "train_limit": 600, "seed": 1}}`)
 	expID, queued := a.create(t, `{"name": "queued behind", "preset": "mnist-cnn1", "overrides": {"epochs": 50, "train_limit": 600}, "repeats": 3}`)
 	id := trained[0]
