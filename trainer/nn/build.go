@@ -47,6 +47,7 @@ type Model struct {
 	evalVM  G.VM
 	opt     *optimizer
 	rng     *rand.Rand
+	fit     *fitState // nil until Fit or LoadCheckpoint
 }
 
 // param is one trainable tensor of the model.

@@ -97,3 +97,32 @@ func (r *LRReducer) Observe(value, lr float64) float64 {
 	}
 	return lr
 }
+
+// callbackState is an EarlyStopper's or LRReducer's counters as saved in a
+// checkpoint; Best is a float64's bits, as it may be +Inf.
+type callbackState struct {
+	Best      uint64 `json:"best_bits"`
+	BestEpoch int    `json:"best_epoch"`
+	Wait      int    `json:"wait"`
+	Seen      int    `json:"seen"`
+}
+
+func (e *EarlyStopper) state() callbackState {
+	return callbackState{Best: math.Float64bits(e.best), BestEpoch: e.bestEpoch, Wait: e.wait, Seen: e.seen}
+}
+
+func (e *EarlyStopper) restore(s callbackState) {
+	e.best, e.bestEpoch, e.wait, e.seen = math.Float64frombits(s.Best), s.BestEpoch, s.Wait, s.Seen
+}
+
+func (r *LRReducer) state() callbackState {
+	s := callbackState{Best: math.Float64bits(r.best), Wait: r.wait}
+	if r.seen {
+		s.Seen = 1
+	}
+	return s
+}
+
+func (r *LRReducer) restore(s callbackState) {
+	r.best, r.wait, r.seen = math.Float64frombits(s.Best), s.Wait, s.Seen > 0
+}

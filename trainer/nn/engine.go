@@ -52,8 +52,8 @@ type Options struct {
 //     redraws from spec.Seed+epoch, so a run resumed from a checkpoint draws
 //     the same masks as one that never stopped. The fast engine's dropout
 //     draws from its own generator, seeded from spec.Seed and the layer's
-//     position when the model is built: a resumed run draws different (but
-//     equally distributed) masks.
+//     position when the model is built; a checkpoint saves the generators'
+//     state (WriteCheckpoint), so a resumed run draws the same masks too.
 //   - Rounding. The fast ops sum in a different order (blocked matrix
 //     multiplies, float32 accumulators), so results agree with the built-in
 //     ones to float32 tolerance, not bit for bit.

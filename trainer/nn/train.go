@@ -33,8 +33,9 @@ type Hooks struct {
 }
 
 // Fit trains epochs from+1 .. spec.Epochs (from > 0 resumes after a
-// checkpoint of epoch from), shuffling the training set each epoch with
-// spec.Seed+epoch. A last partial batch is filled up with images from the
+// checkpoint of epoch from: with a model from LoadCheckpoint it goes on
+// exactly as if it had never stopped), shuffling the training set each epoch
+// with spec.Seed+epoch. A last partial batch is filled up with images from the
 // start of the epoch's order, so every image is trained on each epoch.
 //
 // After each epoch Fit measures validation loss and accuracy in evaluation
@@ -55,9 +56,14 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 			return fmt.Errorf("nn: validation set: %w", err)
 		}
 	}
-	stopper := NewEarlyStopper(m.spec.EarlyStopping)
-	reducer := NewLRReducer(m.spec.ReduceLR)
-	var best map[string]Tensor
+	if m.fit == nil || m.fit.epoch != from {
+		m.fit = &fitState{epoch: from, stopper: NewEarlyStopper(m.spec.EarlyStopping), reducer: NewLRReducer(m.spec.ReduceLR)}
+	}
+	fs := m.fit
+	if fs.stopped {
+		// Resumed from the checkpoint of the epoch EarlyStopping stopped at.
+		return fs.restoreBest(m)
+	}
 	heads := len(m.logits)
 	batches := (train.N + m.batch - 1) / m.batch
 	idx := make([]int, m.batch)
@@ -129,30 +135,48 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 			ep.Heads = headMetrics
 		}
 		ep.Seconds = time.Since(start).Seconds()
+		// The callbacks see the epoch before OnEpoch does, so that a
+		// checkpoint written there holds their counters after it.
+		fs.epoch = epoch
+		if fs.stopper != nil {
+			improved, stop := fs.stopper.Observe(epoch, monitor)
+			if improved && m.spec.EarlyStopping.RestoreBest {
+				fs.best = m.Weights()
+			}
+			fs.stopped = stop
+		}
+		if fs.reducer != nil && !fs.stopped {
+			m.opt.lr = fs.reducer.Observe(monitor, m.opt.lr)
+		}
 		if hooks.OnEpoch != nil {
 			if err := hooks.OnEpoch(ep); err != nil {
 				return err
 			}
 		}
-		if stopper != nil {
-			improved, stop := stopper.Observe(epoch, monitor)
-			if improved && m.spec.EarlyStopping.RestoreBest {
-				best = m.Weights()
-			}
-			if stop {
-				if best != nil {
-					if err := m.SetWeights(best); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-		}
-		if reducer != nil {
-			m.opt.lr = reducer.Observe(monitor, m.opt.lr)
+		if fs.stopped {
+			return fs.restoreBest(m)
 		}
 	}
 	return nil
+}
+
+// fitState is what Fit carries from one epoch to the next besides the
+// weights and the optimizer: the callbacks' counters and the weights
+// EarlyStopping would restore. WriteCheckpoint saves it, LoadCheckpoint
+// restores it.
+type fitState struct {
+	epoch   int // the last epoch finished
+	stopper *EarlyStopper
+	reducer *LRReducer
+	best    map[string]Tensor
+	stopped bool // EarlyStopping stopped after epoch
+}
+
+func (fs *fitState) restoreBest(m *Model) error {
+	if fs.best == nil {
+		return nil
+	}
+	return m.SetWeights(fs.best)
 }
 
 // LearningRate is the optimizer's current learning rate.

@@ -40,6 +40,19 @@ func (m *Model) Weights() map[string]Tensor {
 // SetWeights copies weights into the model. Every weight of the model must be
 // present with its shape; extra names are an error too.
 func (m *Model) SetWeights(w map[string]Tensor) error {
+	dst, err := m.checkWeights(w)
+	if err != nil {
+		return err
+	}
+	for name, d := range dst {
+		copy(d, w[name].Data)
+	}
+	return nil
+}
+
+// checkWeights reports whether w holds exactly the model's weights with their
+// shapes, and returns the model's storage of each by name.
+func (m *Model) checkWeights(w map[string]Tensor) (map[string][]float32, error) {
 	dst := map[string][]float32{}
 	shapes := map[string][]int{}
 	for _, p := range m.params {
@@ -51,22 +64,19 @@ func (m *Model) SetWeights(w map[string]Tensor) error {
 	}
 	for name := range w {
 		if _, ok := dst[name]; !ok {
-			return fmt.Errorf("nn: the model has no weight %q", name)
+			return nil, fmt.Errorf("nn: the model has no weight %q", name)
 		}
 	}
 	for name, d := range dst {
 		t, ok := w[name]
 		if !ok {
-			return fmt.Errorf("nn: weight %q is missing", name)
+			return nil, fmt.Errorf("nn: weight %q is missing", name)
 		}
 		if !slices.Equal(t.Shape, shapes[name]) || len(t.Data) != len(d) {
-			return fmt.Errorf("nn: weight %q has shape %v, want %v", name, t.Shape, shapes[name])
+			return nil, fmt.Errorf("nn: weight %q has shape %v, want %v", name, t.Shape, shapes[name])
 		}
 	}
-	for name, d := range dst {
-		copy(d, w[name].Data)
-	}
-	return nil
+	return dst, nil
 }
 
 // safetensors header entries.
@@ -85,10 +95,12 @@ const maxHeader = 100 << 20
 // the spec as JSON under "spec" and "format": "trainyard", padded with spaces
 // to a multiple of 8 bytes; then the tensors' little-endian bytes.
 func (m *Model) WriteWeights(w io.Writer) error {
-	return writeSafetensors(w, m.spec, m.Weights())
+	return writeSafetensors(w, m.spec, m.Weights(), nil)
 }
 
-func writeSafetensors(w io.Writer, spec experiments.Spec, weights map[string]Tensor) error {
+// writeSafetensors writes weights as safetensors with the spec and the extra
+// entries in the metadata.
+func writeSafetensors(w io.Writer, spec experiments.Spec, weights map[string]Tensor, extra map[string]string) error {
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
 		return fmt.Errorf("nn: encoding spec: %w", err)
@@ -98,7 +110,11 @@ func writeSafetensors(w io.Writer, spec experiments.Spec, weights map[string]Ten
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	header := map[string]any{"__metadata__": map[string]string{"spec": string(specJSON), "format": "trainyard"}}
+	meta := map[string]string{"spec": string(specJSON), "format": "trainyard"}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	header := map[string]any{"__metadata__": meta}
 	off := 0
 	for _, name := range names {
 		t := weights[name]
@@ -134,62 +150,69 @@ func writeSafetensors(w io.Writer, spec experiments.Spec, weights map[string]Ten
 // safetensors file of F32 tensors carrying a trainyard spec in its metadata)
 // and returns the spec and the tensors by name.
 func ReadWeights(r io.Reader) (experiments.Spec, map[string]Tensor, error) {
+	spec, _, tensors, err := readSafetensors(r)
+	return spec, tensors, err
+}
+
+// readSafetensors reads a safetensors file carrying a trainyard spec and
+// returns the spec, the metadata and the tensors by name.
+func readSafetensors(r io.Reader) (experiments.Spec, map[string]string, map[string]Tensor, error) {
 	var spec experiments.Spec
 	var n [8]byte
 	if _, err := io.ReadFull(r, n[:]); err != nil {
-		return spec, nil, fmt.Errorf("nn: reading safetensors header length: %w", err)
+		return spec, nil, nil, fmt.Errorf("nn: reading safetensors header length: %w", err)
 	}
 	size := binary.LittleEndian.Uint64(n[:])
 	if size == 0 || size > maxHeader {
-		return spec, nil, fmt.Errorf("nn: safetensors header of %d bytes is not plausible", size)
+		return spec, nil, nil, fmt.Errorf("nn: safetensors header of %d bytes is not plausible", size)
 	}
 	hj := make([]byte, size)
 	if _, err := io.ReadFull(r, hj); err != nil {
-		return spec, nil, fmt.Errorf("nn: reading safetensors header: %w", err)
+		return spec, nil, nil, fmt.Errorf("nn: reading safetensors header: %w", err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hj, &raw); err != nil {
-		return spec, nil, fmt.Errorf("nn: safetensors header is not JSON: %w", err)
+		return spec, nil, nil, fmt.Errorf("nn: safetensors header is not JSON: %w", err)
 	}
 	var meta map[string]string
 	if mj, ok := raw["__metadata__"]; ok {
 		if err := json.Unmarshal(mj, &meta); err != nil {
-			return spec, nil, fmt.Errorf("nn: safetensors metadata: %w", err)
+			return spec, nil, nil, fmt.Errorf("nn: safetensors metadata: %w", err)
 		}
 		delete(raw, "__metadata__")
 	}
 	if meta["spec"] == "" {
-		return spec, nil, errors.New("nn: the weights file carries no trainyard spec in its metadata")
+		return spec, nil, nil, errors.New("nn: the weights file carries no trainyard spec in its metadata")
 	}
 	if err := json.Unmarshal([]byte(meta["spec"]), &spec); err != nil {
-		return spec, nil, fmt.Errorf("nn: the spec in the weights file: %w", err)
+		return spec, nil, nil, fmt.Errorf("nn: the spec in the weights file: %w", err)
 	}
 	entries := map[string]stEntry{}
 	end := 0
 	for name, msg := range raw {
 		var e stEntry
 		if err := json.Unmarshal(msg, &e); err != nil {
-			return spec, nil, fmt.Errorf("nn: safetensors entry %q: %w", name, err)
+			return spec, nil, nil, fmt.Errorf("nn: safetensors entry %q: %w", name, err)
 		}
 		if e.DType != "F32" {
-			return spec, nil, fmt.Errorf("nn: tensor %q is %s, only F32 is supported", name, e.DType)
+			return spec, nil, nil, fmt.Errorf("nn: tensor %q is %s, only F32 is supported", name, e.DType)
 		}
 		count := 1
 		for _, d := range e.Shape {
 			if d < 0 || d > maxHeader {
-				return spec, nil, fmt.Errorf("nn: tensor %q has shape %v", name, e.Shape)
+				return spec, nil, nil, fmt.Errorf("nn: tensor %q has shape %v", name, e.Shape)
 			}
 			count *= d
 		}
 		if e.Offsets[0] < 0 || e.Offsets[1]-e.Offsets[0] != 4*count {
-			return spec, nil, fmt.Errorf("nn: tensor %q: offsets %v do not fit shape %v", name, e.Offsets, e.Shape)
+			return spec, nil, nil, fmt.Errorf("nn: tensor %q: offsets %v do not fit shape %v", name, e.Offsets, e.Shape)
 		}
 		entries[name] = e
 		end = max(end, e.Offsets[1])
 	}
 	data := make([]byte, end)
 	if _, err := io.ReadFull(r, data); err != nil {
-		return spec, nil, fmt.Errorf("nn: reading tensors: %w", err)
+		return spec, nil, nil, fmt.Errorf("nn: reading tensors: %w", err)
 	}
 	out := make(map[string]Tensor, len(entries))
 	for name, e := range entries {
@@ -200,7 +223,7 @@ func ReadWeights(r io.Reader) (experiments.Spec, map[string]Tensor, error) {
 		}
 		out[name] = t
 	}
-	return spec, out, nil
+	return spec, meta, out, nil
 }
 
 // Load reads a weights file, rebuilds its model from the spec inside it with

@@ -15,9 +15,13 @@ import (
 // Mode switches the ops that behave differently in training and in
 // evaluation (Dropout, BatchNorm) without rebuilding the graph. One Mode is
 // shared by every such op of a model; the ops read it each time they run.
-// The zero Mode is in training.
+// The zero Mode is in training. It also holds the random generators of the
+// ops that share it, so that their state can be saved with a checkpoint and
+// restored (RandomState, SetRandomState).
 type Mode struct {
 	eval atomic.Bool
+	// sources are the dropout ops' generators, in the order they were built.
+	sources []*rand.PCG
 }
 
 // NewMode returns a Mode in training.
@@ -33,6 +37,42 @@ func (m *Mode) Eval() { m.eval.Store(true) }
 
 // Training reports whether m is in training.
 func (m *Mode) Training() bool { return !m.eval.Load() }
+
+// RandomState returns the state of the random generators of every op built
+// with m (the dropout masks still to be drawn), in the order they were built.
+// Call it between training steps.
+func (m *Mode) RandomState() ([]byte, error) {
+	var out []byte
+	for _, src := range m.sources {
+		b, err := src.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("ops: random state: %w", err)
+		}
+		out = append(out, b...)
+	}
+	return out, nil
+}
+
+// SetRandomState restores the random generators from what RandomState
+// returned for a model built the same way.
+func (m *Mode) SetRandomState(b []byte) error {
+	if len(m.sources) == 0 {
+		if len(b) > 0 {
+			return fmt.Errorf("ops: random state of %d bytes for ops without generators", len(b))
+		}
+		return nil
+	}
+	if len(b)%len(m.sources) != 0 {
+		return fmt.Errorf("ops: random state of %d bytes does not split into %d generators", len(b), len(m.sources))
+	}
+	n := len(b) / len(m.sources)
+	for i, src := range m.sources {
+		if err := src.UnmarshalBinary(b[i*n : (i+1)*n]); err != nil {
+			return fmt.Errorf("ops: random state of generator %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
 
 // unaryShape is the shape bookkeeping of an elementwise op.
 type unaryShape struct{ shape []int }
@@ -155,7 +195,9 @@ func Dropout(x *gorgonia.Node, rate float64, mode *Mode, seed uint64) (*gorgonia
 	if mode == nil {
 		return nil, fmt.Errorf("ops: Dropout needs a Mode")
 	}
-	st := &dropoutState{rate: float32(rate), mode: mode, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
+	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
+	mode.sources = append(mode.sources, src)
+	st := &dropoutState{rate: float32(rate), mode: mode, rng: rand.New(src)}
 	return gorgonia.ApplyOp(&dropoutOp{unaryShape: unaryShape{shapeOf(x)}, st: st}, x)
 }
 
