@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,6 +35,36 @@ var upLine = regexp.MustCompile(`url=(http://[0-9.:]+)`)
 // any, and returns its URL and process.
 func startServe(t *testing.T, bin, dataDir string, extra ...string) (string, *exec.Cmd) {
 	t.Helper()
+	p := startServer(t, bin, dataDir, extra...)
+	return p.url, p.cmd
+}
+
+// served is a running `trainyard serve` process and what it logged.
+type served struct {
+	url string
+	cmd *exec.Cmd
+
+	mu  sync.Mutex
+	log []string
+}
+
+// logged returns the lines the process has logged so far that contain s.
+func (p *served) logged(s string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, l := range p.log {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// startServer starts `trainyard serve` on a free port with --rescue-after 6s
+// and the extra flags.
+func startServer(t *testing.T, bin, dataDir string, extra ...string) *served {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--rescue-after", "6s"}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -42,23 +73,27 @@ func startServe(t *testing.T, bin, dataDir string, extra ...string) (string, *ex
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Kill(); cmd.Wait() })
+	p := &served{cmd: cmd}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			p.mu.Lock()
+			p.log = append(p.log, sc.Text())
+			p.mu.Unlock()
 			if m := upLine.FindStringSubmatch(sc.Text()); m != nil {
 				urls <- m[1]
 			}
 		}
 	}()
 	select {
-	case u := <-urls:
-		return u, cmd
+	case p.url = <-urls:
+		return p
 	case <-time.After(30 * time.Second):
 		t.Fatal("trainyard serve did not come up")
 	}
-	return "", nil
+	return nil
 }
 
 type runState struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/migrations"
@@ -35,7 +36,11 @@ func listFixture(t *testing.T, s *Store, es *experiments.Store, n int) []Run {
 		}
 		if i%3 != 2 {
 			acc := 0.5 + float64((i*7)%10)/20 // repeats: ties broken by id
-			if err := s.Succeed(ctx, r.ID, TestResult{Accuracy: acc}, ""); err != nil {
+			l, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Succeed(ctx, l, TestResult{Accuracy: acc}, "", nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -193,7 +198,8 @@ func testBackfillAndDelete(t *testing.T, d migrations.Dialect) {
 	if err := s.Delete(ctx, stored[2].ID); !errors.Is(err, ErrActive) { // still queued
 		t.Fatalf("delete of a queued run: %v", err)
 	}
-	if err := s.RecordEpoch(ctx, stored[0].ID, Epoch{Epoch: 1, ValAccuracy: 0.5}); err != nil {
+	// An epoch row of the finished run (written directly: a finished run takes no more epochs).
+	if err := s.db.Create(&epochRow{RunID: stored[0].ID, Epoch: 1, ValAccuracy: 0.5}).Error; err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Delete(ctx, stored[0].ID); err != nil {

@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,18 @@ var ErrFinished = errors.New("run already finished")
 
 // ErrBusy is returned when another worker is training the run right now.
 var ErrBusy = errors.New("run is being trained by another worker")
+
+// ErrLeaseLost is returned to an attempt whose run another attempt took over
+// (its process stalled past the rescue time): it must stop without writing.
+var ErrLeaseLost = errors.New("run was taken over by another attempt")
+
+// ErrGaveUp is returned by Start when the run's process died MaxStops times
+// while training it: Start marked it failed instead of starting it again.
+var ErrGaveUp = errors.New("run failed: its process stopped too many times")
+
+// MaxStops is how many times a run's process may die while training it
+// before the run fails instead of resuming once more.
+const MaxStops = 3
 
 type runRow struct {
 	ID           int64 `gorm:"primaryKey"`
@@ -48,6 +61,11 @@ type runRow struct {
 	Dataset         string
 	Seed            int64
 	Note            string
+	Lease           string
+	// CheckpointEpoch is the epoch of the run's last checkpoint (0: none).
+	CheckpointEpoch int
+	// Stops counts the attempts whose process died while training the run.
+	Stops int
 	// Joined from experiments.
 	ExperimentName   string `gorm:"->;column:experiment_name"`
 	ExperimentPreset string `gorm:"->;column:experiment_preset"`
@@ -106,7 +124,7 @@ func (s *Store) CreateRun(ctx context.Context, experimentID int64, spec experime
 	}
 	row := runRow{ExperimentID: experimentID, Status: string(StatusQueued), Spec: string(b), CreatedAt: time.Now().UTC()}
 	row.setSpecColumns(spec)
-	if err := s.db.WithContext(ctx).Omit("ExperimentName", "ExperimentPreset").Create(&row).Error; err != nil {
+	if err := s.db.WithContext(ctx).Omit("ExperimentName", "ExperimentPreset", "Lease", "CheckpointEpoch", "Stops").Create(&row).Error; err != nil {
 		return Run{}, fmt.Errorf("create run: %w", err)
 	}
 	return row.run()
@@ -284,48 +302,123 @@ func (s *Store) epochsOf(ctx context.Context, ids []int64) (map[int64][]Epoch, e
 	return out, nil
 }
 
-// Start marks a queued run as running on device, or takes over a running run
-// whose worker has not sent a heartbeat for staleAfter (its process died). It
-// returns ErrFinished when the run already ended, for example when it was
-// cancelled while queued, and ErrBusy when a live worker holds it.
-func (s *Store) Start(ctx context.Context, id int64, device string, staleAfter time.Duration) error {
+// Lease is one attempt's hold on a running run, taken by Start. Every write
+// an attempt makes to its run (heartbeats, epochs, the checkpoint, the final
+// status) is conditional on the run still carrying the lease's token, so an
+// attempt whose run was taken over can no longer change it.
+type Lease struct {
+	RunID int64
+	// Token is the attempt's random token, stored on the run.
+	Token string
+	// Checkpoint is the epoch of the run's last checkpoint when the attempt
+	// started (0: train from the start).
+	Checkpoint int
+}
+
+// Start takes a lease on a queued run and marks it running on device, or
+// takes over a running run whose worker has not sent a heartbeat for
+// staleAfter (its process died or stalled) or released it. It returns
+// ErrFinished when the run already ended, for example when it was cancelled
+// while queued, and ErrBusy when a live worker holds it. A take-over from a
+// stale heartbeat counts as a stop; at the MaxStops-th the run is marked
+// failed ("the process stopped 3 times while training this run (last epoch
+// N)") and Start returns ErrGaveUp.
+func (s *Store) Start(ctx context.Context, id int64, device string, staleAfter time.Duration) (Lease, error) {
 	now := time.Now().UTC()
+	lease := Lease{RunID: id, Token: rand.Text()}
 	res := s.db.WithContext(ctx).Model(&runRow{}).
 		Where("id = ? AND (status = ? OR (status = ? AND (heartbeat_at IS NULL OR heartbeat_at < ?)))",
 			id, string(StatusQueued), string(StatusRunning), now.Add(-staleAfter)).
 		Updates(map[string]any{"status": string(StatusRunning), "device": device, "heartbeat_at": now,
-			"started_at": gorm.Expr("COALESCE(started_at, ?)", now), "error": ""})
+			"lease": lease.Token, "error": "",
+			"stops":      gorm.Expr("stops + CASE WHEN status = ? AND heartbeat_at IS NOT NULL THEN 1 ELSE 0 END", string(StatusRunning)),
+			"started_at": gorm.Expr("COALESCE(started_at, ?)", now)})
 	if res.Error != nil {
-		return fmt.Errorf("start run %d: %w", id, res.Error)
+		return Lease{}, fmt.Errorf("start run %d: %w", id, res.Error)
 	}
-	if res.RowsAffected > 0 {
-		return nil
+	if res.RowsAffected == 0 {
+		r, err := s.Run(ctx, id)
+		if err != nil {
+			return Lease{}, err
+		}
+		if r.Status.Done() {
+			return Lease{}, ErrFinished
+		}
+		return Lease{}, ErrBusy
 	}
-	r, err := s.Run(ctx, id)
-	if err != nil {
+	var row runRow
+	if err := s.db.WithContext(ctx).Select("checkpoint_epoch", "stops").Where("id = ?", id).Take(&row).Error; err != nil {
+		return Lease{}, fmt.Errorf("start run %d: %w", id, err)
+	}
+	lease.Checkpoint = row.CheckpointEpoch
+	if row.Stops >= MaxStops {
+		var last struct{ N int }
+		if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(epoch), 0) AS n FROM epochs WHERE run_id = ?`, id).Scan(&last).Error; err != nil {
+			return Lease{}, fmt.Errorf("start run %d: %w", id, err)
+		}
+		msg := fmt.Sprintf("the process stopped %d times while training this run (last epoch %d)", row.Stops, last.N)
+		if err := s.Fail(ctx, lease, msg); err != nil {
+			return Lease{}, err
+		}
+		return Lease{}, ErrGaveUp
+	}
+	return lease, nil
+}
+
+// Heartbeat records that the lease's worker is alive. It returns
+// ErrLeaseLost when another attempt holds the run and ErrFinished when the
+// run ended (cancelled by a person, perhaps in another process).
+func (s *Store) Heartbeat(ctx context.Context, l Lease) error {
+	return s.updateHeld(ctx, l, map[string]any{"heartbeat_at": time.Now().UTC()})
+}
+
+// Release gives the run up when its worker stops without finishing it
+// (shutdown): the lease ends and the heartbeat is cleared, so the next worker
+// takes the run over at once, without counting a stop.
+func (s *Store) Release(ctx context.Context, l Lease) error {
+	return s.updateHeld(ctx, l, map[string]any{"heartbeat_at": nil, "lease": ""})
+}
+
+// updateHeld updates the run while the lease holds it.
+func (s *Store) updateHeld(ctx context.Context, l Lease, cols map[string]any) error {
+	res := s.held(s.db.WithContext(ctx), l).Updates(cols)
+	if res.Error != nil {
+		return fmt.Errorf("update run %d: %w", l.RunID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return s.whyNotHeld(ctx, l)
+	}
+	return nil
+}
+
+// held selects the lease's run while it is running under the lease.
+func (s *Store) held(db *gorm.DB, l Lease) *gorm.DB {
+	return db.Model(&runRow{}).Where("id = ? AND lease = ? AND status = ?", l.RunID, l.Token, string(StatusRunning))
+}
+
+// whyNotHeld explains a conditional write that matched no row: the run is
+// gone, ended, or held by another attempt.
+func (s *Store) whyNotHeld(ctx context.Context, l Lease) error {
+	r, err := s.Run(context.WithoutCancel(ctx), l.RunID)
+	switch {
+	case err != nil:
 		return err
-	}
-	if r.Status.Done() {
+	case r.Status.Done():
 		return ErrFinished
+	default:
+		return ErrLeaseLost
 	}
-	return ErrBusy
 }
 
-// Heartbeat records that the run's worker is alive. Release clears it, so
-// the next worker may take the run over at once.
-func (s *Store) Heartbeat(ctx context.Context, id int64) error {
-	return s.update(ctx, id, map[string]any{"heartbeat_at": time.Now().UTC()})
-}
-
-// Release clears the run's heartbeat when its worker stops without finishing it.
-func (s *Store) Release(ctx context.Context, id int64) error {
-	return s.update(ctx, id, map[string]any{"heartbeat_at": nil})
-}
-
-// RecordEpoch stores one finished epoch. Recording the same epoch twice
-// replaces it, so a resumed run never counts an epoch twice.
-func (s *Store) RecordEpoch(ctx context.Context, id int64, e Epoch) error {
-	row := epochRow{RunID: id, Epoch: e.Epoch, Loss: e.Loss, Accuracy: e.Accuracy, ValLoss: e.ValLoss,
+// RecordEpoch stores one finished epoch of the lease's run and makes it the
+// run's checkpoint epoch, in one transaction that also calls publish (when
+// not nil) to put the epoch's checkpoint file in place: the epoch row, the
+// checkpoint and its file change together, and only while the lease holds
+// the run (else ErrLeaseLost or ErrFinished, and publish is not called).
+// Recording the same epoch twice replaces it, so a resumed run never counts
+// an epoch twice.
+func (s *Store) RecordEpoch(ctx context.Context, l Lease, e Epoch, publish func() error) error {
+	row := epochRow{RunID: l.RunID, Epoch: e.Epoch, Loss: e.Loss, Accuracy: e.Accuracy, ValLoss: e.ValLoss,
 		ValAccuracy: e.ValAccuracy, LearningRate: e.LearningRate, Seconds: e.Seconds}
 	if len(e.Heads) > 0 {
 		b, err := json.Marshal(e.Heads)
@@ -335,69 +428,128 @@ func (s *Store) RecordEpoch(ctx context.Context, id int64, e Epoch) error {
 		h := string(b)
 		row.Heads = &h
 	}
+	errNotHeld := errors.New("not held")
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The conditional write comes first: it takes the write lock, so no
+		// other attempt can take the lease until this transaction ends.
+		res := s.held(tx, l).Update("checkpoint_epoch", e.Epoch)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotHeld
+		}
 		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
 			return err
 		}
-		return tx.Model(&runRow{}).Where("id = ?", id).Updates(map[string]any{
-			"train_seconds":     gorm.Expr("(SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run_id = ?)", id),
-			"best_val_accuracy": gorm.Expr("(SELECT MAX(val_accuracy) FROM epochs WHERE run_id = ?)", id),
-		}).Error
+		if err := tx.Model(&runRow{}).Where("id = ?", l.RunID).Updates(map[string]any{
+			"train_seconds":     gorm.Expr("(SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run_id = ?)", l.RunID),
+			"best_val_accuracy": gorm.Expr("(SELECT MAX(val_accuracy) FROM epochs WHERE run_id = ?)", l.RunID),
+		}).Error; err != nil {
+			return err
+		}
+		if publish != nil {
+			return publish()
+		}
+		return nil
 	})
+	if errors.Is(err, errNotHeld) {
+		return s.whyNotHeld(ctx, l)
+	}
 	if err != nil {
-		return fmt.Errorf("record epoch %d of run %d: %w", e.Epoch, id, err)
+		return fmt.Errorf("record epoch %d of run %d: %w", e.Epoch, l.RunID, err)
 	}
 	return nil
 }
 
-// TruncateEpochs deletes the run's epochs after epoch from, so a run resumed
-// from its checkpoint at that epoch records the later ones afresh.
-func (s *Store) TruncateEpochs(ctx context.Context, id int64, from int) error {
-	if err := s.db.WithContext(ctx).Where("run_id = ? AND epoch > ?", id, from).Delete(&epochRow{}).Error; err != nil {
-		return fmt.Errorf("truncate epochs of run %d: %w", id, err)
+// TruncateEpochs deletes the run's epochs after epoch from and makes from
+// its checkpoint epoch, so a run resumed from its checkpoint at that epoch
+// (or started over from 0) records the later ones afresh. It changes nothing
+// unless the lease holds the run.
+func (s *Store) TruncateEpochs(ctx context.Context, l Lease, from int) error {
+	errNotHeld := errors.New("not held")
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := s.held(tx, l).Update("checkpoint_epoch", from)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotHeld
+		}
+		return tx.Where("run_id = ? AND epoch > ?", l.RunID, from).Delete(&epochRow{}).Error
+	})
+	if errors.Is(err, errNotHeld) {
+		return s.whyNotHeld(ctx, l)
+	}
+	if err != nil {
+		return fmt.Errorf("truncate epochs of run %d: %w", l.RunID, err)
 	}
 	return nil
 }
 
-// Succeed stores the test result and weights file and marks the run succeeded.
-func (s *Store) Succeed(ctx context.Context, id int64, test TestResult, weightsPath string) error {
+// Succeed stores the test result and weights file and marks the lease's run
+// succeeded, in one transaction that also calls publish (when not nil) to put
+// the weights file in place; it returns ErrLeaseLost or ErrFinished, without
+// calling publish, when the lease no longer holds the run.
+func (s *Store) Succeed(ctx context.Context, l Lease, test TestResult, weightsPath string, publish func() error) error {
 	b, err := json.Marshal(test)
 	if err != nil {
 		return fmt.Errorf("encode test result: %w", err)
 	}
 	t := string(b)
-	return s.finish(ctx, id, StatusSucceeded, map[string]any{"test": t, "weights_path": weightsPath, "error": "", "test_accuracy": test.Accuracy})
+	return s.finish(ctx, l.RunID, &l, StatusSucceeded, map[string]any{"test": t, "weights_path": weightsPath, "error": "", "test_accuracy": test.Accuracy}, publish)
 }
 
-// Fail marks the run failed with a message a person can read.
-func (s *Store) Fail(ctx context.Context, id int64, msg string) error {
-	return s.finish(ctx, id, StatusFailed, map[string]any{"error": msg})
+// Fail marks the lease's run failed with a message a person can read.
+func (s *Store) Fail(ctx context.Context, l Lease, msg string) error {
+	return s.finish(ctx, l.RunID, &l, StatusFailed, map[string]any{"error": msg}, nil)
 }
 
 // Cancel marks a queued or running run cancelled. It returns ErrFinished when
 // the run already ended and ErrNotFound when there is no such run.
 func (s *Store) Cancel(ctx context.Context, id int64) (Run, error) {
-	if err := s.finish(ctx, id, StatusCancelled, map[string]any{"error": ""}); err != nil {
+	if err := s.finish(ctx, id, nil, StatusCancelled, map[string]any{"error": ""}, nil); err != nil {
 		return Run{}, err
 	}
 	return s.Run(ctx, id)
 }
 
-func (s *Store) finish(ctx context.Context, id int64, status Status, cols map[string]any) error {
+// finish ends a queued or running run (with a lease: only while the lease
+// holds it) and ends its lease, calling publish inside the same transaction.
+func (s *Store) finish(ctx context.Context, id int64, l *Lease, status Status, cols map[string]any, publish func() error) error {
 	cols["status"] = string(status)
 	cols["finished_at"] = time.Now().UTC()
 	cols["heartbeat_at"] = nil
-	res := s.db.WithContext(ctx).Model(&runRow{}).
-		Where("id = ? AND status IN ?", id, []string{string(StatusQueued), string(StatusRunning)}).
-		Updates(cols)
-	if res.Error != nil {
-		return fmt.Errorf("finish run %d as %s: %w", id, status, res.Error)
-	}
-	if res.RowsAffected == 0 {
+	cols["lease"] = ""
+	errNotHeld := errors.New("not held")
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Model(&runRow{}).Where("id = ? AND status IN ?", id, []string{string(StatusQueued), string(StatusRunning)})
+		if l != nil {
+			q = s.held(tx, *l)
+		}
+		res := q.Updates(cols)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotHeld
+		}
+		if publish != nil {
+			return publish()
+		}
+		return nil
+	})
+	if errors.Is(err, errNotHeld) {
+		if l != nil {
+			return s.whyNotHeld(ctx, *l)
+		}
 		if _, err := s.Run(ctx, id); err != nil {
 			return err
 		}
 		return ErrFinished
+	}
+	if err != nil {
+		return fmt.Errorf("finish run %d as %s: %w", id, status, err)
 	}
 	return nil
 }

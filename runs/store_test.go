@@ -53,17 +53,18 @@ func testRunLifecycle(t *testing.T, dialect migrations.Dialect) {
 	if r.Status != StatusQueued || r.ID == 0 {
 		t.Fatalf("new run = %+v", r)
 	}
-	if err := s.Start(ctx, r.ID, "cpu", time.Minute); err != nil {
+	if _, err := s.Start(ctx, r.ID, "cpu", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrBusy) {
+	if _, err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second start while the heartbeat is fresh: %v, want ErrBusy", err)
 	}
-	if err := s.Start(ctx, r.ID, "cpu", -time.Second); err != nil {
+	l, err := s.Start(ctx, r.ID, "cpu", -time.Second)
+	if err != nil {
 		t.Fatalf("take over a run whose heartbeat is stale: %v", err)
 	}
 	for _, e := range []Epoch{{Epoch: 1, Loss: 1, Seconds: 2}, {Epoch: 2, Loss: 0.5, Seconds: 3}, {Epoch: 2, Loss: 0.4, Seconds: 3}} {
-		if err := s.RecordEpoch(ctx, r.ID, e); err != nil {
+		if err := s.RecordEpoch(ctx, l, e, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,14 +78,14 @@ func testRunLifecycle(t *testing.T, dialect migrations.Dialect) {
 	if len(got.Epochs) != 2 || got.Epochs[1].Loss != 0.4 || got.TrainSeconds != 5 {
 		t.Fatalf("epochs = %+v, train seconds %v; want 2 epochs, the second replaced, 5 s", got.Epochs, got.TrainSeconds)
 	}
-	if err := s.TruncateEpochs(ctx, r.ID, 1); err != nil {
+	if err := s.TruncateEpochs(ctx, l, 1); err != nil {
 		t.Fatal(err)
 	}
 	if eps, _ := s.Epochs(ctx, r.ID); len(eps) != 1 {
 		t.Fatalf("after truncate to 1: %d epochs", len(eps))
 	}
 	test := TestResult{Accuracy: 0.9, Confusion: [][]int{{1, 0}, {0, 1}}}
-	if err := s.Succeed(ctx, r.ID, test, "weights/1.safetensors"); err != nil {
+	if err := s.Succeed(ctx, l, test, "weights/1.safetensors", nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Run(ctx, r.ID)
@@ -94,7 +95,7 @@ func testRunLifecycle(t *testing.T, dialect migrations.Dialect) {
 	if _, err := s.Cancel(ctx, r.ID); !errors.Is(err, ErrFinished) {
 		t.Fatalf("cancel of a finished run: %v, want ErrFinished", err)
 	}
-	if err := s.Fail(ctx, r.ID, "x"); !errors.Is(err, ErrFinished) {
+	if err := s.Fail(ctx, l, "x"); !errors.Is(err, ErrFinished) {
 		t.Fatalf("fail of a finished run: %v, want ErrFinished", err)
 	}
 	if got2, _ := s.Run(ctx, r.ID); got2.Status != StatusSucceeded || got2.Test.Accuracy != 0.9 {
@@ -112,7 +113,7 @@ func testCancelAndNotFound(t *testing.T, dialect migrations.Dialect) {
 	if err != nil || got.Status != StatusCancelled {
 		t.Fatalf("cancel queued: %+v, %v", got, err)
 	}
-	if err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrFinished) {
+	if _, err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrFinished) {
 		t.Fatalf("start of a cancelled run: %v, want ErrFinished", err)
 	}
 	if _, err := s.Run(ctx, 9999); !errors.Is(err, ErrNotFound) {
@@ -132,7 +133,11 @@ func testRunsFilterAndOrder(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
 	s, es := setup(t, dialect)
 	a, b, c := newRun(t, s, es), newRun(t, s, es), newRun(t, s, es)
-	if err := s.Fail(ctx, b.ID, "loss became NaN"); err != nil {
+	lb, err := s.Start(ctx, b.ID, "cpu", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fail(ctx, lb, "loss became NaN"); err != nil {
 		t.Fatal(err)
 	}
 	all, err := s.Runs(ctx, Filter{})
@@ -182,5 +187,126 @@ func TestCompareMarksDifferences(t *testing.T) {
 	}
 	if c.Summary[1].HasTest || c.Summary[1].EpochsRun != 0 {
 		t.Fatalf("summary of an unfinished run = %+v", c.Summary[1])
+	}
+}
+
+// TestLeaseLost: once another attempt takes a run over, every write of the
+// first attempt is refused with ErrLeaseLost and changes nothing, and its
+// publish callbacks never run.
+func TestLeaseLost(t *testing.T) { eachDB(t, testLeaseLost) }
+
+func testLeaseLost(t *testing.T, dialect migrations.Dialect) {
+	ctx := context.Background()
+	s, es := setup(t, dialect)
+	r := newRun(t, s, es)
+	old, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordEpoch(ctx, old, Epoch{Epoch: 1, Loss: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The first attempt stalls; its heartbeat goes stale and a second takes over.
+	cur, err := s.Start(ctx, r.ID, "cpu", -time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Token == old.Token || cur.Checkpoint != 1 {
+		t.Fatalf("take-over lease %+v after %+v, want a new token and checkpoint epoch 1", cur, old)
+	}
+	published := false
+	publish := func() error { published = true; return nil }
+	for name, write := range map[string]func() error{
+		"heartbeat": func() error { return s.Heartbeat(ctx, old) },
+		"epoch":     func() error { return s.RecordEpoch(ctx, old, Epoch{Epoch: 2, Loss: 9}, publish) },
+		"truncate":  func() error { return s.TruncateEpochs(ctx, old, 0) },
+		"succeed":   func() error { return s.Succeed(ctx, old, TestResult{Accuracy: 0.1}, "weights/x", publish) },
+		"fail":      func() error { return s.Fail(ctx, old, "stale") },
+		"release":   func() error { return s.Release(ctx, old) },
+	} {
+		if err := write(); !errors.Is(err, ErrLeaseLost) {
+			t.Errorf("%s by the stale attempt: %v, want ErrLeaseLost", name, err)
+		}
+	}
+	if published {
+		t.Error("a stale attempt's publish ran")
+	}
+	got, _ := s.Run(ctx, r.ID)
+	if got.Status != StatusRunning || len(got.Epochs) != 1 || got.Epochs[0].Loss != 1 || got.Test != nil {
+		t.Fatalf("run after the stale attempt's writes: %+v", got)
+	}
+	if err := s.Heartbeat(ctx, cur); err != nil {
+		t.Fatalf("heartbeat of the holder: %v", err)
+	}
+	if err := s.Succeed(ctx, cur, TestResult{Accuracy: 0.9}, "weights/1", publish); err != nil || !published {
+		t.Fatalf("succeed by the holder: %v (published %v)", err, published)
+	}
+	if err := s.Heartbeat(ctx, cur); !errors.Is(err, ErrFinished) {
+		t.Fatalf("heartbeat on a finished run: %v, want ErrFinished", err)
+	}
+}
+
+// TestPublishErrorRollsBack: when putting the file in place fails, the
+// epoch or the final status is not stored either.
+func TestPublishErrorRollsBack(t *testing.T) { eachDB(t, testPublishErrorRollsBack) }
+
+func testPublishErrorRollsBack(t *testing.T, dialect migrations.Dialect) {
+	ctx := context.Background()
+	s, es := setup(t, dialect)
+	r := newRun(t, s, es)
+	l, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("disk full")
+	if err := s.RecordEpoch(ctx, l, Epoch{Epoch: 1}, func() error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("record epoch: %v", err)
+	}
+	if err := s.Succeed(ctx, l, TestResult{}, "weights/1", func() error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("succeed: %v", err)
+	}
+	got, _ := s.Run(ctx, r.ID)
+	if got.Status != StatusRunning || len(got.Epochs) != 0 || got.WeightsPath != "" {
+		t.Fatalf("run after failed publishes: %+v", got)
+	}
+}
+
+// TestThreeStopsFail: a run whose process died three times while training
+// it fails at the next start instead of resuming again; a release (a clean
+// shutdown) is not a stop.
+func TestThreeStopsFail(t *testing.T) { eachDB(t, testThreeStopsFail) }
+
+func testThreeStopsFail(t *testing.T, dialect migrations.Dialect) {
+	ctx := context.Background()
+	s, es := setup(t, dialect)
+	r := newRun(t, s, es)
+	l, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = s.Start(ctx, r.ID, "cpu", time.Minute); err != nil {
+		t.Fatalf("start after a release: %v", err)
+	}
+	for k := 1; k <= 2; k++ {
+		if err := s.RecordEpoch(ctx, l, Epoch{Epoch: k}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// The process dies; the next start finds the heartbeat stale.
+		if l, err = s.Start(ctx, r.ID, "cpu", -time.Second); err != nil {
+			t.Fatalf("start after stop %d: %v", k, err)
+		}
+	}
+	if _, err := s.Start(ctx, r.ID, "cpu", -time.Second); !errors.Is(err, ErrGaveUp) {
+		t.Fatalf("start after the third stop: %v, want ErrGaveUp", err)
+	}
+	got, _ := s.Run(ctx, r.ID)
+	if want := "the process stopped 3 times while training this run (last epoch 2)"; got.Status != StatusFailed || got.Error != want {
+		t.Fatalf("run %s %q, want failed %q", got.Status, got.Error, want)
+	}
+	if _, err := s.Start(ctx, r.ID, "cpu", -time.Second); !errors.Is(err, ErrFinished) {
+		t.Fatalf("start of the failed run: %v", err)
 	}
 }

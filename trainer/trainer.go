@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,12 +118,56 @@ func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, c
 	return t, nil
 }
 
-// Start starts the workers; it returns at once.
+// Start starts the workers; it returns at once. It first deletes the
+// checkpoints that runs which ended left behind.
 func (t *Trainer) Start(ctx context.Context) error {
+	if err := t.sweepCheckpoints(ctx); err != nil {
+		t.cfg.Logger.Warn("sweep checkpoints", "err", err)
+	}
 	if t.cfg.Workers == 0 {
 		return nil
 	}
 	return t.client.Start(ctx)
+}
+
+// sweepCheckpoints deletes the checkpoint folders of runs that ended or no
+// longer exist (a process that died between a run's end and its clean-up
+// leaves one behind).
+func (t *Trainer) sweepCheckpoints(ctx context.Context) error {
+	entries, err := os.ReadDir(filepath.Join(t.cfg.DataDir, "checkpoints"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	dirs := map[int64]bool{}
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), "run-")
+		if id, err := strconv.ParseInt(n, 10, 64); ok && err == nil && e.IsDir() {
+			dirs[id] = true
+		}
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(dirs))
+	for id := range dirs {
+		ids = append(ids, id)
+	}
+	live, err := t.runs.Runs(ctx, runs.Filter{IDs: ids})
+	if err != nil {
+		return err
+	}
+	for _, r := range live {
+		if !r.Status.Done() {
+			delete(dirs, r.ID)
+		}
+	}
+	for id := range dirs {
+		t.removeCheckpoints(id)
+	}
+	return nil
 }
 
 // Stop stops fetching new jobs, cancels running ones (they resume from their
@@ -157,6 +204,9 @@ func (t *Trainer) Cancel(ctx context.Context, id int64) (runs.Run, error) {
 		return runs.Run{}, err
 	}
 	t.cancelActive(id, errCancelled)
+	// A worker that still holds the run can no longer record a checkpoint
+	// (the run is cancelled), so its checkpoints can go now.
+	t.removeCheckpoints(id)
 	var row struct{ JobID int64 }
 	if err := t.db.WithContext(ctx).Raw(`SELECT job_id FROM runs WHERE id = ?`, id).Scan(&row).Error; err == nil && row.JobID > 0 {
 		if _, err := t.client.JobCancel(ctx, row.JobID); err != nil {

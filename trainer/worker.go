@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -50,12 +51,22 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 	}
 	defer func() { t.devices <- device }()
 
-	err := t.runs.Start(ctx, id, device, t.cfg.RescueAfter/2)
+	lease, err := t.runs.Start(ctx, id, device, t.cfg.RescueAfter/2)
 	switch {
 	case errors.Is(err, runs.ErrFinished), errors.Is(err, runs.ErrNotFound):
 		return nil
 	case errors.Is(err, runs.ErrBusy):
 		return river.JobSnooze(t.cfg.RescueAfter / 2)
+	case errors.Is(err, runs.ErrGaveUp):
+		// Its process died too often while training it (out of memory, say).
+		t.removeCheckpoints(id)
+		msg := err.Error()
+		if r, rerr := t.runs.Run(ctx, id); rerr == nil {
+			msg = r.Error
+		}
+		t.cfg.Logger.Error("run failed", "run", id, "err", msg)
+		t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusFailed, Error: msg}})
+		return river.JobCancel(err)
 	case err != nil:
 		return err
 	}
@@ -63,38 +74,60 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 
 	trainCtx, release := t.trainContext(ctx, id)
 	defer release()
-	hbCtx, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		t.heartbeat(hbCtx, id)
-	}()
-	err = t.train(trainCtx, id)
+	stopHeartbeat := t.startHeartbeat(ctx, lease)
+	defer stopHeartbeat() // on every way out, panics included
+	err = t.train(trainCtx, lease)
 	stopHeartbeat()
-	<-hbDone
 
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, runs.ErrLeaseLost), errors.Is(context.Cause(trainCtx), runs.ErrLeaseLost):
+		// This process stalled past the rescue time and another attempt took
+		// the run over: stop without writing anything more. River tries the
+		// job again later; that try finds the run busy or finished.
+		t.cfg.Logger.Warn("run taken over by another attempt; this attempt stops without writing", "run", id)
+		return fmt.Errorf("run %d: %w", id, runs.ErrLeaseLost)
+	case errors.Is(err, runs.ErrFinished), errors.Is(context.Cause(trainCtx), errCancelled):
+		// Ended elsewhere: cancelled by a person (here or in another
+		// process), or finished by the attempt that took it over.
+		if r, rerr := t.runs.Run(bg, id); rerr == nil && r.Status != runs.StatusCancelled {
+			t.cfg.Logger.Warn("run finished by another attempt; this attempt stops without writing", "run", id)
+			return nil
+		}
+		t.removeCheckpoints(id)
+		return river.JobCancel(fmt.Errorf("run %d cancelled", id))
 	case trainCtx.Err() != nil:
-		// Cancelled by the user (the run is already marked) or by shutdown:
-		// release the run so the next process resumes it from its checkpoint.
+		// Stopped by shutdown or by River: release the run so the next
+		// process resumes it from its checkpoint at once.
 		if r, rerr := t.runs.Run(bg, id); rerr == nil && r.Status == runs.StatusCancelled {
+			t.removeCheckpoints(id)
 			return river.JobCancel(fmt.Errorf("run %d cancelled", id))
 		}
-		if rerr := t.runs.Release(bg, id); rerr != nil {
+		if rerr := t.runs.Release(bg, lease); rerr != nil {
 			t.cfg.Logger.Warn("release run", "run", id, "err", rerr)
 		}
 		return fmt.Errorf("run %d interrupted: %w", id, context.Cause(trainCtx))
 	default:
 		msg := userMessage(err)
-		t.cfg.Logger.Error("training failed", "run", id, "err", err)
-		if ferr := t.runs.Fail(bg, id, msg); ferr != nil && !errors.Is(ferr, runs.ErrFinished) {
+		attrs := []any{"run", id, "err", err}
+		var write *writeError
+		if errors.As(err, &write) {
+			attrs = append(attrs, "cause", write.err) // with the path
+		}
+		t.cfg.Logger.Error("training failed", attrs...)
+		switch ferr := t.runs.Fail(bg, lease, msg); {
+		case errors.Is(ferr, runs.ErrLeaseLost):
+			t.cfg.Logger.Warn("run taken over by another attempt; this attempt stops without writing", "run", id)
+			return fmt.Errorf("run %d: %w", id, runs.ErrLeaseLost)
+		case ferr == nil:
+			t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusFailed, Error: msg}})
+		case !errors.Is(ferr, runs.ErrFinished):
 			return ferr
 		}
-		t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusFailed, Error: msg}})
+		t.removeCheckpoints(id)
 		return river.JobCancel(err)
 	}
 }
@@ -132,7 +165,28 @@ func (t *Trainer) cancelActive(id int64, cause error) {
 	}
 }
 
-func (t *Trainer) heartbeat(ctx context.Context, id int64) {
+// startHeartbeat sends the lease's heartbeat until the returned function is
+// called (it may be called more than once; it waits for the last beat).
+func (t *Trainer) startHeartbeat(ctx context.Context, l runs.Lease) func() {
+	hbCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.heartbeat(hbCtx, l)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
+}
+
+// heartbeat refreshes the lease's heartbeat every rescue-after/6. When the
+// run was cancelled (perhaps by another process) or taken over by another
+// attempt, it stops the training.
+func (t *Trainer) heartbeat(ctx context.Context, l runs.Lease) {
 	tick := time.NewTicker(max(t.cfg.RescueAfter/6, 200*time.Millisecond))
 	defer tick.Stop()
 	for {
@@ -140,12 +194,18 @@ func (t *Trainer) heartbeat(ctx context.Context, id int64) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := t.runs.Heartbeat(ctx, id); err != nil && ctx.Err() == nil {
-				t.cfg.Logger.Warn("heartbeat", "run", id, "err", err)
-			}
-			// A run cancelled by another process stops here.
-			if r, err := t.runs.Run(ctx, id); err == nil && r.Status == runs.StatusCancelled {
-				t.cancelActive(id, errCancelled)
+			err := t.runs.Heartbeat(ctx, l)
+			switch {
+			case err == nil || ctx.Err() != nil:
+			case errors.Is(err, runs.ErrLeaseLost):
+				t.cfg.Logger.Warn("run taken over by another attempt", "run", l.RunID)
+				t.cancelActive(l.RunID, runs.ErrLeaseLost)
+				return
+			case errors.Is(err, runs.ErrFinished):
+				t.cancelActive(l.RunID, errCancelled)
+				return
+			default:
+				t.cfg.Logger.Warn("heartbeat", "run", l.RunID, "err", err)
 			}
 		}
 	}
@@ -157,6 +217,10 @@ func userMessage(err error) string {
 	if errors.As(err, &diverged) {
 		return diverged.Error()
 	}
+	var write *writeError
+	if errors.As(err, &write) {
+		return write.Error()
+	}
 	msg := err.Error()
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
@@ -164,8 +228,33 @@ func userMessage(err error) string {
 	return "training failed: " + msg
 }
 
-// train runs one run to the end: resume or build, fit, evaluate, save.
-func (t *Trainer) train(ctx context.Context, id int64) error {
+// writeError is a failed write of a run's file (a checkpoint, the weights):
+// its message says what could not be written and why, not where.
+type writeError struct {
+	what string
+	err  error
+}
+
+func (e *writeError) Error() string {
+	reason := e.err
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(e.err, &pe):
+		reason = pe.Err
+	case errors.As(e.err, &le):
+		reason = le.Err
+	}
+	return fmt.Sprintf("could not write the %s: %v", e.what, reason)
+}
+
+func (e *writeError) Unwrap() error { return e.err }
+
+// train runs the lease's run to the end: resume or build, fit, evaluate,
+// save. Every write goes through the lease, so an attempt that lost its run
+// stops at its next write with runs.ErrLeaseLost.
+func (t *Trainer) train(ctx context.Context, lease runs.Lease) error {
+	id := lease.RunID
 	run, err := t.runs.Run(ctx, id)
 	if err != nil {
 		return err
@@ -175,14 +264,18 @@ func (t *Trainer) train(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	ckptDir := filepath.Join(t.cfg.DataDir, "checkpoints", fmt.Sprintf("run-%d", id))
-	from, ckpt := lastCheckpoint(ckptDir)
+	ckptDir := t.checkpointDir(id)
+	from := lease.Checkpoint
 	var model *nn.Model
-	if ckpt != "" {
-		model, err = loadModel(ckpt, spec.BatchSize)
+	if from > 0 {
+		var at int
+		model, at, err = loadCheckpoint(filepath.Join(ckptDir, checkpointName(from)), spec.BatchSize)
+		if err == nil && at != from {
+			err = fmt.Errorf("the file holds epoch %d", at)
+		}
 		if err != nil {
-			t.cfg.Logger.Warn("checkpoint unreadable, starting over", "run", id, "err", err)
-			from = 0
+			t.cfg.Logger.Warn("checkpoint unreadable, starting over", "run", id, "epoch", from, "err", err)
+			model = nil
 		}
 	}
 	if model == nil {
@@ -191,15 +284,11 @@ func (t *Trainer) train(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	if err := t.runs.TruncateEpochs(ctx, id, from); err != nil {
+	if err := t.runs.TruncateEpochs(ctx, lease, from); err != nil {
 		return err
 	}
-	if from > 0 {
-		// Carry the learning rate a plateau callback may have lowered.
-		if done, err := t.runs.Epochs(ctx, id); err == nil && len(done) > 0 && done[len(done)-1].LearningRate > 0 {
-			model.SetLearningRate(done[len(done)-1].LearningRate)
-		}
-	}
+	// Files of earlier attempts: temporary ones, and checkpoints after the one resumed from.
+	keepOnly(ckptDir, checkpointName(from))
 
 	var lastProgress time.Time
 	hooks := nn.Hooks{
@@ -211,14 +300,25 @@ func (t *Trainer) train(ctx context.Context, id int64) error {
 			t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventProgress, Data: progress(p)})
 		},
 		OnEpoch: func(e runs.Epoch) error {
-			// The epoch row first, then the checkpoint: a crash in between
-			// repeats this epoch from the previous checkpoint, never counts it twice.
-			if err := t.runs.RecordEpoch(context.WithoutCancel(ctx), id, e); err != nil {
+			// The checkpoint goes to a temporary file; the epoch row, the
+			// run's checkpoint epoch and the file's rename into place then
+			// happen in one transaction, only while this attempt holds the run.
+			tmp, err := writeTemp(ckptDir, fmt.Sprintf(".epoch-%d-%s-*.tmp", e.Epoch, lease.Token), model.WriteCheckpoint)
+			if err != nil {
+				return &writeError{"checkpoint", err}
+			}
+			defer os.Remove(tmp)
+			name := checkpointName(e.Epoch)
+			err = t.runs.RecordEpoch(context.WithoutCancel(ctx), lease, e, func() error {
+				if err := os.Rename(tmp, filepath.Join(ckptDir, name)); err != nil {
+					return &writeError{"checkpoint", err}
+				}
+				return nil
+			})
+			if err != nil {
 				return err
 			}
-			if err := writeCheckpoint(ckptDir, e.Epoch, model); err != nil {
-				return err
-			}
+			keepOnly(ckptDir, name)
 			t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventEpoch, Data: e})
 			return nil
 		},
@@ -242,17 +342,26 @@ func (t *Trainer) train(ctx context.Context, id int64) error {
 			test.BestValAccuracy, test.BestEpoch = e.ValAccuracy, e.Epoch
 		}
 	}
+	// The weights go to this attempt's own temporary file, renamed into
+	// place in the transaction that marks the run succeeded under the lease:
+	// a stale attempt can never replace the weights of the stored result.
 	rel := filepath.ToSlash(filepath.Join("weights", fmt.Sprintf("run-%d.safetensors", id)))
-	if err := writeWeights(filepath.Join(t.cfg.DataDir, rel), model); err != nil {
-		return err
+	path := filepath.Join(t.cfg.DataDir, rel)
+	tmp, err := writeTemp(filepath.Dir(path), fmt.Sprintf(".run-%d-%s-*.tmp", id, lease.Token), model.WriteWeights)
+	if err != nil {
+		return &writeError{"weights file", err}
 	}
-	if err := t.runs.Succeed(ctx, id, test, rel); err != nil {
-		if errors.Is(err, runs.ErrFinished) {
-			return nil // cancelled at the last moment
+	defer os.Remove(tmp)
+	err = t.runs.Succeed(context.WithoutCancel(ctx), lease, test, rel, func() error {
+		if err := os.Rename(tmp, path); err != nil {
+			return &writeError{"weights file", err}
 		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	os.RemoveAll(ckptDir)
+	t.removeCheckpoints(id)
 	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusSucceeded}})
 	return nil
 }
@@ -267,64 +376,62 @@ func progress(p nn.Progress) runs.Progress {
 	return out
 }
 
-// lastCheckpoint returns the highest epoch checkpointed in dir and its file.
-func lastCheckpoint(dir string) (int, string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, ""
-	}
-	var epochs []int
-	for _, e := range entries {
-		name := e.Name()
-		if n, ok := strings.CutPrefix(name, "epoch-"); ok {
-			if k, err := strconv.Atoi(strings.TrimSuffix(n, ".safetensors")); err == nil && strings.HasSuffix(n, ".safetensors") {
-				epochs = append(epochs, k)
-			}
-		}
-	}
-	if len(epochs) == 0 {
-		return 0, ""
-	}
-	sort.Ints(epochs)
-	k := epochs[len(epochs)-1]
-	return k, filepath.Join(dir, fmt.Sprintf("epoch-%d.safetensors", k))
+// checkpointDir is where run id keeps its checkpoint.
+func (t *Trainer) checkpointDir(id int64) string {
+	return filepath.Join(t.cfg.DataDir, "checkpoints", fmt.Sprintf("run-%d", id))
 }
 
-func writeCheckpoint(dir string, epoch int, m *nn.Model) error {
-	if err := writeWeights(filepath.Join(dir, fmt.Sprintf("epoch-%d.safetensors", epoch)), m); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+func checkpointName(epoch int) string { return fmt.Sprintf("epoch-%d.safetensors", epoch) }
+
+// removeCheckpoints deletes run id's checkpoints, once it ended.
+func (t *Trainer) removeCheckpoints(id int64) {
+	if err := os.RemoveAll(t.checkpointDir(id)); err != nil {
+		t.cfg.Logger.Warn("remove checkpoints", "run", id, "err", err)
 	}
+}
+
+// keepOnly deletes every file in dir but name.
+func keepOnly(dir, name string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if e.Name() != fmt.Sprintf("epoch-%d.safetensors", epoch) {
+		if e.Name() != name {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-	return nil
 }
 
-// writeWeights writes m's weights to path atomically: a temporary file renamed into place.
-func writeWeights(path string, m *nn.Model) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+// writeTemp writes a new temporary file in dir (named after pattern, as
+// os.CreateTemp does) with write, synced to disk, and returns its path. On
+// error nothing is left behind.
+func writeTemp(dir, pattern string, write func(io.Writer) error) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer os.Remove(f.Name())
-	if err := m.WriteWeights(f); err != nil {
-		f.Close()
-		return err
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
 	}
-	return os.Rename(f.Name(), path)
+	return f.Name(), nil
+}
+
+func loadCheckpoint(path string, batch int) (*nn.Model, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	return nn.LoadCheckpoint(f, batch)
 }
 
 func loadModel(path string, batch int) (*nn.Model, error) {

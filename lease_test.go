@@ -1,0 +1,282 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// resumeSpec is a small CNN with dropout, Adam, ReduceLROnPlateau and
+// EarlyStopping (restore best): every piece of state a resume must carry.
+const resumeSpec = `{"preset": "mnist-cnn1", "overrides": {"epochs": %d, "batch_size": 32, "train_limit": 1200, "seed": 7,
+	"learning_rate": 0.003,
+	"reduce_lr": {"factor": 0.5, "patience": 1, "min_lr": 0.00001},
+	"early_stopping": {"patience": 20, "restore_best": true}}}`
+
+type storedRun struct {
+	Status string `json:"status"`
+	Error  string `json:"error"`
+	Epochs []struct {
+		Epoch        int     `json:"epoch"`
+		Loss         float64 `json:"loss"`
+		ValLoss      float64 `json:"val_loss"`
+		Accuracy     float64 `json:"accuracy"`
+		LearningRate float64 `json:"learning_rate"`
+		Seconds      float64 `json:"seconds"`
+	} `json:"epochs"`
+	Test *struct {
+		Accuracy float64 `json:"accuracy"`
+		Loss     float64 `json:"loss"`
+	} `json:"test"`
+}
+
+func createLeaseRun(t *testing.T, url, body string) int64 {
+	t.Helper()
+	res, err := http.Post(url+"/api/experiments", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Runs []int64 `json:"runs"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated || len(out.Runs) != 1 {
+		t.Fatalf("create: %d, %v, %+v", res.StatusCode, err, out)
+	}
+	return out.Runs[0]
+}
+
+func fetchRun(t *testing.T, url string, id int64) storedRun {
+	t.Helper()
+	res, err := http.Get(fmt.Sprintf("%s/api/runs/%d", url, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r storedRun
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitRun polls the run until done says so, failing after limit.
+func waitLeaseRun(t *testing.T, url string, id int64, limit time.Duration, what string, done func(storedRun) bool) storedRun {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		r := fetchRun(t, url, id)
+		if done(r) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d: %s: not within %s (status %s, %d epochs)", id, what, limit, r.Status, len(r.Epochs))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func finished(r storedRun) bool { return r.Status != "queued" && r.Status != "running" }
+
+func weightsSHA(t *testing.T, url string, id int64) string {
+	t.Helper()
+	res, err := http.Get(fmt.Sprintf("%s/api/runs/%d/weights", url, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("weights of run %d: %d %v", id, res.StatusCode, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// sameTraining fails unless runs a and b trained alike: the same epochs with
+// the same metrics and learning rates, and the same test result.
+func sameTraining(t *testing.T, a, b storedRun) {
+	t.Helper()
+	if a.Status != "succeeded" || b.Status != "succeeded" {
+		t.Fatalf("runs ended %s (%s) and %s (%s)", a.Status, a.Error, b.Status, b.Error)
+	}
+	if len(a.Epochs) != len(b.Epochs) {
+		t.Fatalf("%d epochs and %d epochs", len(a.Epochs), len(b.Epochs))
+	}
+	for i, ea := range a.Epochs {
+		eb := b.Epochs[i]
+		if ea.Epoch != i+1 || ea.Epoch != eb.Epoch || ea.Loss != eb.Loss || ea.ValLoss != eb.ValLoss ||
+			ea.Accuracy != eb.Accuracy || ea.LearningRate != eb.LearningRate {
+			t.Errorf("epoch %d: %+v, uninterrupted %+v", i+1, ea, eb)
+		}
+	}
+	if a.Test == nil || b.Test == nil || *a.Test != *b.Test {
+		t.Errorf("test results %+v and %+v", a.Test, b.Test)
+	}
+}
+
+// TestKilledRunEndsAsIfNeverStopped kills `trainyard serve` with SIGKILL
+// after epoch 2 of a 4-epoch run; the next process resumes it from its
+// checkpoint, and it ends with the same epochs, test result and weights
+// (sha256) as the same spec and seed trained without a stop.
+func TestKilledRunEndsAsIfNeverStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	p := startServer(t, bin, dir)
+	killed := createLeaseRun(t, p.url, fmt.Sprintf(resumeSpec, 4))
+	at := waitLeaseRun(t, p.url, killed, 2*time.Minute, "2 epochs", func(r storedRun) bool { return len(r.Epochs) >= 2 })
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	if len(at.Epochs) >= 4 {
+		t.Fatalf("killed after %d epochs: the run had already finished training", len(at.Epochs))
+	}
+
+	q := startServer(t, bin, dir)
+	a := waitLeaseRun(t, q.url, killed, 3*time.Minute, "finish after the kill", finished)
+	whole := createLeaseRun(t, q.url, fmt.Sprintf(resumeSpec, 4))
+	b := waitLeaseRun(t, q.url, whole, 3*time.Minute, "finish", finished)
+	sameTraining(t, a, b)
+	if len(q.logged("checkpoint unreadable")) > 0 {
+		t.Fatal("the resumed run did not start from its checkpoint")
+	}
+	sa, sb := weightsSHA(t, q.url, killed), weightsSHA(t, q.url, whole)
+	if sa != sb {
+		t.Fatalf("weights sha256 %s after a kill, %s without", sa, sb)
+	}
+	reduced := a.Epochs[len(a.Epochs)-1].LearningRate < 0.003
+	t.Logf("killed after epoch %d of 4; resumed and uninterrupted weights sha256 %s; test accuracy %.4f; learning rate reduced: %v",
+		len(at.Epochs), sa, a.Test.Accuracy, reduced)
+	if _, err := os.Stat(filepath.Join(dir, "checkpoints", fmt.Sprint("run-", killed))); !os.IsNotExist(err) {
+		t.Errorf("the finished run's checkpoints are still there: %v", err)
+	}
+}
+
+// TestStalledProcessLosesItsRun runs two servers on one data dir. The one
+// training a run is stopped (SIGSTOP) for longer than --rescue-after; the
+// other takes the run over and finishes it. When the stalled one wakes up
+// (SIGCONT) it stops training the run without writing: every stored epoch,
+// the test result and the weights come from the attempt that finished it,
+// and they equal those of the same spec trained without a stop.
+func TestStalledProcessLosesItsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	a := startServer(t, bin, dir)
+	id := createLeaseRun(t, a.url, fmt.Sprintf(resumeSpec, 6))
+	waitLeaseRun(t, a.url, id, 2*time.Minute, "1 epoch", func(r storedRun) bool { return len(r.Epochs) >= 1 })
+	b := startServer(t, bin, dir)
+	waitLeaseRun(t, a.url, id, 2*time.Minute, "2 epochs", func(r storedRun) bool { return len(r.Epochs) >= 2 })
+	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	time.Sleep(200 * time.Millisecond)
+	before := fetchRun(t, b.url, id)
+	if finished(before) {
+		t.Fatalf("the run %s before the other process could take it over", before.Status)
+	}
+	// B takes the run over once A's heartbeat is stale and River rescues
+	// the job: an epoch beyond A's last is recorded while A sleeps. A wakes
+	// up while B trains the rest.
+	after := waitLeaseRun(t, b.url, id, 3*time.Minute, "an epoch from the other process", func(r storedRun) bool {
+		return len(r.Epochs) > len(before.Epochs) || finished(r)
+	})
+	stall := time.Since(stopped)
+	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	r := waitLeaseRun(t, b.url, id, 3*time.Minute, "finish", finished)
+	if r.Status != "succeeded" {
+		t.Fatalf("run %s: %s", r.Status, r.Error)
+	}
+	// A, awake, finds its lease gone at its next write (a heartbeat or
+	// the epoch it was in) and stops.
+	deadline := time.Now().Add(time.Minute)
+	for len(a.logged("taken over by another attempt")) == 0 && len(a.logged("finished by another attempt")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stalled process did not notice it lost the run; its log:\n%s", strings.Join(a.logged(""), "\n"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, e := range r.Epochs {
+		// The epoch A was in when it stopped lasted as long as the stall:
+		// had A recorded it, it would show.
+		if e.Seconds >= stall.Seconds()/2 {
+			t.Errorf("epoch %d lasted %.1f s: it comes from the stalled process (stalled %.1f s)", e.Epoch, e.Seconds, stall.Seconds())
+		}
+	}
+	if len(a.logged("training failed")) > 0 || a.cmd.ProcessState != nil {
+		t.Fatalf("the stalled process failed the run or died: %s", strings.Join(a.logged("training failed"), "\n"))
+	}
+
+	whole := createLeaseRun(t, b.url, fmt.Sprintf(resumeSpec, 6))
+	w := waitLeaseRun(t, b.url, whole, 3*time.Minute, "finish", finished)
+	sameTraining(t, r, w)
+	sr, sw := weightsSHA(t, b.url, id), weightsSHA(t, b.url, whole)
+	if sr != sw {
+		t.Fatalf("weights sha256 %s after the stall, %s trained without one", sr, sw)
+	}
+	// Nothing half-written is left: no temporary weights file, no checkpoints.
+	left, _ := filepath.Glob(filepath.Join(dir, "weights", ".*"))
+	if ck, _ := os.ReadDir(filepath.Join(dir, "checkpoints", fmt.Sprint("run-", id))); len(left) > 0 || len(ck) > 0 {
+		t.Errorf("left behind: %v %v", left, ck)
+	}
+	t.Logf("stalled after epoch %d for %.1f s, woken with the run %s at epoch %d; the other process recorded epochs %d-%d; "+
+		"weights sha256 %s (uninterrupted: %s); test accuracy %.4f; stalled process: %q",
+		len(before.Epochs), stall.Seconds(), after.Status, len(after.Epochs), len(before.Epochs)+1, len(r.Epochs), sr, sw, r.Test.Accuracy,
+		append(a.logged("taken over by another attempt"), a.logged("finished by another attempt")...))
+}
+
+// TestThreeDeathsFailTheRun kills `trainyard serve` (SIGKILL) three times
+// while it trains the same run; the fourth process fails the run with a
+// message saying so instead of resuming it once more.
+func TestThreeDeathsFailTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	p := startServer(t, bin, dir)
+	id := createLeaseRun(t, p.url, `{"preset": "mnist-nn1", "overrides": {"epochs": 100, "batch_size": 32, "train_limit": 500}}`)
+	epochs := 0
+	for kill := 1; kill <= 3; kill++ {
+		// Each process trains the run (records an epoch of its own) before it dies.
+		r := waitLeaseRun(t, p.url, id, 3*time.Minute, fmt.Sprintf("an epoch before kill %d", kill), func(r storedRun) bool {
+			return len(r.Epochs) > epochs || finished(r)
+		})
+		if r.Status != "running" {
+			t.Fatalf("before kill %d the run is %s: %s", kill, r.Status, r.Error)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		p.cmd.Wait()
+		epochs = len(r.Epochs)
+		p = startServer(t, bin, dir)
+	}
+	r := waitLeaseRun(t, p.url, id, 3*time.Minute, "fail", finished)
+	want := fmt.Sprintf("the process stopped 3 times while training this run (last epoch %d)", len(r.Epochs))
+	if r.Status != "failed" || r.Error != want || len(r.Epochs) < epochs {
+		t.Fatalf("run %s with %d epochs and error %q, want failed with %q", r.Status, len(r.Epochs), r.Error, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoints", fmt.Sprint("run-", id))); !os.IsNotExist(err) {
+		t.Errorf("the failed run's checkpoints are still there: %v", err)
+	}
+	t.Logf("after 3 kills: %s", r.Error)
+}
