@@ -208,13 +208,18 @@ func (s *Store) Runs(ctx context.Context, f Filter) ([]Run, error) {
 	return out, nil
 }
 
-// CountsByExperiment returns how many runs each experiment has.
-func (s *Store) CountsByExperiment(ctx context.Context) (map[int64]int, error) {
+// CountsByExperiment returns how many runs each experiment has, of the
+// given experiments only when ids are given.
+func (s *Store) CountsByExperiment(ctx context.Context, ids ...int64) (map[int64]int, error) {
 	var rows []struct {
 		ExperimentID int64
 		N            int
 	}
-	if err := s.db.WithContext(ctx).Model(&runRow{}).Select("experiment_id, count(*) AS n").Group("experiment_id").Scan(&rows).Error; err != nil {
+	q := s.db.WithContext(ctx).Model(&runRow{}).Select("experiment_id, count(*) AS n")
+	if len(ids) > 0 {
+		q = q.Where("experiment_id IN ?", ids)
+	}
+	if err := q.Group("experiment_id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("run counts: %w", err)
 	}
 	out := make(map[int64]int, len(rows))

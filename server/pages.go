@@ -18,26 +18,42 @@ const listLimit = 500
 func statusFilter(c echo.Context) (runs.Status, error) {
 	s := runs.Status(c.QueryParam("status"))
 	if s != "" && !s.Valid() {
-		return "", fieldErrors{"status": fmt.Sprintf("unknown status %q (queued, running, succeeded, failed, cancelled)", s)}
+		return "", &runs.ParamError{Param: "status", Msg: fmt.Sprintf("unknown status %q (queued, running, succeeded, failed, cancelled)", clipMsg(string(s)))}
 	}
 	return s, nil
 }
 
+// home is the runs table (one page, sorted and filtered on the server) and
+// the newest experiments. Bad filters answer 400 with the page and the
+// message beside the filters.
 func (h *handler) home(c echo.Context) error {
 	ctx := c.Request().Context()
-	status, err := statusFilter(c)
+	code := http.StatusOK
+	table := web.RunsBrowserProps{Presets: presetNames()}
+	q, err := listQuery(c)
+	if err == nil {
+		table.Page, err = h.runs.List(ctx, q)
+	}
+	table.Query = q
+	var pe *runs.ParamError
+	switch {
+	case errors.As(err, &pe):
+		code, table.ErrorParam, table.Error = http.StatusBadRequest, pe.Param, pe.Msg
+		if pe.Param == "status" {
+			table.Query.Status = ""
+		}
+	case err != nil:
+		return err
+	}
+	exps, err := h.exps.Experiments(ctx, homeExperiments)
 	if err != nil {
 		return err
 	}
-	rs, err := h.runs.Runs(ctx, runs.Filter{Status: status, Limit: listLimit})
-	if err != nil {
-		return err
+	ids := make([]int64, len(exps))
+	for i, e := range exps {
+		ids[i] = e.ID
 	}
-	exps, err := h.exps.Experiments(ctx, listLimit)
-	if err != nil {
-		return err
-	}
-	counts, err := h.runs.CountsByExperiment(ctx)
+	counts, err := h.runs.CountsByExperiment(ctx, ids...)
 	if err != nil {
 		return err
 	}
@@ -45,7 +61,18 @@ func (h *handler) home(c echo.Context) error {
 	for i, e := range exps {
 		items[i] = experimentItem(e, counts[e.ID])
 	}
-	return render(c, http.StatusOK, web.HomePage(web.HomeProps{Experiments: items, Runs: rs, Status: status}))
+	return render(c, code, web.HomePage(web.HomeProps{Experiments: items, Runs: table}))
+}
+
+// homeExperiments is how many of the newest experiments the home page lists.
+const homeExperiments = 20
+
+func presetNames() []string {
+	var out []string
+	for _, p := range experiments.Presets() {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 func experimentItem(e experiments.Experiment, runCount int) web.ExperimentItem {

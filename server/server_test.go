@@ -297,8 +297,11 @@ func testPagesRender(t *testing.T, dialect migrations.Dialect) {
 			t.Errorf("GET %s: %d", p, code)
 		}
 	}
-	if code, _, _ := a.do(t, "GET", "/?status=bogus", ""); code != http.StatusUnprocessableEntity {
-		t.Errorf("bad status filter: %d", code)
+	if code, b, _ := a.do(t, "GET", "/?status=bogus", ""); code != http.StatusBadRequest || !bytes.Contains(b, []byte(`status: unknown status &#34;bogus&#34;`)) {
+		t.Errorf("bad status filter: %d %s", code, b)
+	}
+	if code, b, _ := a.do(t, "GET", "/?q=epochs+%3E%3E+2&sort=-test_accuracy", ""); code != http.StatusBadRequest || !bytes.Contains(b, []byte(`position 9`)) || !bytes.Contains(b, []byte(`page test`)) {
+		t.Errorf("bad query: %d, want 400 with the page and the token", code)
 	}
 	if code, b, _ := a.do(t, "GET", "/static/js/app.js", ""); code != http.StatusOK || len(b) == 0 {
 		t.Errorf("static: %d %s", code, b)

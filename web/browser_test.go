@@ -52,7 +52,7 @@ func (s *stub) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(StaticRoot())))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s.page(w, r, HomePage(HomeProps{Runs: []runs.Run{a, b, live}}))
+		s.page(w, r, HomePage(HomeProps{Runs: listed(live, b, a)}))
 	})
 	mux.HandleFunc("GET /compare", func(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, ComparePage(CompareProps{Runs: []runs.Run{a, b}}))

@@ -90,13 +90,6 @@ func testAccuracy(r runs.Run) string {
 func runURL(id int64) templ.SafeURL        { return templ.SafeURL("/runs/" + itoa(id)) }
 func experimentURL(id int64) templ.SafeURL { return templ.SafeURL("/experiments/" + itoa(id)) }
 
-// statusURL is the home page filtered by status ("" for all).
-func statusURL(s runs.Status) templ.SafeURL {
-	if s == "" {
-		return "/"
-	}
-	return templ.SafeURL("/?status=" + string(s))
-}
 
 // compareURL links the comparison of the given runs.
 func compareURL(rs []runs.Run) templ.SafeURL {

@@ -21,11 +21,8 @@ type ExperimentItem struct {
 type HomeProps struct {
 	// Experiments are shown newest first (the page sorts a copy by CreatedAt).
 	Experiments []ExperimentItem
-	// Runs are the runs to list, already filtered by Status when it is set.
-	// Epochs and Test.Misclassified are not read and may be left empty.
-	Runs []runs.Run
-	// Status is the status filter in force, or "" for all runs.
-	Status runs.Status
+	// Runs is the runs table: one page, its filters and sort.
+	Runs RunsBrowserProps
 }
 
 // NewExperimentProps is the new-experiment form. The server renders it empty

@@ -112,17 +112,28 @@ func TestHomePage(t *testing.T) {
 	rs := []runs.Run{sampleRun(t, 3, "mnist-nn1", 30), sampleRun(t, 4, "mnist-cnn1", 15)}
 	rs[1].Status = runs.StatusRunning
 	rs[1].Test = nil
+	table := listed(rs[1], rs[0])
+	table.Query = runs.ListQuery{Sort: "-test_accuracy", Tag: "baseline"}
+	next := "abc"
+	table.Page.NextCursor = &next
 	html := render(t, HomePage(HomeProps{
-		Runs:        rs,
+		Runs:        table,
 		Experiments: []ExperimentItem{{ID: 1, Name: "NN vs CNN", Preset: "mnist-nn1", CreatedAt: time.Now(), RunCount: 2}},
-		Status:      "",
 	}))
 	mustContain(t, html, `id="compare-checked"`, `class="run-select"`, `href="/runs/3"`, `href="/experiments/1"`,
-		`badge-running`, `badge-succeeded`, `96.85%`, `href="/?status=running"`, `NN vs CNN`, `/static/js/runs-table.js`)
-	// Newest first: run 4 was created after run 3.
+		`badge-running`, `badge-succeeded`, `96.85%`, `href="/?sort=-test_accuracy&amp;status=running&amp;tag=baseline"`, `NN vs CNN`,
+		`/static/js/runs-table.js`,
+		// The sorted column says so, and a second click sorts it the other way.
+		`aria-sort="descending"><a class="sort" href="/?sort=test_accuracy&amp;tag=baseline"`,
+		`href="/?sort=-epochs&amp;tag=baseline"`,
+		`id="runs-next" href="/?cursor=abc&amp;sort=-test_accuracy&amp;tag=baseline"`,
+		`href="/api/runs.csv?sort=-test_accuracy&amp;tag=baseline"`, `value="baseline"`)
+	// Rows in the order the server gave.
 	if strings.Index(html, `data-run-id="4"`) > strings.Index(html, `data-run-id="3"`) {
-		t.Error("runs are not listed newest first")
+		t.Error("runs are not listed in the page's order")
 	}
+	bad := render(t, HomePage(HomeProps{Runs: RunsBrowserProps{Query: runs.ListQuery{Q: "epochs >"}, ErrorParam: "q", Error: "at the end (position 9): expected a value after >"}}))
+	mustContain(t, bad, `id="runs-filter-error"`, `q: at the end (position 9): expected a value after &gt;`, `class="invalid"`)
 
 	empty := render(t, HomePage(HomeProps{}))
 	mustContain(t, empty, `id="empty-state"`, `href="/experiments/new"`)
@@ -293,7 +304,7 @@ func TestDumpPages(t *testing.T) {
 	errs := bad.Validate().(*experiments.ValidationError).Fields
 	errs["name"] = "name is required"
 	pages := map[string]templ.Component{
-		"home.html":       HomePage(HomeProps{Runs: []runs.Run{a, b, c, live, failed}, Experiments: []ExperimentItem{{ID: 1, Name: "NN vs CNN", Preset: "mnist-nn1", CreatedAt: time.Now(), RunCount: 5}}}),
+		"home.html":       HomePage(HomeProps{Runs: listed(a, b, c, live, failed), Experiments: []ExperimentItem{{ID: 1, Name: "NN vs CNN", Preset: "mnist-nn1", CreatedAt: time.Now(), RunCount: 5}}}),
 		"home-empty.html": HomePage(HomeProps{}),
 		"new.html":        NewExperimentPage(NewExperimentProps{Preset: "mnist-cnn2", Presets: experiments.Presets()}),
 		"new-errors.html": NewExperimentPage(NewExperimentProps{Preset: "mnist-cnn1", Spec: bad, Presets: experiments.Presets(), Errors: errs, Repeats: 3}),
@@ -314,4 +325,18 @@ func TestDumpPages(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(dir, "static"), StaticRoot()); err != nil && !errors.Is(err, fs.ErrExist) {
 		t.Fatal(err)
 	}
+}
+
+// listed is the runs table's page of rs, as the store would list them.
+func listed(rs ...runs.Run) RunsBrowserProps {
+	var p RunsBrowserProps
+	for _, r := range rs {
+		lr := runs.ListedRun{Run: r, Params: r.Spec.Summarize().TotalParams, Tags: []string{}}
+		if r.Test != nil {
+			acc := r.Test.Accuracy
+			lr.TestAccuracy = &acc
+		}
+		p.Page.Runs = append(p.Page.Runs, lr)
+	}
+	return p
 }
