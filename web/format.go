@@ -90,7 +90,6 @@ func testAccuracy(r runs.Run) string {
 func runURL(id int64) templ.SafeURL        { return templ.SafeURL("/runs/" + itoa(id)) }
 func experimentURL(id int64) templ.SafeURL { return templ.SafeURL("/experiments/" + itoa(id)) }
 
-
 // compareURL links the comparison of the given runs.
 func compareURL(rs []runs.Run) templ.SafeURL {
 	ids := make([]string, len(rs))

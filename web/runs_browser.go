@@ -103,7 +103,9 @@ func nextPageURL(p RunsBrowserProps) templ.SafeURL {
 
 func firstPageURL(q runs.ListQuery) templ.SafeURL { return runsPageURL("/", runsQueryValues(q)) }
 
-func runsCSVURL(q runs.ListQuery) templ.SafeURL { return runsPageURL("/api/runs.csv", runsQueryValues(q)) }
+func runsCSVURL(q runs.ListQuery) templ.SafeURL {
+	return runsPageURL("/api/runs.csv", runsQueryValues(q))
+}
 
 func statusFilterURL(q runs.ListQuery, s runs.Status) templ.SafeURL {
 	q.Status = s
