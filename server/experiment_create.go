@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
 	"github.com/trainyard/trainyard/web"
 )
 
@@ -164,6 +166,19 @@ func (h *handler) experimentNew(c echo.Context) error {
 	if props.Preset == "" {
 		props.Preset = "mnist-nn1"
 	}
+	// "Re-run with changes": the form starts from a stored run's spec.
+	if from := c.QueryParam("from_run"); from != "" {
+		id, err := strconv.ParseInt(from, 10, 64)
+		if err != nil || id < 1 {
+			return &runs.ParamError{Param: "from_run", Msg: fmt.Sprintf("%q is not a run id", clipMsg(from))}
+		}
+		r, err := h.runs.Run(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		props.Spec, props.Preset = r.Spec, r.Preset
+		props.Name = clipName(r.Experiment + " (re-run of #" + from + ")")
+	}
 	return render(c, http.StatusOK, web.NewExperimentPage(props))
 }
 
@@ -180,4 +195,12 @@ func (h *handler) apiSummary(c echo.Context) error {
 		errs = ve.Fields
 	}
 	return c.JSON(http.StatusOK, map[string]any{"summary": spec.Summarize(), "errors": errs})
+}
+
+// clipName keeps a derived experiment name within the name limit.
+func clipName(s string) string {
+	if r := []rune(s); len(r) > 200 {
+		return string(r[:200])
+	}
+	return s
 }

@@ -126,3 +126,6 @@ func hasFilters(q runs.ListQuery) bool {
 }
 
 func tagsText(tags []string) string { return strings.Join(tags, ", ") }
+
+// rerunURL opens the experiment form filled with the run's spec.
+func rerunURL(id int64) templ.SafeURL { return templ.SafeURL("/experiments/new?from_run=" + itoa(id)) }
