@@ -8,13 +8,16 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"gorm.io/gorm"
 )
 
-// Reader reads one complete artifact a chunk at a time; it is an
-// io.ReadSeeker, so http.ServeContent can answer Range requests from it.
+// Reader reads one complete artifact a chunk at a time. It is an
+// io.ReadSeeker, so http.ServeContent can answer Range requests from it, and
+// an io.ReaderAt, so archive/zip can read a zipped dataset from it.
 type Reader struct {
+	mu    sync.Mutex
 	s     *Store
 	ctx   context.Context
 	row   artifactRow
@@ -37,18 +40,46 @@ func (r *Reader) Artifact() Artifact { return r.row.artifact() }
 
 // Read reads from the current offset, loading one chunk at a time.
 func (r *Reader) Read(p []byte) (int, error) {
-	if r.off >= r.row.Size {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, err := r.readAt(p, r.off)
+	r.off += int64(k)
+	return k, err
+}
+
+// ReadAt reads len(p) bytes at offset off without moving Read's offset.
+func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("artifacts: negative offset")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	done := 0
+	for done < len(p) {
+		k, err := r.readAt(p[done:], off+int64(done))
+		done += k
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// readAt copies what the chunk holding off has from off on into p.
+func (r *Reader) readAt(p []byte, off int64) (int, error) {
+	if off >= r.row.Size {
 		return 0, io.EOF
 	}
-	n := int(r.off / int64(r.row.ChunkSize))
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := int(off / int64(r.row.ChunkSize))
 	if n != r.n {
 		if err := r.load(n); err != nil {
 			return 0, err
 		}
 	}
-	k := copy(p, r.chunk[r.off-int64(n)*int64(r.row.ChunkSize):])
-	r.off += int64(k)
-	return k, nil
+	return copy(p, r.chunk[off-int64(n)*int64(r.row.ChunkSize):]), nil
 }
 
 func (r *Reader) load(n int) error {
@@ -73,7 +104,9 @@ func (r *Reader) Seek(offset int64, whence int) (int64, error) {
 	switch whence {
 	case io.SeekStart:
 	case io.SeekCurrent:
+		r.mu.Lock()
 		offset += r.off
+		r.mu.Unlock()
 	case io.SeekEnd:
 		offset += r.row.Size
 	default:
@@ -82,12 +115,16 @@ func (r *Reader) Seek(offset int64, whence int) (int64, error) {
 	if offset < 0 {
 		return 0, errors.New("artifacts: seek before the start")
 	}
+	r.mu.Lock()
 	r.off = offset
+	r.mu.Unlock()
 	return offset, nil
 }
 
 // Close releases the chunk the reader holds.
 func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.chunk, r.n = nil, -1
 	return nil
 }

@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -211,6 +212,56 @@ func TestServe(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusNotModified {
 			t.Fatalf("If-None-Match with the sha256: %d, want 304", res.StatusCode)
+		}
+	})
+}
+
+// TestZipThroughTheStore writes a zip (as a dataset import would) straight
+// into a Writer and reads its files back through the Reader's ReadAt.
+func TestZipThroughTheStore(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store, _ *gorm.DB) {
+		ctx := context.Background()
+		w, err := s.Create(ctx, "datasets/1.zip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := zip.NewWriter(w)
+		files := map[string][]byte{"labels.csv": []byte("a.png,R5NY\n"), "a.png": randomBytes(ChunkSize+77, 9), "b.png": randomBytes(300, 10)}
+		for name, data := range files {
+			f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write(data)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		a, err := w.Commit(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Open(ctx, "datasets/1.zip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.NewReader(r, a.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(zr.File) != len(files) {
+			t.Fatalf("%d files in the zip, want %d", len(zr.File), len(files))
+		}
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, files[f.Name]) {
+				t.Fatalf("%s: %d bytes, %v", f.Name, len(got), err)
+			}
 		}
 	})
 }

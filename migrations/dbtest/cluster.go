@@ -61,7 +61,7 @@ func startCluster() (*cluster, error) {
 		return nil, err
 	}
 	reapOrphans(bin)
-	dir, err := os.MkdirTemp("", dirPrefix)
+	dir, err := os.MkdirTemp(tempRoot(), dirPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +95,24 @@ func startCluster() (*cluster, error) {
 	return c, nil
 }
 
+// tempRoot is the temp dir, or /tmp when running as root and the postgres
+// user could not reach into the temp dir (a TMPDIR only root may enter).
+func tempRoot() string {
+	dir := os.TempDir()
+	if os.Geteuid() != 0 {
+		return dir
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return dir
+		}
+	}
+}
+
 // url is the connection URL of database name, over the cluster's socket.
 func (c *cluster) url(name string) string {
 	return "postgres://postgres@/" + name + "?host=" + url.QueryEscape(c.dir) + "&sslmode=disable"
@@ -109,9 +127,9 @@ func (c *cluster) stop() error {
 // on a busy machine), so its result is kept once per PostgreSQL version and
 // user in the temp dir and copied for each cluster.
 func (c *cluster) initdb(data string) error {
-	cache := filepath.Join(os.TempDir(), fmt.Sprintf("trainyard-pginit-%d-%s-%d", version(c.bin), c.asUser, os.Geteuid()))
+	cache := filepath.Join(tempRoot(), fmt.Sprintf("trainyard-pginit-%d-%s-%d", version(c.bin), c.asUser, os.Geteuid()))
 	if _, err := os.Stat(filepath.Join(cache, "PG_VERSION")); err != nil {
-		parent, err := os.MkdirTemp("", "trainyard-pginit-new-")
+		parent, err := os.MkdirTemp(tempRoot(), "trainyard-pginit-new-")
 		if err != nil {
 			return err
 		}
@@ -169,7 +187,7 @@ func (c *cluster) exec(path string, args ...string) error {
 // reapOrphans stops and removes the clusters of test processes that died
 // without stopping theirs (a test binary killed by its timeout, say).
 func reapOrphans(bin string) {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	dirs, _ := filepath.Glob(filepath.Join(tempRoot(), dirPrefix+"*"))
 	for _, dir := range dirs {
 		b, err := os.ReadFile(filepath.Join(dir, "owner"))
 		if err != nil {
