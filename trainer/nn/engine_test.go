@@ -92,6 +92,10 @@ func TestEnginesAgree(t *testing.T) {
 		{name: "conv-same-even", shape: []int{2, 2, 5, 5}, heads: 1, layers: []layerBuilder{conv(3, 2, true, true)}},
 		{name: "conv-valid", shape: []int{2, 2, 8, 7}, heads: 1, layers: []layerBuilder{conv(5, 3, false, true)}},
 		{name: "conv-many-filters", shape: []int{2, 3, 9, 9}, heads: 1, layers: []layerBuilder{conv(70, 3, true, true)}},
+		// 3x3 with 16 or more channels in and out: Winograd F(2x2, 3x3) on
+		// AVX-512 (ops.winoUse), for the layer's output and all three gradients.
+		{name: "conv-winograd", shape: []int{2, 3, 9, 11}, heads: 1, layers: []layerBuilder{
+			conv(16, 3, true, true), conv(20, 3, false, true), conv(17, 3, true, false)}},
 		{name: "maxpool", shape: []int{2, 3, 7, 8}, heads: 1, layers: []layerBuilder{poolLayer{size: 2}}},
 		{name: "maxpool-4", shape: []int{2, 2, 9, 9}, heads: 1, layers: []layerBuilder{poolLayer{size: 4}}},
 		{name: "flatten-dense", shape: []int{3, 2, 3, 3}, heads: 1, layers: []layerBuilder{flattenLayer{}, denseLayer{units: 4, relu: true}}},
@@ -196,11 +200,22 @@ func TestEnginesTrainAlike(t *testing.T) {
 		{Type: experiments.LayerDropout, Rate: 0.25},
 		{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
 	}
+	// Two 3x3 layers of 16 channels: the second runs with Winograd's
+	// F(2x2, 3x3) on AVX-512.
+	winoCNN := preset(t, "mnist-cnn1")
+	winoCNN.Layers = []experiments.Layer{
+		{Type: experiments.LayerConv2D, Filters: 16, Kernel: 3, Padding: experiments.PadSame, Activation: experiments.ActReLU},
+		{Type: experiments.LayerMaxPool2D, Pool: 2},
+		{Type: experiments.LayerConv2D, Filters: 16, Kernel: 3, Padding: experiments.PadSame, Activation: experiments.ActReLU},
+		{Type: experiments.LayerMaxPool2D, Pool: 2},
+		{Type: experiments.LayerFlatten},
+		{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
+	}
 	for _, c := range []struct {
 		name string
 		spec experiments.Spec
 		min  float64
-	}{{"nn1", preset(t, "mnist-nn1"), 0.8}, {"tiny-cnn", tinyCNN, 0.7}} {
+	}{{"nn1", preset(t, "mnist-nn1"), 0.8}, {"tiny-cnn", tinyCNN, 0.7}, {"winograd-cnn", winoCNN, 0.7}} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			spec := c.spec

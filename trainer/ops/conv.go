@@ -92,13 +92,16 @@ type convScratch struct {
 
 // convState is shared by a convolution and its gradient ops.
 type convState struct {
-	g       convGeom
-	ks      *kernels
-	fwd     *gridConv // the convolution itself
-	bwd     *gridConv // the input gradient: dy convolved with the flipped filters
-	wflip   []float32 // (c, o, kh, kw) flipped filters for bwd
-	scratch []convScratch
-	db      buffer // filled by the weight-gradient op, returned by the bias one
+	g   convGeom
+	ks  *kernels
+	fwd *gridConv // the convolution itself
+	bwd *gridConv // the input gradient: dy convolved with the flipped filters
+	// wfwd and wbwd replace fwd and bwd (and the weight gradient) when the
+	// layer runs with Winograd's F(2x2, 3x3); see winoUse.
+	wfwd, wbwd *winoConv
+	wflip      []float32 // (c, o, kh, kw) flipped filters for bwd
+	scratch    []convScratch
+	db         buffer // filled by the weight-gradient op, returned by the bias one
 	// fwdRuns counts forward runs; maskedRun is the run whose output
 	// gradient has been masked by the fused ReLU in place.
 	fwdRuns, maskedRun int
@@ -140,6 +143,19 @@ func Conv2D(x, w, b *gorgonia.Node, pad Padding, relu bool) (*gorgonia.Node, err
 }
 
 func conv2D(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool) (*gorgonia.Node, error) {
+	return conv2DAlgo(x, w, b, pad, relu, gradX, algoAuto)
+}
+
+// convAlgo selects how a convolution is computed.
+type convAlgo int
+
+const (
+	algoAuto     convAlgo = iota // Winograd where winoUse says so, else direct
+	algoDirect                   // on the padded grid (gridConv)
+	algoWinograd                 // F(2x2, 3x3); 3x3 filters only
+)
+
+func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo convAlgo) (*gorgonia.Node, error) {
 	g, err := newConvGeom(shapeOf(x), shapeOf(w), pad, relu)
 	if err != nil {
 		return nil, err
@@ -149,9 +165,23 @@ func conv2D(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool) (*gorgonia.No
 	}
 	g.gradX = gradX
 	st := &convState{g: g, ks: defaultKernels}
-	st.fwd = newGridConv(g.c, g.h, g.w, g.o, g.kh, g.kw, g.padT, g.padL, g.ho, g.wo)
-	if gradX {
-		st.bwd = newGridConv(g.o, g.ho, g.wo, g.c, g.kh, g.kw, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)
+	if algo == algoAuto && winoUse(st.ks, g.c, g.o, g.kh, g.kw) {
+		algo = algoWinograd
+	}
+	if algo == algoWinograd {
+		if g.kh != 3 || g.kw != 3 || g.o < tileM || g.c < tileM {
+			return nil, fmt.Errorf("ops: Winograd F(2x2, 3x3) wants 3x3 filters and at least %d channels, got %dx%d with %d and %d", tileM, g.kh, g.kw, g.c, g.o)
+		}
+		wk := winoKernelsFor(st.ks)
+		st.wfwd = newWinoConv(wk, g.n, g.c, g.h, g.w, g.o, g.padT, g.padL, g.ho, g.wo)
+		if gradX {
+			st.wbwd = newWinoConv(wk, g.n, g.o, g.ho, g.wo, g.c, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)
+		}
+	} else {
+		st.fwd = newGridConv(g.c, g.h, g.w, g.o, g.kh, g.kw, g.padT, g.padL, g.ho, g.wo)
+		if gradX {
+			st.bwd = newGridConv(g.o, g.ho, g.wo, g.c, g.kh, g.kw, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)
+		}
 	}
 	op := &conv2dOp{st: st}
 	return gorgonia.ApplyOp(op, x, w, b)
@@ -193,6 +223,10 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	op.st.fwdRuns++
 	out := op.out.get(g.n, g.o, g.ho, g.wo)
 	y := out.Float32s()
+	if op.st.wfwd != nil {
+		op.st.wfwd.forward(x, w, b, g.relu, y)
+		return out, nil
+	}
 	ks := op.st.ks
 	flags := flagRowBias
 	if g.relu {
@@ -289,6 +323,10 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			}
 		}
 	}
+	if op.st.wbwd != nil {
+		op.st.wbwd.forward(dy, wf, nil, false, dx)
+		return out, nil
+	}
 	gc := op.st.bwd
 	scr := gc.workerScratch()
 	sz := g.o * g.pixels
@@ -347,6 +385,11 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	dw := out.Float32s()
 	dbT := op.st.db.get(g.o)
 	db := dbT.Float32s()
+	if op.st.wfwd != nil {
+		op.st.maskGrad(y, dy)
+		op.st.wfwd.gradW(x, dy, dw, db)
+		return out, nil
+	}
 	scr := op.st.workerScratch()
 	ks := op.st.ks
 	// dW^T (ckk x o16) accumulates col (ckk x grid) * dy^T (grid x o), one

@@ -2,7 +2,9 @@ package ops
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -11,6 +13,10 @@ import (
 // benchConvStep times a forward pass and both gradients of one convolution
 // (batch n) by running its ops directly.
 func benchConvStep(b *testing.B, n, c, h, w, o, k int, pad Padding) {
+	benchConvAlgo(b, n, c, h, w, o, k, pad, algoAuto)
+}
+
+func benchConvAlgo(b *testing.B, n, c, h, w, o, k int, pad Padding, algo convAlgo) {
 	r := rand.New(rand.NewPCG(1, 1))
 	g := gorgonia.NewGraph()
 	xs := []int{n, c, h, w}
@@ -22,7 +28,7 @@ func benchConvStep(b *testing.B, n, c, h, w, o, k int, pad Padding) {
 	x := gorgonia.NodeFromAny(g, xv)
 	wn := gorgonia.NodeFromAny(g, wv)
 	bn := gorgonia.NodeFromAny(g, bv)
-	y, err := conv2D(x, wn, bn, pad, true, true)
+	y, err := conv2DAlgo(x, wn, bn, pad, true, true, algo)
 	buildMu.Unlock()
 	if err != nil {
 		b.Fatal(err)
@@ -38,6 +44,8 @@ func benchConvStep(b *testing.B, n, c, h, w, o, k int, pad Padding) {
 	dyv := mk(yv.Shape()...)
 	for _, part := range []string{"fwd", "gradX", "gradW"} {
 		b.Run(part, func(b *testing.B) {
+			cpu0 := cpuTime()
+			defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
 			for b.Loop() {
 				var err error
 				switch part {
@@ -65,3 +73,38 @@ func BenchmarkConvCaptcha(b *testing.B)     { benchConvStep(b, 8, 32, 25, 65, 64
 func BenchmarkConvCaptchaWide(b *testing.B) { benchConvStep(b, 8, 128, 11, 31, 256, 3, Valid) }
 
 func BenchmarkConvCaptchaFirst(b *testing.B) { benchConvStep(b, 8, 3, 50, 130, 32, 5, Same) }
+
+// BenchmarkWinograd times the CAPTCHA models' 3x3 layers (batch 16) computed
+// directly and with Winograd's F(2x2, 3x3); run with -count to alternate.
+func BenchmarkWinograd(b *testing.B) {
+	for _, l := range []struct {
+		name       string
+		c, h, w, o int
+		pad        Padding
+	}{
+		{"32x48x128", 32, 50, 130, 32, Valid},
+		{"64x22x62", 64, 24, 64, 64, Valid},
+		{"64-128x11x31", 64, 11, 31, 128, Same},
+		{"128x9x29", 128, 11, 31, 128, Valid},
+		{"128x4x14", 128, 4, 14, 128, Same},
+		{"128-256x2x12", 128, 4, 14, 256, Valid},
+	} {
+		for _, a := range []struct {
+			name string
+			algo convAlgo
+		}{{"direct", algoDirect}, {"winograd", algoWinograd}} {
+			b.Run(l.name+"/"+a.name, func(b *testing.B) { benchConvAlgo(b, 16, l.c, l.h, l.w, l.o, 3, l.pad, a.algo) })
+		}
+	}
+}
+
+// cpuTime returns the CPU time the process has used, user and system. On a
+// machine shared with other work it measures an op better than the wall
+// clock: it counts only the time the op's threads ran.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

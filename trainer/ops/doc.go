@@ -73,8 +73,21 @@
 // columns are dropped. The input gradient is the convolution of the output
 // gradient with the flipped filters, computed the same way (no col2im); the
 // weight gradient reads the same rows (in place with up to 48 filters,
-// through 64-column copies otherwise) against dy^T packed once per sample. Every op
-// is unique per instance (gorgonia never merges two of them), so an op
+// through 64-column copies otherwise) against dy^T packed once per sample.
+//
+// Stride-1 3x3 convolutions with at least 16 input and output channels run,
+// on AVX-512, with Winograd's minimal filtering F(2x2, 3x3) instead
+// (winograd.go): 16 multiply-adds per 2x2 output tile, input channel and
+// filter instead of 36, as 16 batched products in the transformed domain
+// done by the same 6x64 kernel, with the input, output and output-gradient
+// transforms in AVX-512 assembly vectorised over 16 tiles (or 16 channels).
+// Forward pass, input gradient and filter gradient all use it. The choice
+// depends only on the layer's shape and the CPU's features (winoUse), never
+// on timings, so a model computes the same numbers on every run; its
+// float32 error against the direct convolution is about 1e-6 of the
+// result's scale (bounded at 1e-5 in TestWinogradAgainstDirect).
+//
+// Every op is unique per instance (gorgonia never merges two of them), so an op
 // belongs to exactly one graph; graphs for separate runs are built
 // separately. Build graphs under one lock: gorgonia's node counter is global.
 //

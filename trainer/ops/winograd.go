@@ -1,0 +1,482 @@
+package ops
+
+import "unsafe"
+
+// Winograd's minimal filtering F(2x2, 3x3) for stride-1 3x3 convolutions
+// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2016). Each 2x2 block of output pixels (a tile) is computed from the 4x4
+// input patch d under it as
+//
+//	Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A
+//
+// so that, summed over input channels, the 36 multiply-adds per tile,
+// input channel and filter of the direct convolution become 16: one matrix
+// product U_ξ (o x c) * V_ξ (c x tiles) for each of the 16 positions ξ of the
+// 4x4 transformed domain, done by the AVX-512 SGEMM kernels. The input
+// transform B^T d B and the output transform A^T M A only add and subtract;
+// the filter transform G g G^T multiplies by one half. With AVX-512 the
+// transforms are assembly routines vectorised over 16 tiles of a tile row
+// (winograd_amd64.s); the Go functions below are their reference.
+//
+// The weight gradient follows from the same factorisation: with
+// dM = A dY A^T (dY a tile of the output gradient), dU_ξ = dM_ξ * V_ξ^T
+// summed over the tiles of the batch, and dg = G^T dU G.
+//
+// Tiles are numbered densely across the samples of the batch and computed in
+// blocks of at most tb tiles: a block's V holds tbs floats per row (tb plus
+// slack for the 16-lane stores of the last segment), so a block fills the
+// matrix kernels' 64-column panels even when the feature maps are small.
+
+// Transform matrices (F(2x2, 3x3)):
+//
+//	B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//	G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//	A^T = [1 1 1 0; 0 1 -1 -1]
+
+const (
+	winoXi   = 16 // positions of the transformed 4x4 tile
+	winoLane = 16 // tiles per segment: the AVX-512 width
+)
+
+// winoUse reports whether a stride-1 convolution of this geometry runs with
+// Winograd's F(2x2, 3x3) on these kernels. The rule depends only on the
+// shape and the CPU's features, never on timings, so that a model computes
+// the same numbers on every run on the same machine. With few channels the
+// transforms cost more than the multiplies they save (the layers that read
+// the one- or three-channel input image keep the direct convolution).
+func winoUse(ks *kernels, c, o, kh, kw int) bool {
+	return ks.kind == kindAVX512 && kh == 3 && kw == 3 && c >= winoMinChannels && o >= winoMinChannels
+}
+
+// winoMinChannels is the fewest input and output channels for which
+// Winograd beats the direct convolution (BenchmarkWinograd).
+const winoMinChannels = 16
+
+// winoSeg is a run of at most 16 consecutive tiles of one tile row of one
+// sample, and where its tiles start in the block (column j).
+type winoSeg struct{ n, ty, tx0, cnt, j int }
+
+// winoConv is one stride-1 3x3 convolution of a batch computed with F(2x2,
+// 3x3): input (n, c, h, w), o filters, output (n, o, ho, wo).
+type winoConv struct {
+	n, c, h, w int
+	o          int
+	padT, padL int
+	ho, wo     int
+	th, tw     int // tiles per column and row of one sample
+	hp, pitch  int // rows and row pitch of the zero-padded input
+	plane      int // floats per padded channel
+	cpad, o16  int // c rounded up to 6, o rounded up to 16
+	tb, tbs    int // most tiles per block; row stride of V and M
+	segs       []winoSeg
+	blocks     []int // block b holds segs[blocks[b]:blocks[b+1]]
+	u          []float32
+	k          *winoKernels
+	scratch    []winoScratch
+}
+
+// winoScratch is one worker's buffers.
+type winoScratch struct {
+	xpad []float32 // one zero-padded sample; borders and slack stay zero
+	xn   int       // the sample xpad holds, or -1
+	v, m []float32 // transformed input (16, cpad, tbs) and products (16, o, tbs)
+	dyT  []float32 // one sample's output gradient (2th, 2tw, o16), zero outside
+	dn   int       // the sample dyT holds, or -1
+	dmt  []float32 // transformed output gradient (16, tb, o16)
+	dut  []float32 // weight gradient in the transformed domain (16, cpad, o16)
+}
+
+func newWinoConv(k *winoKernels, n, c, h, w, o, padT, padL, ho, wo int) *winoConv {
+	wc := &winoConv{n: n, c: c, h: h, w: w, o: o, padT: padT, padL: padL, ho: ho, wo: wo, k: k}
+	wc.th, wc.tw = (ho+1)/2, (wo+1)/2
+	wc.hp = 2*wc.th + 2
+	wc.pitch = 2*wc.tw + 2
+	// A segment reads 34 floats from its first column: slack after the
+	// last row keeps the reads of the last segment inside the buffer.
+	wc.plane = wc.hp * wc.pitch
+	wc.cpad = (c + tileM - 1) / tileM * tileM
+	wc.o16 = (o + 15) / 16 * 16
+	// A block's V and M take 64*(c+o)*tb bytes: keep them within 256 KiB
+	// so that they stay in L2 beside the filters (measured: larger blocks
+	// are no faster).
+	wc.tb = max(panelW, min(4*panelW, (1<<12)/(c+o)/panelW*panelW))
+	wc.tbs = wc.tb + winoLane
+	used := 0
+	wc.blocks = append(wc.blocks, 0)
+	for s := 0; s < n; s++ {
+		for ty := 0; ty < wc.th; ty++ {
+			for tx0 := 0; tx0 < wc.tw; tx0 += winoLane {
+				cnt := min(winoLane, wc.tw-tx0)
+				if used+cnt > wc.tb {
+					wc.blocks = append(wc.blocks, len(wc.segs))
+					used = 0
+				}
+				wc.segs = append(wc.segs, winoSeg{n: s, ty: ty, tx0: tx0, cnt: cnt, j: used})
+				used += cnt
+			}
+		}
+	}
+	wc.blocks = append(wc.blocks, len(wc.segs))
+	return wc
+}
+
+func (wc *winoConv) workerScratch() []winoScratch {
+	if w := workers(); len(wc.scratch) != w {
+		wc.scratch = make([]winoScratch, w)
+		for i := range wc.scratch {
+			wc.scratch[i].xpad = make([]float32, wc.c*wc.plane+2*winoLane+2)
+			wc.scratch[i].v = make([]float32, winoXi*wc.cpad*wc.tbs)
+		}
+	}
+	for i := range wc.scratch {
+		wc.scratch[i].xn, wc.scratch[i].dn = -1, -1
+	}
+	return wc.scratch
+}
+
+// pad copies sample x (c, h, w) into the interior of xpad.
+func (wc *winoConv) pad(x, xpad []float32) {
+	ixLo := max(0, -wc.padL)
+	ixHi := min(wc.w, wc.pitch-wc.padL)
+	for ch := 0; ch < wc.c; ch++ {
+		xc := x[ch*wc.h*wc.w : (ch+1)*wc.h*wc.w]
+		pc := xpad[ch*wc.plane : (ch+1)*wc.plane]
+		for iy := 0; iy < wc.h; iy++ {
+			py := iy + wc.padT
+			if py < 0 || py >= wc.hp || ixHi <= ixLo {
+				continue
+			}
+			copy(pc[py*wc.pitch+wc.padL+ixLo:py*wc.pitch+wc.padL+ixHi], xc[iy*wc.w+ixLo:iy*wc.w+ixHi])
+		}
+	}
+}
+
+// filters writes U (16, o, c) = G g G^T for filters g (o, c, 3, 3).
+func (wc *winoConv) filters(g []float32) {
+	n := wc.o * wc.c
+	wc.u = grow(wc.u, winoXi*n)
+	u := wc.u
+	parallelFor(n, workers(), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			f := g[i*9 : i*9+9 : i*9+9]
+			// Gg (4x3), row by row.
+			var t [4][3]float32
+			for x := 0; x < 3; x++ {
+				a, b, c := f[x], f[3+x], f[6+x]
+				t[0][x] = a
+				t[1][x] = 0.5 * (a + b + c)
+				t[2][x] = 0.5 * (a - b + c)
+				t[3][x] = c
+			}
+			for r := 0; r < 4; r++ {
+				a, b, c := t[r][0], t[r][1], t[r][2]
+				u[(4*r+0)*n+i] = a
+				u[(4*r+1)*n+i] = 0.5 * (a + b + c)
+				u[(4*r+2)*n+i] = 0.5 * (a - b + c)
+				u[(4*r+3)*n+i] = c
+			}
+		}
+	})
+}
+
+// forward computes y (n, o, ho, wo) = conv(x, g) + bias (bias may be nil),
+// with a ReLU when relu is set, for the whole batch x (n, c, h, w).
+func (wc *winoConv) forward(x, g, bias []float32, relu bool, y []float32) {
+	wc.filters(g)
+	scr := wc.workerScratch()
+	nb := len(wc.blocks) - 1
+	parallelFor(nb, len(scr), func(wi, lo, hi int) {
+		s := &scr[wi]
+		s.m = grow(s.m, winoXi*wc.o*wc.tbs)
+		for b := lo; b < hi; b++ {
+			wc.forwardBlock(x, bias, relu, y, s, b)
+		}
+	})
+}
+
+// transformBlock writes V for the tiles of block b.
+func (wc *winoConv) transformBlock(x []float32, s *winoScratch, b int) int {
+	chw := wc.c * wc.h * wc.w
+	cnt := 0
+	for _, sg := range wc.segs[wc.blocks[b]:wc.blocks[b+1]] {
+		if s.xn != sg.n {
+			wc.pad(x[sg.n*chw:(sg.n+1)*chw], s.xpad)
+			s.xn = sg.n
+		}
+		wc.k.in(s.xpad[2*sg.ty*wc.pitch+2*sg.tx0:], wc.pitch, wc.plane, wc.c, s.v[sg.j:], wc.tbs, wc.cpad*wc.tbs)
+		cnt = sg.j + sg.cnt
+	}
+	return cnt
+}
+
+func (wc *winoConv) forwardBlock(x, bias []float32, relu bool, y []float32, s *winoScratch, b int) {
+	cnt := wc.transformBlock(x, s, b)
+	// M_ξ (o x cnt) = U_ξ (o x c) * V_ξ (c x cnt), in 6 x 64 tiles; the last
+	// row block overlaps the one before, the last panel reads and writes the
+	// slack columns.
+	oc := wc.o * wc.c
+	for xi := 0; xi < winoXi; xi++ {
+		u := wc.u[xi*oc:]
+		v := s.v[xi*wc.cpad*wc.tbs:]
+		m := s.m[xi*wc.o*wc.tbs:]
+		for j0 := 0; j0 < cnt; j0 += panelW {
+			for i0 := 0; i0 < wc.o; i0 += tileM {
+				i0 = min(i0, wc.o-tileM)
+				wc.k.mm64(wc.c, u[i0*wc.c:], wc.c, 1, v[j0:], wc.tbs, m[i0*wc.tbs+j0:], wc.tbs, false)
+			}
+		}
+	}
+	pix := wc.ho * wc.wo
+	for _, sg := range wc.segs[wc.blocks[b]:wc.blocks[b+1]] {
+		rows := min(2, wc.ho-2*sg.ty)
+		cols := min(2*sg.cnt, wc.wo-2*sg.tx0)
+		wc.k.out(s.m[sg.j:], wc.o*wc.tbs, wc.tbs, wc.o, y[sg.n*wc.o*pix+2*sg.ty*wc.wo+2*sg.tx0:], pix, wc.wo, rows, cols, bias, relu)
+	}
+}
+
+// gradW computes the filter gradient dg (o, c, 3, 3) and the bias gradient
+// db (o) of the batch from its input x and the output gradient dy.
+func (wc *winoConv) gradW(x, dy, dg, db []float32) {
+	scr := wc.workerScratch()
+	nb := len(wc.blocks) - 1
+	used, _ := numRanges(nb, len(scr))
+	pix := wc.ho * wc.wo
+	parallelFor(nb, len(scr), func(wi, lo, hi int) {
+		s := &scr[wi]
+		if len(s.dyT) != 4*wc.th*wc.tw*wc.o16 {
+			s.dyT = make([]float32, 4*wc.th*wc.tw*wc.o16)
+		}
+		s.dmt = grow(s.dmt, winoXi*wc.tb*wc.o16)
+		s.dut = grow(s.dut, winoXi*wc.cpad*wc.o16)
+		clear(s.dut)
+		for b := lo; b < hi; b++ {
+			cnt := wc.transformBlock(x, s, b)
+			for _, sg := range wc.segs[wc.blocks[b]:wc.blocks[b+1]] {
+				if s.dn != sg.n {
+					dyn := dy[sg.n*wc.o*pix : (sg.n+1)*wc.o*pix]
+					wc.transposeDy(dyn, s.dyT)
+					s.dn = sg.n
+				}
+				rp := 2 * wc.tw * wc.o16
+				wc.k.dy(s.dyT[2*sg.ty*rp+2*sg.tx0*wc.o16:], rp, sg.cnt, wc.o16, s.dmt[sg.j*wc.o16:], wc.tb*wc.o16)
+			}
+			// dU_ξ^T (cpad x o16) += V_ξ (cpad x cnt) * dM_ξ^T (cnt x o16).
+			for xi := 0; xi < winoXi; xi++ {
+				v := s.v[xi*wc.cpad*wc.tbs:]
+				dm := s.dmt[xi*wc.tb*wc.o16:]
+				du := s.dut[xi*wc.cpad*wc.o16:]
+				for i0 := 0; i0 < wc.cpad; i0 += tileM {
+					q := 0
+					for ; q+panelW <= wc.o16; q += panelW {
+						wc.k.mm64(cnt, v[i0*wc.tbs:], wc.tbs, 1, dm[q:], wc.o16, du[i0*wc.o16+q:], wc.o16, true)
+					}
+					for ; q < wc.o16; q += 16 {
+						wc.k.mm16(cnt, v[i0*wc.tbs:], wc.tbs, 1, dm[q:], wc.o16, du[i0*wc.o16+q:], wc.o16, true)
+					}
+				}
+			}
+		}
+	})
+	du := scr[0].dut
+	for wi := 1; wi < used; wi++ {
+		for i, v := range scr[wi].dut {
+			du[i] += v
+		}
+	}
+	// A sample's tiles may fall in two workers' blocks: the bias gradient is
+	// summed by filter instead.
+	parallelFor(wc.o, len(scr), func(_, lo, hi int) {
+		for o := lo; o < hi; o++ {
+			var sum float32
+			for n := 0; n < wc.n; n++ {
+				sum += sum32(dy[(n*wc.o+o)*pix : (n*wc.o+o+1)*pix])
+			}
+			db[o] = sum
+		}
+	})
+	// dg = G^T dU G for each filter and channel.
+	st := wc.cpad * wc.o16
+	parallelFor(wc.o, len(scr), func(_, lo, hi int) {
+		wc.filterGrads(du, st, dg, lo, hi)
+	})
+}
+
+// filterGrads writes dg = G^T dU G for filters [lo, hi), where dU_ξ of
+// channel c and filter o is du[ξ*st+c*o16+o].
+func (wc *winoConv) filterGrads(du []float32, st int, dg []float32, lo, hi int) {
+	for o := lo; o < hi; o++ {
+		for c := 0; c < wc.c; c++ {
+			var d [4][4]float32
+			for xi := 0; xi < winoXi; xi++ {
+				d[xi/4][xi%4] = du[xi*st+c*wc.o16+o]
+			}
+			var t [3][4]float32
+			for j := 0; j < 4; j++ {
+				t[0][j] = d[0][j] + 0.5*(d[1][j]+d[2][j])
+				t[1][j] = 0.5 * (d[1][j] - d[2][j])
+				t[2][j] = 0.5*(d[1][j]+d[2][j]) + d[3][j]
+			}
+			f := dg[(o*wc.c+c)*9 : (o*wc.c+c)*9+9 : (o*wc.c+c)*9+9]
+			for i := 0; i < 3; i++ {
+				f[3*i+0] = t[i][0] + 0.5*(t[i][1]+t[i][2])
+				f[3*i+1] = 0.5 * (t[i][1] - t[i][2])
+				f[3*i+2] = 0.5*(t[i][1]+t[i][2]) + t[i][3]
+			}
+		}
+	}
+}
+
+// transposeDy writes one sample's output gradient dy (o, ho, wo) into dst
+// (2th, 2tw, o16), channels last; positions outside the output and channels
+// beyond o are never written (dst is allocated zeroed).
+func (wc *winoConv) transposeDy(dy, dst []float32) {
+	pix := wc.ho * wc.wo
+	o16 := wc.o16
+	o := 0
+	for ; o+8 <= wc.o; o += 8 {
+		s0, s1 := dy[o*pix:(o+1)*pix], dy[(o+1)*pix:(o+2)*pix]
+		s2, s3 := dy[(o+2)*pix:(o+3)*pix], dy[(o+3)*pix:(o+4)*pix]
+		s4, s5 := dy[(o+4)*pix:(o+5)*pix], dy[(o+5)*pix:(o+6)*pix]
+		s6, s7 := dy[(o+6)*pix:(o+7)*pix], dy[(o+7)*pix:(o+8)*pix]
+		for oy := 0; oy < wc.ho; oy++ {
+			row := dst[oy*2*wc.tw*o16:]
+			for ox := 0; ox < wc.wo; ox++ {
+				p := oy*wc.wo + ox
+				d := row[ox*o16+o : ox*o16+o+8 : ox*o16+o+8]
+				d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+				d[4], d[5], d[6], d[7] = s4[p], s5[p], s6[p], s7[p]
+			}
+		}
+	}
+	for ; o < wc.o; o++ {
+		so := dy[o*pix : (o+1)*pix]
+		for oy := 0; oy < wc.ho; oy++ {
+			for ox := 0; ox < wc.wo; ox++ {
+				dst[(oy*2*wc.tw+ox)*o16+o] = so[oy*wc.wo+ox]
+			}
+		}
+	}
+}
+
+// winoKernels is one implementation of the transforms and of the 6x64 and
+// 6x16 products with B's rows bs floats apart. Strides are in floats.
+type winoKernels struct {
+	name string
+	// in transforms 16 tiles of nc channels: channel ch's 4 input rows
+	// start at src[ch*plane:], pitch apart; V_ξ of tile t of channel ch
+	// goes to dst[ξ*xstride+ch*cstride+t].
+	in func(src []float32, pitch, plane, nc int, dst []float32, cstride, xstride int)
+	// out transforms 16 tiles of no filters: M_ξ of tile t of filter o is
+	// m[ξ*xstride+o*ostride+t]; it writes rows (1 or 2) rows of cols
+	// output columns of filter o at y[o*yplane:], pitch apart, adding
+	// bias[o] (when bias is not nil) and applying a ReLU.
+	out func(m []float32, xstride, ostride, no int, y []float32, yplane, pitch, rows, cols int, bias []float32, relu bool)
+	// dy transforms cnt tiles of the output gradient, channels last: the
+	// tile t's 2x2 pixels of o16 channels are at src[2t*o16:] and one row
+	// (rp floats) below; dM_ξ of tile t goes to dst[ξ*xstride+t*o16:].
+	dy func(src []float32, rp, cnt, o16 int, dst []float32, xstride int)
+	// mm64 and mm16 compute C[6 x 64] and C[6 x 16] (+)= A[6 x k] * B[k x
+	// 64 or 16] with A[i,kk] = a[i*rsA+kk*csA], B[kk,j] = b[kk*bs+j],
+	// C[i,j] = c[i*ldc+j].
+	mm64, mm16 func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool)
+}
+
+// winoGo is the portable reference implementation.
+var winoGo = &winoKernels{name: "generic", in: winoInGo, out: winoOutGo, dy: winoDyGo, mm64: mmGo(64), mm16: mmGo(16)}
+
+func winoInGo(src []float32, pitch, plane, nc int, dst []float32, cstride, xstride int) {
+	for ch := 0; ch < nc; ch++ {
+		s := src[ch*plane:]
+		for t := 0; t < winoLane; t++ {
+			var d [4][4]float32
+			for r := 0; r < 4; r++ {
+				for q := 0; q < 4; q++ {
+					d[r][q] = s[r*pitch+2*t+q]
+				}
+			}
+			// h = d B, then V = B^T h.
+			var h [4][4]float32
+			for r := 0; r < 4; r++ {
+				h[r][0] = d[r][0] - d[r][2]
+				h[r][1] = d[r][1] + d[r][2]
+				h[r][2] = d[r][2] - d[r][1]
+				h[r][3] = d[r][1] - d[r][3]
+			}
+			for q := 0; q < 4; q++ {
+				o := ch*cstride + t
+				dst[(0+q)*xstride+o] = h[0][q] - h[2][q]
+				dst[(4+q)*xstride+o] = h[1][q] + h[2][q]
+				dst[(8+q)*xstride+o] = h[2][q] - h[1][q]
+				dst[(12+q)*xstride+o] = h[1][q] - h[3][q]
+			}
+		}
+	}
+}
+
+func winoOutGo(m []float32, xstride, ostride, no int, y []float32, yplane, pitch, rows, cols int, bias []float32, relu bool) {
+	for o := 0; o < no; o++ {
+		var bv float32
+		if bias != nil {
+			bv = bias[o]
+		}
+		for x := 0; x < cols; x++ {
+			t := x / 2
+			var s [2][4]float32
+			for q := 0; q < 4; q++ {
+				at := func(i int) float32 { return m[(4*i+q)*xstride+o*ostride+t] }
+				s[0][q] = at(0) + at(1) + at(2)
+				s[1][q] = at(1) - at(2) - at(3)
+			}
+			for r := 0; r < rows; r++ {
+				v := s[r][1] - s[r][2] - s[r][3]
+				if x%2 == 0 {
+					v = s[r][0] + s[r][1] + s[r][2]
+				}
+				v += bv
+				if relu {
+					v = max(v, 0)
+				}
+				y[o*yplane+r*pitch+x] = v
+			}
+		}
+	}
+}
+
+func winoDyGo(src []float32, rp, cnt, o16 int, dst []float32, xstride int) {
+	for t := 0; t < cnt; t++ {
+		for o := 0; o < o16; o++ {
+			p := 2*t*o16 + o
+			y00, y01, y10, y11 := src[p], src[p+o16], src[p+rp], src[p+rp+o16]
+			// R = A dY (4x2), then dM = R A^T (4x4).
+			r := [4][2]float32{{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}}
+			for i := 0; i < 4; i++ {
+				a, b := r[i][0], r[i][1]
+				dst[(4*i+0)*xstride+t*o16+o] = a
+				dst[(4*i+1)*xstride+t*o16+o] = a + b
+				dst[(4*i+2)*xstride+t*o16+o] = a - b
+				dst[(4*i+3)*xstride+t*o16+o] = -b
+			}
+		}
+	}
+}
+
+func mmGo(nr int) func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool) {
+	return func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool) {
+		for i := 0; i < tileM; i++ {
+			for j := 0; j < nr; j++ {
+				var s float32
+				for kk := 0; kk < k; kk++ {
+					s += a[i*rsA+kk*csA] * b[kk*bs+j]
+				}
+				if acc {
+					s += c[i*ldc+j]
+				}
+				c[i*ldc+j] = s
+			}
+		}
+	}
+}
+
+// ptr returns the address of s[0] for the assembly routines, which may
+// read and write past len(s) within the buffer's slack.
+func ptr(s []float32) *float32 { return unsafe.SliceData(s) }

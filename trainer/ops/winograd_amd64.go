@@ -1,0 +1,54 @@
+package ops
+
+// The Winograd transforms in winograd_amd64.s. Strides are in bytes.
+
+//go:noescape
+func winoInAVX512(src *float32, pitch, plane, nc int, dst *float32, cstride, xstride int)
+
+//go:noescape
+func winoOutAVX512(m *float32, xstride, ostride, no int, y *float32, yplane, pitch, rows int, mask uint64, bias *float32, flags int)
+
+//go:noescape
+func winoDyAVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int)
+
+// winoAVX512 runs the transforms and products with AVX-512.
+var winoAVX512 = &winoKernels{
+	name: "avx512",
+	in: func(src []float32, pitch, plane, nc int, dst []float32, cstride, xstride int) {
+		winoInAVX512(ptr(src), 4*pitch, 4*plane, nc, ptr(dst), 4*cstride, 4*xstride)
+	},
+	out: func(m []float32, xstride, ostride, no int, y []float32, yplane, pitch, rows, cols int, bias []float32, relu bool) {
+		flags := 0
+		if bias != nil {
+			flags |= 1
+		}
+		if relu {
+			flags |= 2
+		}
+		winoOutAVX512(ptr(m), 4*xstride, 4*ostride, no, ptr(y), 4*yplane, 4*pitch, rows, 1<<uint(cols)-1, biasPtr(bias), flags)
+	},
+	dy: func(src []float32, rp, cnt, o16 int, dst []float32, xstride int) {
+		winoDyAVX512(ptr(src), 4*rp, cnt, o16/16, ptr(dst), 4*o16, 4*xstride)
+	},
+	mm64: func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool) {
+		kern6x64AVX512(k, ptr(a), 4*rsA, 4*csA, ptr(b), 4*bs, ptr(c), 4*ldc, nil, accFlag(acc))
+	},
+	mm16: func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool) {
+		kern6x16AVX512(k, ptr(a), 4*rsA, 4*csA, ptr(b), 4*bs, ptr(c), 4*ldc, nil, accFlag(acc))
+	},
+}
+
+func accFlag(acc bool) int {
+	if acc {
+		return flagAcc
+	}
+	return 0
+}
+
+// winoKernelsFor returns the Winograd implementation for a kernel set.
+func winoKernelsFor(ks *kernels) *winoKernels {
+	if ks.kind == kindAVX512 {
+		return winoAVX512
+	}
+	return winoGo
+}
