@@ -34,6 +34,23 @@ vet: ## go vet every package.
 test: check-generated vet ## Run every test (browser tests need chromium).
 	$(GO) test -count=1 -timeout 30m -tags browser ./...
 
+# FUZZ_TARGETS are the fuzz targets `make fuzz` runs, as package:Target. Their
+# seed corpora (testdata/fuzz/Target/ and f.Add) run in every `make test`.
+FUZZ_TARGETS := \
+	./trainer/captcha:FuzzParseLabels \
+	./trainer/captcha:FuzzLoadZip \
+	./trainer/captcha:FuzzDecodeImage \
+	./trainer/nn:FuzzReadWeights \
+	./runs:FuzzParseQuery
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s), one after another.
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg; \
+	done
+
 .PHONY: lint
 lint: vet ## Static checks.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$') && exit 1)

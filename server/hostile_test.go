@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/trainyard/trainyard/experiments"
+	"github.com/trainyard/trainyard/runs"
 	"github.com/trainyard/trainyard/trainer/captcha"
 )
 
@@ -314,5 +315,44 @@ func TestPreviewThumbnails(t *testing.T) {
 	}
 	if grew > 100<<20 {
 		t.Errorf("memory grew %d MB, want under 100 MB", grew>>20)
+	}
+}
+
+func TestEvaluateMemoryReturned(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(filepath.Join(root, "vi"), os.DirFS(fixtureDir)); err != nil {
+		t.Fatal(err)
+	}
+	a := setupCfg(t, Config{Workers: 1, DatasetRoots: []string{root}})
+	_, ids := a.create(t, tinyCaptcha)
+	r := a.waitFor(t, ids[0], 3*time.Minute, func(r runs.Run) bool { return r.Status.Done() })
+	if r.Status != runs.StatusSucceeded {
+		t.Fatalf("run %s: %s", r.Status, r.Error)
+	}
+	code, b, _ := a.do(t, "POST", "/api/datasets", `{"path": "vi"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("import: %d %s", code, b)
+	}
+	ds := decode[experiments.Dataset](t, b)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	grew := memGrowth(t, func() {
+		code, b, _ = a.do(t, "POST", fmt.Sprintf("/api/runs/%d/evaluate", r.ID), fmt.Sprintf(`{"dataset_id": %d}`, ds.ID))
+	})
+	after := heap()
+	t.Logf("evaluate on 100 images: %d %s; memory grew %.1f MB at the peak, live heap %+.1f MB after", code, b, float64(grew)/1e6, (float64(after)-float64(before))/1e6)
+	if code != http.StatusOK {
+		t.Fatalf("evaluate: %d %s", code, b)
+	}
+	if grew > 100<<20 {
+		t.Errorf("memory grew %d MB, want under 100 MB", grew>>20)
+	}
+	if after > before+20<<20 {
+		t.Errorf("the live heap kept %d MB after the evaluation", (after-before)>>20)
 	}
 }

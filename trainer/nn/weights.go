@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 
 	"github.com/trainyard/trainyard/experiments"
@@ -146,30 +147,87 @@ func writeSafetensors(w io.Writer, spec experiments.Spec, weights map[string]Ten
 	return nil
 }
 
+// maxTensorFloats bounds one tensor's element count, so that byte offsets
+// cannot overflow.
+const maxTensorFloats = 1 << 60
+
+// readChunk is how much ReadWeights reads at a time from a reader of unknown
+// size, so that what it allocates grows with what actually arrives.
+const readChunk = 1 << 20
+
+// unread returns how many bytes r has left when that can be known: a regular
+// file, or a reader with Len (bytes.Reader, strings.Reader, bytes.Buffer).
+func unread(r io.Reader) (int64, bool) {
+	switch v := r.(type) {
+	case *os.File:
+		st, err := v.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			return 0, false
+		}
+		pos, err := v.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return 0, false
+		}
+		return st.Size() - pos, true
+	case interface{ Len() int }:
+		return int64(v.Len()), true
+	}
+	return 0, false
+}
+
+// readBytes reads n bytes, allocating them up front only when r is known to
+// hold them, else a chunk at a time as they arrive.
+func readBytes(r io.Reader, n int64, known bool) ([]byte, error) {
+	if known {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	var b []byte
+	for int64(len(b)) < n {
+		chunk := min(n-int64(len(b)), readChunk)
+		b = slices.Grow(b, int(chunk))
+		m, err := io.ReadFull(r, b[len(b):len(b)+int(chunk)])
+		b = b[:len(b)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
 // ReadWeights reads a safetensors file written by WriteWeights (or any
 // safetensors file of F32 tensors carrying a trainyard spec in its metadata)
-// and returns the spec and the tensors by name.
+// and returns the spec and the tensors by name. A hostile header cannot make
+// it allocate much more than the file holds: lengths and offsets are checked
+// against the file's size (when r is a file or has Len) before anything is
+// allocated, and otherwise memory grows only as bytes arrive; the tensors
+// must tile the data section exactly, as the format requires.
 func ReadWeights(r io.Reader) (experiments.Spec, map[string]Tensor, error) {
 	spec, _, tensors, err := readSafetensors(r)
 	return spec, tensors, err
 }
 
 // readSafetensors reads a safetensors file carrying a trainyard spec and
-// returns the spec, the metadata and the tensors by name.
+// returns the spec, the metadata and the tensors by name, with the checks
+// ReadWeights describes.
 func readSafetensors(r io.Reader) (experiments.Spec, map[string]string, map[string]Tensor, error) {
 	var spec experiments.Spec
+	left, known := unread(r)
 	var n [8]byte
 	if _, err := io.ReadFull(r, n[:]); err != nil {
 		return spec, nil, nil, fmt.Errorf("nn: reading safetensors header length: %w", err)
 	}
+	left -= 8
 	size := binary.LittleEndian.Uint64(n[:])
-	if size == 0 || size > maxHeader {
+	if size == 0 || size > maxHeader || (known && size > uint64(left)) {
 		return spec, nil, nil, fmt.Errorf("nn: safetensors header of %d bytes is not plausible", size)
 	}
-	hj := make([]byte, size)
-	if _, err := io.ReadFull(r, hj); err != nil {
+	hj, err := readBytes(r, int64(size), known)
+	if err != nil {
 		return spec, nil, nil, fmt.Errorf("nn: reading safetensors header: %w", err)
 	}
+	left -= int64(size)
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hj, &raw); err != nil {
 		return spec, nil, nil, fmt.Errorf("nn: safetensors header is not JSON: %w", err)
@@ -187,8 +245,11 @@ func readSafetensors(r io.Reader) (experiments.Spec, map[string]string, map[stri
 	if err := json.Unmarshal([]byte(meta["spec"]), &spec); err != nil {
 		return spec, nil, nil, fmt.Errorf("nn: the spec in the weights file: %w", err)
 	}
-	entries := map[string]stEntry{}
-	end := 0
+	type named struct {
+		name string
+		stEntry
+	}
+	entries := make([]named, 0, len(raw))
 	for name, msg := range raw {
 		var e stEntry
 		if err := json.Unmarshal(msg, &e); err != nil {
@@ -199,7 +260,7 @@ func readSafetensors(r io.Reader) (experiments.Spec, map[string]string, map[stri
 		}
 		count := 1
 		for _, d := range e.Shape {
-			if d < 0 || d > maxHeader {
+			if d < 0 || (d > 0 && count > maxTensorFloats/d) {
 				return spec, nil, nil, fmt.Errorf("nn: tensor %q has shape %v", name, e.Shape)
 			}
 			count *= d
@@ -207,35 +268,69 @@ func readSafetensors(r io.Reader) (experiments.Spec, map[string]string, map[stri
 		if e.Offsets[0] < 0 || e.Offsets[1]-e.Offsets[0] != 4*count {
 			return spec, nil, nil, fmt.Errorf("nn: tensor %q: offsets %v do not fit shape %v", name, e.Offsets, e.Shape)
 		}
-		entries[name] = e
-		end = max(end, e.Offsets[1])
+		entries = append(entries, named{name, e})
 	}
-	data := make([]byte, end)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return spec, nil, nil, fmt.Errorf("nn: reading tensors: %w", err)
+	slices.SortFunc(entries, func(a, b named) int { return a.Offsets[0] - b.Offsets[0] })
+	end := 0
+	for _, e := range entries {
+		if e.Offsets[0] != end {
+			return spec, nil, nil, fmt.Errorf("nn: tensor %q starts at byte %d of the data, want %d: tensors must follow each other without gaps or overlaps", e.name, e.Offsets[0], end)
+		}
+		end = e.Offsets[1]
+	}
+	if known && int64(end) > left {
+		return spec, nil, nil, fmt.Errorf("nn: the header describes %d bytes of tensors, the file holds %d", end, left)
 	}
 	out := make(map[string]Tensor, len(entries))
-	for name, e := range entries {
-		b := data[e.Offsets[0]:e.Offsets[1]]
-		t := Tensor{Shape: e.Shape, Data: make([]float32, len(b)/4)}
-		for i := range t.Data {
-			t.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	buf := make([]byte, min(end, readChunk))
+	for _, e := range entries {
+		count := (e.Offsets[1] - e.Offsets[0]) / 4
+		data := make([]float32, 0, min(count, readChunk))
+		if known {
+			data = make([]float32, 0, count)
 		}
-		out[name] = t
+		for len(data) < count {
+			b := buf[:4*min(count-len(data), len(buf)/4)]
+			if _, err := io.ReadFull(r, b); err != nil {
+				return spec, nil, nil, fmt.Errorf("nn: reading tensor %q: %w", e.name, err)
+			}
+			for i := 0; i < len(b); i += 4 {
+				data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
+			}
+		}
+		out[e.name] = Tensor{Shape: e.Shape, Data: data}
 	}
 	return spec, meta, out, nil
 }
 
+// autoBatchBudget is the memory, at least, that the activations of a model
+// Load rebuilds at its own batch size may take; a weights file larger than
+// this allows as much as it holds.
+const autoBatchBudget = 256 << 20
+
 // Load reads a weights file, rebuilds its model from the spec inside it with
-// the given batch size (batch <= 0: the spec's own, at most 256), and sets
-// its weights.
+// the given batch size, and sets its weights. With batch <= 0 it takes the
+// spec's own batch size, at most 256, lowered so that the activations fit in
+// the larger of 256 MiB and the file's weights; a spec whose single image
+// does not fit is refused. A spec with more parameters than the file holds is
+// refused before anything is built, so a small hostile file cannot make Load
+// allocate a large model.
 func Load(r io.Reader, batch int) (*Model, error) {
 	spec, weights, err := ReadWeights(r)
 	if err != nil {
 		return nil, err
 	}
+	floats := 0
+	for _, t := range weights {
+		floats += len(t.Data)
+	}
+	if p := spec.Summarize().TotalParams; p < 0 || p > floats {
+		return nil, fmt.Errorf("nn: the spec in the weights file has %d parameters, the file holds %d values", p, floats)
+	}
 	if batch <= 0 {
-		batch = min(max(spec.BatchSize, 1), 256)
+		if batch, err = autoBatch(spec, floats); err != nil {
+			return nil, err
+		}
 	}
 	m, err := Build(spec, batch)
 	if err != nil {
@@ -245,4 +340,27 @@ func Load(r io.Reader, batch int) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// autoBatch is the batch size Load uses when none is given (see Load).
+func autoBatch(spec experiments.Spec, floats int) (int, error) {
+	c, h, w := spec.InputShape()
+	values := float64(c) * float64(h) * float64(w)
+	shapes, _ := spec.Shapes()
+	for _, s := range shapes {
+		if s.Out.Flat {
+			values += float64(s.Out.C)
+		} else {
+			values += float64(s.Out.C) * float64(s.Out.H) * float64(s.Out.W)
+		}
+	}
+	// Each value is held about twice (the node's value and the op's
+	// workspace), as float32.
+	perImage := 8 * values * float64(max(spec.Heads, 1))
+	budget := float64(max(autoBatchBudget, 4*floats))
+	fit := budget / perImage
+	if fit < 1 {
+		return 0, fmt.Errorf("nn: the model in the weights file needs about %.0f MiB per image, over the %d MiB allowed", perImage/(1<<20), int(budget)>>20)
+	}
+	return int(min(float64(max(spec.BatchSize, 1)), 256, fit)), nil
 }
