@@ -22,6 +22,8 @@ type Experiment struct {
 	Repeats   int       `json:"repeats"`
 	CreatedAt time.Time `json:"created_at"`
 	Note      string    `json:"note"`
+	// Sweep is the sweep the experiment's runs were expanded from, or nil.
+	Sweep *Sweep `json:"sweep"`
 }
 
 type experimentRow struct {
@@ -32,6 +34,7 @@ type experimentRow struct {
 	Repeats   int
 	CreatedAt time.Time
 	Note      string
+	Sweep     *string
 }
 
 func (experimentRow) TableName() string { return "experiments" }
@@ -40,6 +43,12 @@ func (r experimentRow) experiment() (Experiment, error) {
 	e := Experiment{ID: r.ID, Name: r.Name, Preset: r.Preset, Repeats: r.Repeats, CreatedAt: r.CreatedAt, Note: r.Note}
 	if err := json.Unmarshal([]byte(r.Spec), &e.Spec); err != nil {
 		return Experiment{}, fmt.Errorf("experiment %d: decode spec: %w", r.ID, err)
+	}
+	if r.Sweep != nil {
+		e.Sweep = new(Sweep)
+		if err := json.Unmarshal([]byte(*r.Sweep), e.Sweep); err != nil {
+			return Experiment{}, fmt.Errorf("experiment %d: decode sweep: %w", r.ID, err)
+		}
 	}
 	return e, nil
 }
@@ -65,6 +74,14 @@ func (s *Store) CreateExperiment(ctx context.Context, e *Experiment) error {
 		e.CreatedAt = time.Now().UTC()
 	}
 	row := experimentRow{Name: e.Name, Preset: e.Preset, Spec: string(spec), Repeats: e.Repeats, CreatedAt: e.CreatedAt}
+	if e.Sweep != nil {
+		b, err := json.Marshal(e.Sweep)
+		if err != nil {
+			return fmt.Errorf("encode sweep: %w", err)
+		}
+		sw := string(b)
+		row.Sweep = &sw
+	}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("create experiment: %w", err)
 	}

@@ -25,6 +25,8 @@ type createRequest struct {
 	Overrides json.RawMessage   `json:"overrides"`
 	Spec      *experiments.Spec `json:"spec"`
 	Repeats   int               `json:"repeats"`
+	// Sweep varies settings of the spec: one run per point and repeat.
+	Sweep *experiments.Sweep `json:"sweep"`
 }
 
 // createResponse answers a created experiment.
@@ -94,12 +96,24 @@ func (h *handler) create(ctx context.Context, req createRequest) (createResponse
 			name = "custom model"
 		}
 	}
-	specs := make([]experiments.Spec, req.Repeats)
-	for i := range specs {
-		specs[i] = spec.Clone()
-		specs[i].Seed = spec.Seed + int64(i)
+	points := []experiments.SweepPoint{{Spec: spec}}
+	if req.Sweep != nil {
+		if points, err = req.Sweep.Expand(spec); err != nil {
+			return createResponse{}, asFieldErrors(err)
+		}
+		if n := len(points) * req.Repeats; n > experiments.MaxSweepPoints {
+			return createResponse{}, fieldErrors{"sweep": fmt.Sprintf("%d points x %d repeats is %d runs; a sweep queues at most %d", len(points), req.Repeats, n, experiments.MaxSweepPoints)}
+		}
 	}
-	e := experiments.Experiment{Name: name, Preset: req.Preset, Spec: spec, Repeats: req.Repeats}
+	specs := make([]experiments.Spec, 0, len(points)*req.Repeats)
+	for _, p := range points {
+		for i := range req.Repeats {
+			s := p.Spec.Clone()
+			s.Seed = spec.Seed + int64(i)
+			specs = append(specs, s)
+		}
+	}
+	e := experiments.Experiment{Name: name, Preset: req.Preset, Spec: spec, Repeats: req.Repeats, Sweep: req.Sweep}
 	created, err := h.trainer.Submit(ctx, &e, specs)
 	if err != nil {
 		return createResponse{}, err
@@ -203,4 +217,14 @@ func clipName(s string) string {
 		return string(r[:200])
 	}
 	return s
+}
+
+// asFieldErrors turns a spec's validation error into the request's field
+// errors (422); other errors pass through.
+func asFieldErrors(err error) error {
+	var ve *experiments.ValidationError
+	if errors.As(err, &ve) {
+		return fieldErrors(ve.Fields)
+	}
+	return err
 }
