@@ -55,7 +55,7 @@ func TestSweepAPI(t *testing.T) {
 	}
 
 	for body, field := range map[string]string{
-		`{"preset": "mnist-nn1", "sweep": {"params": {"learning_rate": [0.001, -0.5]}}}`:                                   "sweep.params.learning_rate",
+		`{"preset": "mnist-nn1", "sweep": {"params": {"learning_rate": [0.001, -0.5]}}}`:                                "sweep.params.learning_rate",
 		`{"preset": "mnist-nn1", "sweep": {"params": {"momentum": [0.9]}}}`:                                             "sweep.params.momentum",
 		`{"preset": "mnist-nn1", "sweep": {"mode": "random", "params": {"epochs": [1, 2]}}}`:                            "sweep.samples",
 		`{"preset": "mnist-nn1", "repeats": 20, "sweep": {"mode": "random", "samples": 60, "params": {"epochs": [1]}}}`: "sweep",
