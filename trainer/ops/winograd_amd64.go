@@ -6,7 +6,7 @@ package ops
 func winoInAVX512(src *float32, pitch, plane, nc int, dst *float32, cstride, xstride int)
 
 //go:noescape
-func winoOutAVX512(m *float32, xstride, ostride, no int, y *float32, yplane, pitch, rows int, mask uint64, bias *float32, flags int)
+func winoOutAVX512(m *float32, xstride, ostride, no int, y *float32, yplane, pitch, rows int, mask uint64, bias *float32, flags int) // flags: 1 bias, 2 ReLU, 4 all 32 columns
 
 //go:noescape
 func winoDyAVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int)
@@ -24,6 +24,9 @@ var winoAVX512 = &winoKernels{
 		}
 		if relu {
 			flags |= 2
+		}
+		if cols == 2*winoLane {
+			flags |= 4 // no mask needed
 		}
 		winoOutAVX512(ptr(m), 4*xstride, 4*ostride, no, ptr(y), 4*yplane, 4*pitch, rows, 1<<uint(cols)-1, biasPtr(bias), flags)
 	},

@@ -213,16 +213,28 @@ nobias:
 
 norelu:
 	// Interleave the even and odd columns of each row.
+	// Full segments store without masks: masked stores are slower.
 	VMOVUPS Z8, Z12
 	VPERMT2PS Z9, Z30, Z12
 	VPERMT2PS Z9, Z31, Z8
+	VMOVUPS Z10, Z13
+	VPERMT2PS Z11, Z30, Z13
+	VPERMT2PS Z11, Z31, Z10
+	TESTQ $4, AX
+	JZ    masked
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z8, 64(DI)
+	CMPQ R11, $2
+	JLT  onerow
+	VMOVUPS Z13, (DI)(BX*1)
+	VMOVUPS Z10, 64(DI)(BX*1)
+	JMP  onerow
+
+masked:
 	VMOVUPS Z12, K1, (DI)
 	VMOVUPS Z8, K2, 64(DI)
 	CMPQ R11, $2
 	JLT  onerow
-	VMOVUPS Z10, Z13
-	VPERMT2PS Z11, Z30, Z13
-	VPERMT2PS Z11, Z31, Z10
 	VMOVUPS Z13, K1, (DI)(BX*1)
 	VMOVUPS Z10, K2, 64(DI)(BX*1)
 
