@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -107,4 +108,27 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPool2 times 2x2 max pooling of cnn2's and captcha's planes with
+// the Go function and each kernel set.
+func BenchmarkPool2(b *testing.B) {
+	for _, hw := range [][3]int{{28, 28, 16}, {14, 14, 36}, {48, 128, 32}} {
+		h, w, planes := hw[0], hw[1], 64*hw[2]
+		if h > 28 {
+			planes = 4 * hw[2]
+		}
+		x := randSlice(rand.New(rand.NewPCG(1, 1)), planes*h*w)
+		ho, wo := h/2, w/2
+		y, am := make([]float32, planes*ho*wo), make([]int32, planes*ho*wo)
+		for _, ks := range kernelSets {
+			b.Run(fmt.Sprintf("%dx%d/%s", h, w, ks.name), func(b *testing.B) {
+				for b.Loop() {
+					for p := 0; p < planes; p++ {
+						ks.pool2Plane(x[p*h*w:(p+1)*h*w], w, ho, wo, y[p*ho*wo:(p+1)*ho*wo], am[p*ho*wo:(p+1)*ho*wo])
+					}
+				}
+			})
+		}
+	}
 }

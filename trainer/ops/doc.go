@@ -87,6 +87,10 @@
 // float32 error against the direct convolution is about 1e-6 of the
 // result's scale (bounded at 1e-5 in TestWinogradAgainstDirect).
 //
+// 2x2 max pooling runs, on AVX-512, as an assembly routine over 16 outputs at
+// a time (pool_amd64.s), with the same maxima and indices as the Go loop
+// (TestPool2Kernels): NaN wins, the first of equal maxima is chosen.
+//
 // Every op is unique per instance (gorgonia never merges two of them), so an op
 // belongs to exactly one graph; graphs for separate runs are built
 // separately. Build graphs under one lock: gorgonia's node counter is global.

@@ -330,3 +330,38 @@ func TestPool2Ties(t *testing.T) {
 		}
 	}
 }
+
+// TestPool2Kernels checks every kernel set's 2x2 pooling against the Go
+// function pool2, value and index, on ties, NaNs, infinities and signed
+// zeros, over widths that leave 0 to 15 outputs in the last 16-lane group.
+func TestPool2Kernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, ks := range kernelSets {
+		for _, hw := range [][2]int{{2, 2}, {3, 3}, {5, 29}, {28, 28}, {14, 14}, {48, 128}, {7, 65}, {22, 62}, {4, 36}, {9, 98}} {
+			h, w := hw[0], hw[1]
+			ho, wo := h/2, w/2
+			x := make([]float32, h*w)
+			for i := range x {
+				switch r.IntN(4) {
+				case 0:
+					x[i] = special[r.IntN(len(special))]
+				case 1:
+					x[i] = float32(r.IntN(3))
+				default:
+					x[i] = float32(r.NormFloat64())
+				}
+			}
+			y, am := make([]float32, ho*wo), make([]int32, ho*wo)
+			yw, amw := make([]float32, ho*wo), make([]int32, ho*wo)
+			pool2(x, w, ho, wo, yw, amw)
+			ks.pool2Plane(x, w, ho, wo, y, am)
+			for i := range yw {
+				same := y[i] == yw[i] || (math.IsNaN(float64(y[i])) && math.IsNaN(float64(yw[i])))
+				if !same || am[i] != amw[i] {
+					t.Fatalf("%s %dx%d: output %d: got %v at %d, want %v at %d", ks.name, h, w, i, y[i], am[i], yw[i], amw[i])
+				}
+			}
+		}
+	}
+}

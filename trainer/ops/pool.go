@@ -14,6 +14,7 @@ import (
 type poolState struct {
 	n, c, h, w, k, ho, wo int
 	argmax                []int32
+	ks                    *kernels
 }
 
 // maxPoolOp is k x k max pooling with stride k; rows and columns that do not
@@ -34,7 +35,7 @@ func MaxPool2D(x *gorgonia.Node, k int) (*gorgonia.Node, error) {
 	if k < 1 || s[2] < k || s[3] < k {
 		return nil, fmt.Errorf("ops: MaxPool2D window %d does not fit input %v", k, s)
 	}
-	st := &poolState{n: s[0], c: s[1], h: s[2], w: s[3], k: k, ho: s[2] / k, wo: s[3] / k}
+	st := &poolState{n: s[0], c: s[1], h: s[2], w: s[3], k: k, ho: s[2] / k, wo: s[3] / k, ks: defaultKernels}
 	return gorgonia.ApplyOp(&maxPoolOp{st: st}, x)
 }
 
@@ -71,7 +72,7 @@ func (op *maxPoolOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			xp := x[pl*s.h*s.w : (pl+1)*s.h*s.w]
 			yo := pl * s.ho * s.wo
 			if s.k == 2 {
-				pool2(xp, s.w, s.ho, s.wo, y[yo:yo+s.ho*s.wo], s.argmax[yo:yo+s.ho*s.wo])
+				s.ks.pool2Plane(xp, s.w, s.ho, s.wo, y[yo:yo+s.ho*s.wo], s.argmax[yo:yo+s.ho*s.wo])
 				continue
 			}
 			for oy := 0; oy < s.ho; oy++ {

@@ -1,0 +1,134 @@
+#include "textflag.h"
+
+DATA poolEven<>+0(SB)/4, $0
+DATA poolEven<>+4(SB)/4, $2
+DATA poolEven<>+8(SB)/4, $4
+DATA poolEven<>+12(SB)/4, $6
+DATA poolEven<>+16(SB)/4, $8
+DATA poolEven<>+20(SB)/4, $10
+DATA poolEven<>+24(SB)/4, $12
+DATA poolEven<>+28(SB)/4, $14
+DATA poolEven<>+32(SB)/4, $16
+DATA poolEven<>+36(SB)/4, $18
+DATA poolEven<>+40(SB)/4, $20
+DATA poolEven<>+44(SB)/4, $22
+DATA poolEven<>+48(SB)/4, $24
+DATA poolEven<>+52(SB)/4, $26
+DATA poolEven<>+56(SB)/4, $28
+DATA poolEven<>+60(SB)/4, $30
+GLOBL poolEven<>(SB), RODATA|NOPTR, $64
+
+// POOL16 pools 16 outputs (fewer under the masks K1, K2 of the input
+// columns) from the rows at SI and SI+BX into Z8 (maxima) and Z11 (indices
+// relative to the plane, from the running base Z12).
+#define POOL16 \
+	VMOVUPS.Z (SI), K1, Z0 \
+	VMOVUPS.Z 64(SI), K2, Z1 \
+	VMOVUPS.Z (SI)(BX*1), K1, Z4 \
+	VMOVUPS.Z 64(SI)(BX*1), K2, Z5 \
+	VMOVUPS Z0, Z2 \
+	VPERMT2PS Z1, Z30, Z2 \
+	VPERMT2PS Z1, Z31, Z0 \
+	VMOVUPS Z4, Z6 \
+	VPERMT2PS Z5, Z30, Z6 \
+	VPERMT2PS Z5, Z31, Z4 \
+	VMAXPS Z0, Z2, Z8 \
+	VMAXPS Z4, Z6, Z9 \
+	VMAXPS Z9, Z8, Z8 \
+	VCMPPS $3, Z0, Z2, K4 \
+	VCMPPS $3, Z4, Z6, K5 \
+	KORW K4, K5, K4 \
+	VADDPS Z0, Z2, Z10 \
+	VADDPS Z6, Z10, Z10 \
+	VADDPS Z4, Z10, Z10 \
+	VMOVUPS Z10, K4, Z8 \
+	VMOVDQA32 Z27, Z11 \
+	VCMPPS $0, Z8, Z6, K4 \
+	VMOVDQA32 Z28, K4, Z11 \
+	VCMPPS $0, Z8, Z0, K4 \
+	VMOVDQA32 Z26, K4, Z11 \
+	VCMPPS $0, Z8, Z2, K4 \
+	VMOVDQA32 Z25, K4, Z11 \
+	VPADDD Z12, Z11, Z11 \
+	VPADDD Z24, Z12, Z12
+
+// func pool2AVX512(x *float32, w, ho, wo int, y *float32, argmax *int32)
+//
+// 2x2 max pooling with stride 2 of one plane x (rows w floats apart) into y
+// (ho x wo) and the index in x of each maximum into argmax, exactly as the Go
+// function pool2: the maximum is NaN when any of the four is, and the index
+// is that of the first of a, b, c, d (row-major) equal to it, else d's.
+TEXT ·pool2AVX512(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), BX
+	MOVQ ho+16(FP), R9
+	MOVQ wo+24(FP), R10
+	MOVQ y+32(FP), DI
+	MOVQ argmax+40(FP), R8
+	VMOVDQU32 poolEven<>(SB), Z30
+	VPBROADCASTD BX, Z28        // w
+	MOVL $1, AX
+	VPBROADCASTD AX, Z26        // 1
+	VPADDD Z26, Z28, Z27        // w+1
+	VPXORD Z25, Z25, Z25        // 0
+	MOVL $32, AX
+	VPBROADCASTD AX, Z24        // 32
+	VPADDD Z26, Z30, Z31        // odd columns: 1, 3, ..., 31
+	SHLQ $2, BX                 // w in bytes
+	// Masks of the last group: 2*t input columns and t outputs, t = wo%16.
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	MOVQ CX, DX
+	SHLQ $1, DX
+	MOVQ $1, AX
+	MOVQ DX, CX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVQ AX, K6
+	XORQ DX, DX                 // index of the row pair's first element
+
+row:
+	VPBROADCASTD DX, Z12
+	VPADDD Z30, Z12, Z12        // base of the first group: 2*lane
+	MOVQ SI, R11
+	MOVQ R10, CX
+	KXNORW K1, K1, K1
+	KXNORW K2, K2, K2
+
+group:
+	CMPQ CX, $16
+	JLT  tail
+	POOL16
+	VMOVUPS Z8, (DI)
+	VMOVDQU32 Z11, (R8)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	SUBQ $16, CX
+	JMP  group
+
+tail:
+	TESTQ CX, CX
+	JZ    rowdone
+	KMOVW K6, K1
+	KSHIFTRQ $16, K6, K2
+	POOL16
+	VMOVUPS Z8, K3, (DI)
+	VMOVDQU32 Z11, K3, (R8)
+	LEAQ (DI)(CX*4), DI
+	LEAQ (R8)(CX*4), R8
+
+rowdone:
+	MOVQ R11, SI
+	LEAQ (SI)(BX*2), SI
+	MOVQ BX, AX
+	SHRQ $1, AX                 // 2w floats = 2*w*4/4 ... in elements: 2*w
+	ADDQ AX, DX
+	DECQ R9
+	JNZ  row
+	VZEROUPPER
+	RET
