@@ -2,10 +2,13 @@ package migrations
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -174,4 +177,26 @@ func rebind(d Dialect, q string) string {
 func Count(d Dialect) int {
 	ms, _ := dialectMigrations(d)
 	return len(ms)
+}
+
+// Fingerprint identifies the schema the dialect's migrations make, River's
+// included (by River's version): it changes whenever a migration does. Tests
+// use it to key caches of migrated databases.
+func Fingerprint(d Dialect) string {
+	h := sha256.New()
+	ms, err := dialectMigrations(d)
+	if err != nil {
+		return ""
+	}
+	for _, m := range ms {
+		fmt.Fprintf(h, "%s\x00%s\x00", m.version, m.sql)
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range bi.Deps {
+			if strings.HasPrefix(dep.Path, "github.com/riverqueue/river") {
+				fmt.Fprintf(h, "%s@%s\x00", dep.Path, dep.Version)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

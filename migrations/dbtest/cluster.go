@@ -54,45 +54,110 @@ func version(binDir string) int {
 
 const dirPrefix = "trainyard-pg-"
 
-func startCluster() (*cluster, error) {
+// startCluster starts a cluster: a copy of the cached one whose template
+// database has the schema of fingerprint key when there is one (withTemplate
+// is then true), else a fresh one.
+func startCluster(key string) (c *cluster, withTemplate bool, err error) {
 	t0 := time.Now()
 	bin, err := binDir()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	reapOrphans(bin)
 	dir, err := os.MkdirTemp(tempRoot(), dirPrefix)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	c := &cluster{bin: bin, dir: dir}
+	c = &cluster{bin: bin, dir: dir}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if os.Geteuid() == 0 { // initdb refuses to run as root
 		c.asUser = "postgres"
 		if err := c.chownToUser(dir); err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("running as root needs the postgres user to own the cluster: %w", err)
+			return nil, false, fmt.Errorf("running as root needs the postgres user to own the cluster: %w", err)
 		}
 		os.Chmod(dir, 0o755)
 	}
-	data := filepath.Join(dir, "data")
-	if err := c.initdb(data); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+	if cache := c.templateCache(key); key != "" && exists(filepath.Join(cache, "PG_VERSION")) {
+		withTemplate = c.exec("cp", "-a", cache, c.data()) == nil
 	}
-	opts := strings.Join([]string{
-		"-k", dir, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c", "max_connections=200",
-	}, " ")
-	if err := c.run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("%w\n%s", err, log)
+	if !withTemplate {
+		os.RemoveAll(c.data())
+		if err := c.initdb(c.data()); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := c.start(); err != nil {
+		return nil, false, err
 	}
 	StartTime = time.Since(t0)
-	return c, nil
+	return c, withTemplate, nil
+}
+
+func (c *cluster) data() string { return filepath.Join(c.dir, "data") }
+
+func (c *cluster) start() error {
+	opts := strings.Join([]string{
+		"-k", c.dir, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c", "max_connections=200",
+	}, " ")
+	if err := c.run("pg_ctl", "-D", c.data(), "-l", filepath.Join(c.dir, "log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+		return fmt.Errorf("%w\n%s", err, log)
+	}
+	return nil
+}
+
+// templateCache is where a cluster whose template database has the schema
+// of fingerprint key is kept between test processes.
+func (c *cluster) templateCache(key string) string {
+	return filepath.Join(tempRoot(), fmt.Sprintf("trainyard-pgtmpl-%d-%s-%d-%s", version(c.bin), c.asUser, os.Geteuid(), key))
+}
+
+// saveTemplate keeps a copy of the cluster, now holding the migrated
+// template database, for the next test process: it stops the cluster
+// cleanly, copies it, and starts it again. Copies of other schemas older
+// than a day are removed.
+func (c *cluster) saveTemplate(key string) error {
+	cache := c.templateCache(key)
+	if err := c.run("pg_ctl", "-D", c.data(), "-m", "fast", "-w", "stop"); err != nil {
+		return err
+	}
+	parent, err := os.MkdirTemp(tempRoot(), "trainyard-pgtmpl-new-")
+	if err == nil {
+		if c.asUser != "" {
+			err = c.chownToUser(parent)
+		}
+		fresh := filepath.Join(parent, "data")
+		if err == nil {
+			err = c.exec("cp", "-a", c.data(), fresh)
+		}
+		if err == nil {
+			os.Remove(filepath.Join(fresh, "postmaster.pid"))
+			if rerr := os.Rename(fresh, cache); rerr != nil && !exists(filepath.Join(cache, "PG_VERSION")) {
+				err = rerr
+			}
+		}
+		os.RemoveAll(parent)
+	}
+	old, _ := filepath.Glob(filepath.Join(tempRoot(), "trainyard-pgtmpl-*"))
+	for _, d := range old {
+		if st, serr := os.Stat(d); d != cache && serr == nil && time.Since(st.ModTime()) > 24*time.Hour {
+			os.RemoveAll(d)
+		}
+	}
+	return errors.Join(err, c.start())
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // tempRoot is the temp dir, or /tmp when running as root and the postgres
