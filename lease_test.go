@@ -132,6 +132,7 @@ func TestKilledRunEndsAsIfNeverStopped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	p := startServer(t, bin, dir)
@@ -175,6 +176,7 @@ func TestStalledProcessLosesItsRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	a := startServer(t, bin, dir)
@@ -250,6 +252,7 @@ func TestThreeDeathsFailTheRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	p := startServer(t, bin, dir)
