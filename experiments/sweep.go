@@ -403,3 +403,54 @@ func pointText(names []string, p map[string]float64) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// SweepValue reads a swept setting back from a spec (the inverse of the
+// expansion), for tables and plots of a sweep's runs.
+func SweepValue(spec Spec, name string) (float64, bool) {
+	switch name {
+	case "epochs":
+		return float64(spec.Epochs), true
+	case "batch_size":
+		return float64(spec.BatchSize), true
+	case "learning_rate":
+		return spec.LearningRate, true
+	case "train_limit":
+		return float64(spec.TrainLimit), true
+	case "dropout":
+		for _, l := range spec.Layers {
+			if l.Type == LayerDropout {
+				return l.Rate, true
+			}
+		}
+		return 0, false
+	}
+	m := layerParam.FindStringSubmatch(name)
+	if m == nil {
+		return 0, false
+	}
+	i, _ := strconv.Atoi(m[1])
+	if i >= len(spec.Layers) {
+		return 0, false
+	}
+	l := spec.Layers[i]
+	switch m[2] {
+	case "units":
+		return float64(l.Units), true
+	case "filters":
+		return float64(l.Filters), true
+	case "kernel":
+		return float64(l.Kernel), true
+	default:
+		return l.Rate, true
+	}
+}
+
+// ParamNames returns the swept settings in order.
+func (s Sweep) ParamNames() []string {
+	names := make([]string, 0, len(s.Params))
+	for n := range s.Params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -93,7 +93,13 @@ func (h *handler) experimentShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, web.ExperimentPage(web.ExperimentProps{Experiment: experimentItem(e, len(rs)), Spec: e.Spec, Runs: rs}))
+	props := web.ExperimentProps{Experiment: experimentItem(e, len(rs)), Spec: e.Spec, Runs: rs}
+	if e.Sweep != nil {
+		if props.Sweep, err = h.sweepProps(ctx, e); err != nil {
+			return err
+		}
+	}
+	return render(c, http.StatusOK, web.ExperimentPage(props))
 }
 
 func (h *handler) runShow(c echo.Context) error {

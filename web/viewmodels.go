@@ -79,6 +79,8 @@ type ExperimentProps struct {
 	Spec experiments.Spec
 	// Runs are the experiment's runs; Epochs are not read.
 	Runs []runs.Run
+	// Sweep is the sweep section of a swept experiment, nil otherwise.
+	Sweep *SweepProps
 }
 
 // NotFoundProps is the 404 page.

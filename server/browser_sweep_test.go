@@ -1,0 +1,98 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/trainyard/trainyard/runs"
+)
+
+// TestBrowserSweepAndRunsTable trains a 2x2 sweep, looks at its parallel
+// coordinates and scatter, brushes an axis to filter the configurations,
+// then uses the home page's runs table: sorted by test accuracy, filtered by
+// a query, paged.
+func TestBrowserSweepAndRunsTable(t *testing.T) {
+	t.Parallel()
+	a := setup(t, 1)
+	expID, ids := a.create(t, `{"name": "lr x width", "preset": "mnist-nn1", "overrides": {"epochs": 1, "train_limit": 500, "seed": 3},
+		"sweep": {"params": {"learning_rate": [0.003, 0.0001], "layers[1].units": [16, 64]}}}`)
+	for _, id := range ids {
+		if r := a.waitFor(t, id, 2*time.Minute, func(r runs.Run) bool { return r.Status.Done() }); r.Status != runs.StatusSucceeded {
+			t.Fatalf("run %d: %s %s", id, r.Status, r.Error)
+		}
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(a.url+"/experiments/"+itoa(expID)),
+		chromedp.WaitVisible(chromedp.CSS(`#sweep-parallel polyline`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	for sel, want := range map[string]int{`#sweep-parallel polyline`: 4, `#sweep-scatter circle`: 4, `#sweep-table tbody tr`: 4, `#sweep-table tr.best`: 1, `#sweep-parallel line`: 3} {
+		if n, err := count(ctx, sel); err != nil || n != want {
+			t.Fatalf("%s: %d (%v), want %d", sel, n, err, want)
+		}
+	}
+	screenshot(t, ctx, "sweep.png")
+	// The table is sorted by test accuracy, best first; the best row is marked.
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#sweep-table tbody tr').classList.contains('best')`))
+	if err != nil || !ok {
+		t.Fatalf("best row not first: %v", err)
+	}
+	// Brush the first axis (layers[1].units, the sorted first setting) from a
+	// fifth of its height down past its end: the two 16-unit configurations stay.
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const svg = document.getElementById('sweep-parallel');
+		const hit = svg.querySelector('rect.axis-hit[data-axis="0"]');
+		const r = hit.getBoundingClientRect();
+		const x = r.left + r.width / 2;
+		const opts = (y) => ({bubbles: true, clientX: x, clientY: y, pointerId: 1});
+		hit.dispatchEvent(new PointerEvent('pointerdown', opts(r.bottom - r.height * 0.2)));
+		svg.dispatchEvent(new PointerEvent('pointermove', opts(r.bottom + 10)));
+		svg.dispatchEvent(new PointerEvent('pointerup', opts(r.bottom + 10)));
+		return true; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('sweep-table').dataset.shown`)); err != nil || shown != "2" {
+		t.Fatalf("after brushing the units axis: %s rows shown (%v), want 2", shown, err)
+	}
+	screenshot(t, ctx, "sweep-brushed.png")
+
+	// The runs table: sort by test accuracy, filter by a query, page by 3.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(a.url+"/"),
+		chromedp.Click(chromedp.CSS(`th a.sort[data-sort="test_accuracy"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`th[aria-sort="descending"] a[data-sort="test_accuracy"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	accs, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[...document.querySelectorAll('#runs tbody td.strong')].map(td => parseFloat(td.textContent))`))
+	if err != nil || len(accs) != 4 || accs[0] < accs[1] || accs[1] < accs[2] || accs[2] < accs[3] {
+		t.Fatalf("sorted accuracies %v (%v)", accs, err)
+	}
+	if err := setInput(ctx, `#runs-q`, "layers_units = 3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#runs-filter-error`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := setInput(ctx, `#runs-q`, "learning_rate < 0.001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#runs tbody`))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := count(ctx, `#runs tbody tr`); err != nil || n != 2 {
+		t.Fatalf("filtered by learning_rate < 0.001: %d rows (%v)", n, err)
+	}
+	screenshot(t, ctx, "runs-table-filtered.png")
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/?limit=3"), chromedp.WaitVisible(chromedp.CSS(`#runs-next`)), chromedp.Click(chromedp.CSS(`#runs-next`)), chromedp.WaitVisible(chromedp.CSS(`#runs-first`))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := count(ctx, `#runs tbody tr`); err != nil || n != 1 {
+		t.Fatalf("second page of 3: %d rows (%v)", n, err)
+	}
+}

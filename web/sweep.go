@@ -1,0 +1,55 @@
+package web
+
+import "strings"
+
+// SweepProps is the sweep section of an experiment page: one row per
+// configuration (its seeds averaged), the settings swept and the metric the
+// plots colour by.
+type SweepProps struct {
+	Mode string
+	// Params are the swept settings, in the order of the plots' axes.
+	Params []string
+	// Rows are the configurations; Best indexes the best one (-1 when none
+	// has a result yet).
+	Rows []SweepRow
+	Best int
+	// Seeds is how many runs each configuration has.
+	Seeds int
+}
+
+// SweepRow is one configuration of a sweep and how its runs did.
+type SweepRow struct {
+	Values []float64 `json:"values"`
+	// Runs are the configuration's runs; BestRun the one to re-run.
+	Runs    []int64 `json:"runs"`
+	BestRun int64   `json:"best_run"`
+	Done    int     `json:"done"`
+	// TestAccuracy and BestValAccuracy are the means over the finished
+	// seeds (null until one finishes); Std is the test accuracy's sample
+	// standard deviation (null below two).
+	TestAccuracy    *float64 `json:"test_accuracy"`
+	TestAccuracyStd *float64 `json:"test_accuracy_std"`
+	BestValAccuracy *float64 `json:"best_val_accuracy"`
+}
+
+// sweepData is the data the sweep's plots and table are drawn from.
+func sweepData(p SweepProps) map[string]any {
+	return map[string]any{"params": p.Params, "rows": p.Rows, "best": p.Best}
+}
+
+func sweepTitle(p SweepProps) string {
+	var b strings.Builder
+	b.WriteString(itoa(len(p.Rows)))
+	if len(p.Rows) == 1 {
+		b.WriteString(" configuration")
+	} else {
+		b.WriteString(" configurations")
+	}
+	if p.Seeds > 1 {
+		b.WriteString(" × " + itoa(p.Seeds) + " seeds")
+	}
+	b.WriteString(" (" + p.Mode + ")")
+	return b.String()
+}
+
+func sweepValueText(v float64) string { return num(v) }
