@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -69,6 +70,35 @@ func (h *handler) importFolder(ctx context.Context, name, path string) (experime
 	return d, created, err
 }
 
+// shownSources replaces each dataset's Source (the folder it was imported
+// from, stored as an absolute path) by shownSource's, so no answer shows a
+// server path.
+func (h *handler) shownSources(ds []experiments.Dataset) []experiments.Dataset {
+	for i := range ds {
+		ds[i].Source = h.shownSource(ds[i].Source)
+	}
+	return ds
+}
+
+// shownSource is a folder import's source as a person names it: its path
+// relative to the data root holding it ("vi", "2024/vi"), or its last
+// element when no root holds it any more.
+func (h *handler) shownSource(src string) string {
+	if src == "" {
+		return ""
+	}
+	for _, r := range h.datasetRoots {
+		root, err := filepath.Abs(r)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(root, src); err == nil && filepath.IsLocal(rel) {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.Base(src)
+}
+
 func tooLarge(err error) bool {
 	var mb *http.MaxBytesError
 	return errors.As(err, &mb) || (err != nil && strings.Contains(err.Error(), "too large"))
@@ -79,7 +109,7 @@ func (h *handler) apiDatasets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ds)
+	return c.JSON(http.StatusOK, h.shownSources(ds))
 }
 
 func (h *handler) apiDatasetCreate(c echo.Context) error {
@@ -105,6 +135,7 @@ func (h *handler) apiDatasetCreate(c echo.Context) error {
 	if !created {
 		code = http.StatusOK
 	}
+	d.Source = h.shownSource(d.Source)
 	return c.JSON(code, d)
 }
 
@@ -117,7 +148,7 @@ func (h *handler) renderDatasets(c echo.Context, code int, p web.DatasetsProps) 
 	if err != nil {
 		return err
 	}
-	p.Datasets, p.Roots, p.MaxMiB = ds, h.datasetRoots, trainer.MaxDatasetBytes>>20
+	p.Datasets, p.Roots, p.MaxMiB = h.shownSources(ds), h.datasetRoots, trainer.MaxDatasetBytes>>20
 	return render(c, code, web.DatasetsPage(p))
 }
 

@@ -78,9 +78,15 @@ func testDatasetImportFolder(t *testing.T, dialect migrations.Dialect) {
 		t.Fatalf("import: %d %s", code, b)
 	}
 	d := decode[experiments.Dataset](t, b)
+	if d.Source != "vi" {
+		t.Errorf("source %q, want the folder relative to its root, \"vi\"", d.Source)
+	}
 	code, b, _ = a.do(t, "POST", "/api/datasets", `{"path": "`+filepath.Join(root, "vi")+`"}`)
 	if again := decode[experiments.Dataset](t, b); code != http.StatusOK || again.ID != d.ID {
 		t.Fatalf("second import: %d %s, want the stored dataset %d", code, b, d.ID)
+	}
+	if _, b, _ := a.do(t, "GET", "/api/datasets", ""); strings.Contains(string(b), root) {
+		t.Errorf("the dataset list shows a server path: %s", b)
 	}
 	for _, p := range []string{filepath.Join(outside, "vi"), "../" + filepath.Base(outside) + "/vi", "escape", "escape/", "/etc"} {
 		code, b, _ := a.do(t, "POST", "/api/datasets", `{"path": "`+p+`"}`)
