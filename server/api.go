@@ -119,7 +119,7 @@ func (h *handler) apiCompare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	by, err := groupByParam(c.QueryParam("group_by"))
+	by, err := groupByParam(strings.Join(c.QueryParams()["group_by"], ","))
 	if err != nil {
 		return err
 	}

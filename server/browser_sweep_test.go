@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +96,63 @@ func TestBrowserSweepAndRunsTable(t *testing.T) {
 	if n, err := count(ctx, `#runs tbody tr`); err != nil || n != 1 {
 		t.Fatalf("second page of 3: %d rows (%v)", n, err)
 	}
+}
+
+// TestBrowserCompareGroups compares four runs, two seeds each of 1 and 2
+// epochs, grouped by epochs: a table of two groups with mean ± std, and a
+// chart of mean lines with ±1 std bands whose single runs a toggle shows.
+func TestBrowserCompareGroups(t *testing.T) {
+	t.Parallel()
+	a := setup(t, 1)
+	_, one := a.create(t, `{"name": "one epoch", "preset": "mnist-nn1", "overrides": {"epochs": 1, "train_limit": 400}, "repeats": 2}`)
+	_, two := a.create(t, `{"name": "two epochs", "preset": "mnist-nn1", "overrides": {"epochs": 2, "train_limit": 400}, "repeats": 2}`)
+	ids := append(one, two...)
+	for _, id := range ids {
+		if r := a.waitFor(t, id, 2*time.Minute, func(r runs.Run) bool { return r.Status.Done() }); r.Status != runs.StatusSucceeded {
+			t.Fatalf("run %d: %s %s", id, r.Status, r.Error)
+		}
+	}
+	ctx := browser(t)
+	list := itoa(ids[0]) + "," + itoa(ids[1]) + "," + itoa(ids[2]) + "," + itoa(ids[3])
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(a.url+"/compare?runs="+list),
+		chromedp.WaitVisible(chromedp.CSS(`#groups-table`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// By default the seeds of each experiment form the groups.
+	if n, err := count(ctx, `#groups-table tbody tr`); err != nil || n != 2 {
+		t.Fatalf("seed groups: %d (%v)", n, err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#group-form input[value="epochs"]`)),
+		chromedp.Click(chromedp.CSS(`#group-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#groups-table`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chart-groups .u-over`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	labels, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#groups-table tbody tr td:first-child')].map(td => td.textContent.trim())`))
+	if err != nil || len(labels) != 2 || labels[0] != "epochs 1" || labels[1] != "epochs 2" {
+		t.Fatalf("groups by epochs: %v (%v)", labels, err)
+	}
+	cell, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#groups-table tbody tr td.strong').textContent`))
+	if err != nil || !strings.Contains(cell, "±") {
+		t.Fatalf("test accuracy cell %q (%v), want mean ± std", cell, err)
+	}
+	bands, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.getElementById('chart-groups').uplot.bands.length`))
+	if err != nil || bands != 2 {
+		t.Fatalf("%d bands (%v), want one per group", bands, err)
+	}
+	hidden := `document.getElementById('chart-groups').uplot.series.filter(s => s.label.startsWith('#') && !s.show).length`
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](hidden)); err != nil || n != 4 {
+		t.Fatalf("%d single runs hidden (%v), want 4", n, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#show-singles`))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](hidden)); err != nil || n != 0 {
+		t.Fatalf("%d single runs still hidden after the toggle (%v)", n, err)
+	}
+	screenshot(t, ctx, "compare-groups.png")
 }

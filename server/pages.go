@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -156,6 +157,12 @@ func (h *handler) compareShow(c echo.Context) error {
 	}
 	if len(props.Runs) == 0 {
 		return notFound{msg: fmt.Sprintf("none of the runs %v exist", ids)}
+	}
+	if props.GroupBy, err = groupByParam(strings.Join(c.QueryParams()["group_by"], ",")); err != nil {
+		return err
+	}
+	if props.Groups, err = runs.GroupBy(props.Runs, props.GroupBy); err != nil {
+		return err
 	}
 	return render(c, http.StatusOK, web.ComparePage(props))
 }

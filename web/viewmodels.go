@@ -70,6 +70,10 @@ type CompareProps struct {
 	Runs []runs.Run
 	// Missing lists requested run ids that were not found, shown as a note.
 	Missing []int64
+	// Groups are the runs grouped by GroupBy (by everything but the seed
+	// when GroupBy is empty), with their statistics.
+	Groups  []runs.Group
+	GroupBy []string
 }
 
 // ExperimentProps is the page of one experiment.
