@@ -93,7 +93,7 @@ func (s *Store) Create(ctx context.Context, name string) (*Writer, error) {
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return nil, fmt.Errorf("create artifact %s: %w", name, err)
 	}
-	return &Writer{s: s, ctx: ctx, id: row.ID, name: name, buf: make([]byte, 0, ChunkSize), hash: sha256.New()}, nil
+	return &Writer{s: s, ctx: ctx, id: row.ID, name: name, created: row.CreatedAt, buf: make([]byte, 0, ChunkSize), hash: sha256.New()}, nil
 }
 
 // Put stores everything r yields as the artifact name and returns it.
@@ -170,16 +170,17 @@ func (s *Store) DeleteIncomplete(ctx context.Context, olderThan time.Duration) (
 // Writer writes one artifact chunk by chunk; it is an io.Writer. It is not
 // safe for use by several goroutines.
 type Writer struct {
-	s    *Store
-	ctx  context.Context
-	id   int64
-	name string
-	buf  []byte
-	n    int // chunks written
-	size int64
-	hash hash.Hash
-	err  error
-	done bool
+	s       *Store
+	ctx     context.Context
+	id      int64
+	name    string
+	created time.Time
+	buf     []byte
+	n       int // chunks written
+	size    int64
+	hash    hash.Hash
+	err     error
+	done    bool
 }
 
 // Write buffers p and stores each full chunk.
@@ -222,10 +223,12 @@ func (w *Writer) flush() error {
 
 // Commit stores the last chunk and makes the artifact visible under its
 // name, replacing the complete one of that name, in one transaction. When
-// check is not nil it runs first in that transaction; an error from it (say,
-// the writer lost its run's lease) leaves the stored artifact as it was,
-// deletes what this writer wrote, and is returned.
-func (w *Writer) Commit(check func(tx *gorm.DB) error) (Artifact, error) {
+// check is not nil it runs first in that transaction, given the artifact as
+// it will be (size and sha256 known), so the caller can also record it, say
+// on its run; an error from check (the writer lost its run's lease) leaves
+// the stored artifact as it was, deletes what this writer wrote, and is
+// returned.
+func (w *Writer) Commit(check func(tx *gorm.DB, a Artifact) error) (Artifact, error) {
 	if w.done {
 		return Artifact{}, errors.New("artifact already committed or aborted")
 	}
@@ -238,7 +241,8 @@ func (w *Writer) Commit(check func(tx *gorm.DB) error) (Artifact, error) {
 	var row artifactRow
 	err := w.s.db.WithContext(w.ctx).Transaction(func(tx *gorm.DB) error {
 		if check != nil {
-			if err := check(tx); err != nil {
+			a := Artifact{ID: w.id, Name: w.name, Size: w.size, SHA256: sum, CreatedAt: w.created}
+			if err := check(tx, a); err != nil {
 				return err
 			}
 		}

@@ -134,7 +134,7 @@ func TestCommitReplacesOnlyWhenComplete(t *testing.T) {
 		w, _ = s.Create(ctx, "ckpt")
 		w.Write(randomBytes(ChunkSize+5, 3))
 		lost := errors.New("lease lost")
-		if _, err := w.Commit(func(*gorm.DB) error { return lost }); !errors.Is(err, lost) {
+		if _, err := w.Commit(func(*gorm.DB, Artifact) error { return lost }); !errors.Is(err, lost) {
 			t.Fatalf("commit with a failing check: %v", err)
 		}
 		var rows, chunks int64
@@ -147,8 +147,13 @@ func TestCommitReplacesOnlyWhenComplete(t *testing.T) {
 		v4 := randomBytes(ChunkSize/2, 4)
 		w, _ = s.Create(ctx, "ckpt")
 		w.Write(v4)
-		if a, err := w.Commit(func(tx *gorm.DB) error { return nil }); err != nil || a.SHA256 != sha(v4) {
-			t.Fatalf("commit: %+v, %v", a, err)
+		var seen Artifact
+		a, err := w.Commit(func(tx *gorm.DB, a Artifact) error {
+			seen = a
+			return tx.Exec("UPDATE experiments SET name = ? WHERE id = -1", a.SHA256).Error // a write in the same transaction
+		})
+		if err != nil || a.SHA256 != sha(v4) || seen.SHA256 != a.SHA256 || seen.Size != int64(len(v4)) || seen.ID != a.ID {
+			t.Fatalf("commit: %+v (check saw %+v), %v", a, seen, err)
 		}
 		r, _ := s.Open(ctx, "ckpt")
 		if got, _ := io.ReadAll(r); !bytes.Equal(got, v4) {
