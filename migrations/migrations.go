@@ -8,9 +8,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed sql/*.sql
@@ -180,8 +183,8 @@ func Count(d Dialect) int {
 }
 
 // Fingerprint identifies the schema the dialect's migrations make, River's
-// included (by River's version): it changes whenever a migration does. Tests
-// use it to key caches of migrated databases.
+// included: it changes whenever a migration does. Tests use it to key caches
+// of migrated databases.
 func Fingerprint(d Dialect) string {
 	h := sha256.New()
 	ms, err := dialectMigrations(d)
@@ -191,12 +194,19 @@ func Fingerprint(d Dialect) string {
 	for _, m := range ms {
 		fmt.Fprintf(h, "%s\x00%s\x00", m.version, m.sql)
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, dep := range bi.Deps {
-			if strings.HasPrefix(dep.Path, "github.com/riverqueue/river") {
-				fmt.Fprintf(h, "%s@%s\x00", dep.Path, dep.Version)
-			}
-		}
+	var migrator interface {
+		AllVersions() []rivermigrate.Migration
+	}
+	if d == Postgres {
+		migrator, err = rivermigrate.New(riverpgxv5.New(nil), nil)
+	} else {
+		migrator, err = rivermigrate.New(riversqlite.New(nil), nil)
+	}
+	if err != nil {
+		return ""
+	}
+	for _, m := range migrator.AllVersions() {
+		fmt.Fprintf(h, "river %d\x00%s\x00", m.Version, m.SQLUp)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

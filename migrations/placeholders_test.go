@@ -24,6 +24,9 @@ func TestPlaceholdersExpand(t *testing.T) {
 			}
 		}
 	}
+	if fs, fp := Fingerprint(SQLite), Fingerprint(Postgres); fs == "" || fp == "" || fs == fp || fp != Fingerprint(Postgres) {
+		t.Fatalf("fingerprints: sqlite %q, postgres %q", fs, fp)
+	}
 	if got := rebind(Postgres, "a = ? AND b = ?"); got != "a = $1 AND b = $2" {
 		t.Fatalf("rebind = %q", got)
 	}
