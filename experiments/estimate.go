@@ -1,0 +1,372 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+)
+
+// Machine is what a cost estimate needs to know about where a run trains.
+// The trainer measures it once at start and hands it over; experiments
+// itself measures nothing.
+type Machine struct {
+	// Workers is how many goroutines the training ops split a batch across
+	// (GOMAXPROCS); each keeps its own scratch buffers. Below 1 counts as 1.
+	Workers int
+	// GFLOPS is the training throughput measured on this machine, in
+	// billions of floating-point operations a second as FLOPsPerImage counts
+	// them. 0 means not measured: the estimate then has no time per epoch.
+	GFLOPS float64
+	// DatasetImages is the number of images of an imported CAPTCHA dataset
+	// (Source.Kind "dataset"); 0 when unknown.
+	DatasetImages int
+}
+
+// Estimate is what training a Spec costs: its parameters, the memory a run
+// holds at its peak and the arithmetic per image, as trainer/nn and
+// trainer/ops really allocate and compute them (fast engine). Byte counts
+// are in bytes; every field is always present in JSON.
+type Estimate struct {
+	// Params counts every value of the model's weights (batch-norm moving
+	// statistics included); Trainable only those the optimizer updates.
+	Params    int64 `json:"params"`
+	Trainable int64 `json:"trainable_params"`
+	// WeightBytes holds the weights; OptimizerBytes Adam's two moments (none
+	// for SGD); GradientBytes the gradient of every trainable value, twice
+	// (the op's output and gorgonia's accumulator).
+	WeightBytes    int64 `json:"weight_bytes"`
+	OptimizerBytes int64 `json:"optimizer_bytes"`
+	GradientBytes  int64 `json:"gradient_bytes"`
+	// ActivationBytes is every layer's output and input gradient at the
+	// batch size, with the masks and indexes the backward pass keeps.
+	ActivationBytes int64 `json:"activation_bytes"`
+	// WorkspaceBytes is the ops' scratch: packed matrices, padded images
+	// and per-worker partial gradients.
+	WorkspaceBytes int64 `json:"workspace_bytes"`
+	// DatasetBytes is the images the run holds in memory after
+	// preprocessing: the cached source and the run's training and
+	// validation copies.
+	DatasetBytes int64 `json:"dataset_bytes"`
+	// MemoryBytes is the most the run holds at once, loading included:
+	// what admission compares with the budget.
+	MemoryBytes int64 `json:"memory_bytes"`
+	// FLOPsPerImage is one forward pass over one image; TrainFLOPsPerImage
+	// adds the backward pass and the optimizer's share of a step.
+	FLOPsPerImage      float64 `json:"flops_per_image"`
+	TrainFLOPsPerImage float64 `json:"train_flops_per_image"`
+	// TrainImages and ValImages are the images one epoch trains and
+	// validates on.
+	TrainImages int `json:"train_images"`
+	ValImages   int `json:"val_images"`
+	// EpochSeconds is the estimated time of one epoch on this machine, from
+	// the measured throughput; 0 when the throughput is unknown.
+	EpochSeconds float64 `json:"epoch_seconds"`
+	// MemoryField names the spec field that drives MemoryBytes: the one to
+	// change to need less ("batch_size", "layers[2].units", "source.images").
+	MemoryField string `json:"memory_field"`
+	// ParamsField names the field of the layer holding the most parameters.
+	ParamsField string `json:"params_field"`
+}
+
+// Fixed costs of a run that do not depend on its model: the process's share
+// for the graph, the tape machines and the runtime's own bookkeeping.
+const runBaseBytes = 24 << 20
+
+// MNIST's size as trainer/dataset holds it.
+const (
+	mnistTrain = 60000
+	mnistTest  = 10000
+)
+
+// Synthetic CAPTCHA sources draw 140x48 grey images; imported images are
+// counted at 140x48 RGBA while they are decoded.
+const (
+	defaultSynthetic   = 2000
+	syntheticRawBytes  = 140*48 + 96
+	importedRawBytes   = 140*48*4 + 160
+	captchaTestShare   = 0.2
+	captchaLabelsBytes = 4 * 4
+)
+
+// Tile sizes of trainer/ops' matrix kernels: rows per micro-tile and the
+// width of a packed panel.
+const (
+	opsTileM  = 6
+	opsPanelW = 64
+)
+
+// Estimate returns what training s costs on machine m. It never fails: an
+// invalid layer is counted with the shape Shapes gives it, so callers should
+// Validate first and read the estimate of a valid spec.
+func (s Spec) Estimate(m Machine) Estimate {
+	w := int64(max(m.Workers, 1))
+	n := int64(max(s.BatchSize, 1))
+	shapes, _ := s.Shapes()
+	heads := int64(max(s.Heads, 1))
+	c, h, wd := s.InputShape()
+	cur := Shape{C: c, H: h, W: wd}
+	var e Estimate
+	var act, work, fwd, bwd float64 // floats and FLOPs, as float64: hostile specs overflow int64
+	var biggest int64 = -1
+	leaf := true                            // the current node is the input batch (no gradient flows into it)
+	upstream := false                       // some layer before holds trainable values
+	act += float64(n) * float64(cur.Size()) // the input batch
+	act += float64(n * heads)               // the labels
+	for i, l := range s.Layers {
+		if i >= len(shapes) {
+			break
+		}
+		out := shapes[i].Out
+		p := int64(shapes[i].Params)
+		e.Params += p
+		e.Trainable += int64(shapes[i].Trainable)
+		if p > biggest {
+			biggest = p
+			e.ParamsField = paramsField(i, l)
+		}
+		in := float64(cur.Size())
+		o := float64(out.Size())
+		nf := float64(n)
+		last := i == len(s.Layers)-1
+		switch l.Type {
+		case LayerConv2D:
+			if cur.Flat || out.Flat || out.H < 1 || out.W < 1 || l.Kernel < 1 {
+				break
+			}
+			k := l.Kernel
+			ckk := float64(cur.C * k * k)
+			fl := 2 * ckk * float64(out.C) * float64(out.H*out.W)
+			fwd += fl
+			bwd += fl // weights
+			act += nf * o
+			f := gridGeom(k, out.H, out.W)
+			o16 := float64((out.C + 15) / 16 * 16)
+			offs6 := math.Ceil(ckk/opsTileM) * opsTileM
+			npanO := math.Ceil(o16 / opsPanelW)
+			per := float64(cur.C)*f.plane + float64(out.C)*f.ldw + ckk*opsPanelW + // forward grid: padded input, output on the grid, a panel
+				offs6*o16 + float64(out.C) + npanO*f.ngrid*opsPanelW // weight gradient: partial dW^T, db, packed dy^T
+			if !leaf {
+				bwd += fl
+				act += nf * in                             // dx
+				act += float64(cur.C*out.C) * float64(k*k) // flipped filters
+				b := gridGeom(k, cur.H, cur.W)             // dy convolved with the flipped filters
+				per += float64(out.C)*b.plane + float64(cur.C)*b.ldw + float64(out.C*k*k)*opsPanelW
+			}
+			work += float64(w) * per
+		case LayerDense:
+			if !cur.Flat {
+				break
+			}
+			units := float64(l.Units)
+			hs := 1.0
+			if last {
+				hs = float64(heads)
+			}
+			fl := 2 * in * units * hs
+			fwd += fl
+			bwd += fl
+			relu := l.Activation == ActReLU && !last
+			act += hs * nf * units                               // output
+			work += hs * (packed(in, units) + packed(nf, units)) // forward and dW packs
+			if relu {
+				act += nf * units // the dW op's ReLU mask
+			}
+			if !leaf {
+				bwd += fl
+				act += hs * nf * in // dx per head
+				work += hs * packed(units, in)
+				if relu {
+					act += nf * units // the dx op's ReLU mask
+				}
+				if last && heads > 1 {
+					act += (hs - 1) * nf * in // gorgonia sums the heads' dx into new tensors
+				}
+			}
+			if last {
+				// Softmax cross-entropy: probabilities, labels, gradient.
+				act += hs * (2*nf*units + nf)
+				fwd += hs * 5 * units
+			}
+		case LayerMaxPool2D:
+			if cur.Flat || l.Pool <= 1 {
+				break
+			}
+			act += 2 * nf * o // output and argmax indexes
+			fwd += in
+			if upstream {
+				act += nf * in
+			}
+		case LayerDropout:
+			if l.Rate <= 0 {
+				break
+			}
+			act += 2 * nf * o // output and scales
+			fwd += in
+			if upstream {
+				act += nf * in
+			}
+		case LayerFlatten:
+			if leaf || cur.Flat {
+				break // a view of the input batch, or nothing to do
+			}
+			act += nf * o
+			if upstream {
+				act += nf * in
+			}
+		case LayerBatchNorm:
+			act += 2 * nf * o // output and input gradient
+			fwd += 8 * in
+			bwd += 8 * in
+		}
+		switch {
+		case l.Type == LayerConv2D, l.Type == LayerDense, l.Type == LayerBatchNorm:
+			upstream, leaf = true, false
+		case l.Type == LayerMaxPool2D && l.Pool > 1, l.Type == LayerDropout && l.Rate > 0:
+			leaf = false
+			// A flatten of the input batch is a view that is still an input.
+		}
+		cur = out
+	}
+	e.WeightBytes = 4 * e.Params
+	e.GradientBytes = 2 * 4 * e.Trainable
+	if s.Optimizer != OptSGD {
+		e.OptimizerBytes = 2 * 4 * e.Trainable
+	}
+	e.ActivationBytes = clampBytes(4 * act)
+	e.WorkspaceBytes = clampBytes(4 * work)
+	held, load := s.datasetBytes(m)
+	e.DatasetBytes = held
+	e.TrainImages, e.ValImages = s.epochImages(m)
+	model := float64(e.WeightBytes) + float64(e.GradientBytes) + float64(e.OptimizerBytes) +
+		float64(e.ActivationBytes) + float64(e.WorkspaceBytes)
+	e.MemoryBytes = clampBytes(runBaseBytes + max(float64(held)+model, float64(load)))
+
+	e.FLOPsPerImage = fwd
+	e.TrainFLOPsPerImage = fwd + bwd + 10*float64(e.Trainable)/float64(n)
+	if m.GFLOPS > 0 {
+		batches := math.Ceil(float64(e.TrainImages) / float64(n))
+		flops := batches*float64(n)*e.TrainFLOPsPerImage + float64(e.ValImages)*e.FLOPsPerImage
+		e.EpochSeconds = flops / (m.GFLOPS * 1e9)
+	}
+	e.MemoryField = s.memoryField(e, held, model)
+	return e
+}
+
+// gridDims is the geometry trainer/ops gives one stride-1 convolution on
+// the padded grid.
+type gridDims struct{ plane, ldw, ngrid float64 }
+
+func gridGeom(k, ho, wo int) gridDims {
+	hp, wp := ho+k-1, wo+k-1
+	ngrid := ho * wp
+	ldw := (ngrid + opsPanelW - 1) / opsPanelW * opsPanelW
+	plane := max(hp*wp, (k-1)*wp+k-1+ldw)
+	return gridDims{plane: float64(plane), ldw: float64(ldw), ngrid: float64(ngrid)}
+}
+
+// packed is the size of a k x n matrix packed in 64-column panels.
+func packed(k, n float64) float64 { return math.Ceil(n/opsPanelW) * opsPanelW * k }
+
+func clampBytes(v float64) int64 {
+	if v >= math.MaxInt64/2 || math.IsNaN(v) {
+		return math.MaxInt64 / 2
+	}
+	return int64(math.Ceil(v))
+}
+
+// paramsField is the field that sizes layer i's parameters.
+func paramsField(i int, l Layer) string {
+	switch l.Type {
+	case LayerDense:
+		return fmt.Sprintf("layers[%d].units", i)
+	case LayerConv2D:
+		return fmt.Sprintf("layers[%d].filters", i)
+	}
+	return fmt.Sprintf("layers[%d]", i)
+}
+
+// sourceImages is the number of images of the spec's dataset source.
+func (s Spec) sourceImages(m Machine) int {
+	switch s.Dataset {
+	case DatasetMNIST:
+		return mnistTrain + mnistTest
+	case DatasetCaptcha:
+		if s.Source != nil && s.Source.Kind == SourceDataset {
+			return m.DatasetImages
+		}
+		if s.Source != nil && s.Source.Images > 0 {
+			return s.Source.Images
+		}
+		return defaultSynthetic
+	}
+	return 0
+}
+
+// epochImages are the images one epoch trains and validates on, as
+// trainer/dataset.Split draws them.
+func (s Spec) epochImages(m Machine) (train, val int) {
+	pool := s.sourceImages(m)
+	if s.Dataset == DatasetMNIST {
+		pool = mnistTrain
+	} else if pool >= 2 {
+		pool -= max(int(captchaTestShare*float64(pool)+0.5), 1)
+	}
+	tf := min(max(s.TrainFraction, 0), 1)
+	vf := min(max(s.ValFraction, 0), 1)
+	train = min(int(tf*float64(pool)), pool)
+	val = min(int(vf*float64(pool)), pool-train)
+	if s.TrainLimit > 0 && train > s.TrainLimit {
+		train = s.TrainLimit
+	}
+	return train, val
+}
+
+// datasetBytes is what the run's images take in memory while it trains
+// (held) and at the peak of loading them (load).
+func (s Spec) datasetBytes(m Machine) (held, load int64) {
+	c, h, w := s.InputShape()
+	img := float64(4 * c * h * w)
+	train, val := s.epochImages(m)
+	copies := float64(train+val) * (img + float64(4*max(s.Heads, 1)))
+	all := float64(s.sourceImages(m))
+	switch s.Dataset {
+	case DatasetMNIST:
+		// The decoded source stays cached; the raw files are read first.
+		src := all * (img + 4)
+		return clampBytes(src + copies), clampBytes(src + all*float64(h*w+1))
+	case DatasetCaptcha:
+		raw := float64(syntheticRawBytes)
+		if s.Source != nil && s.Source.Kind == SourceDataset {
+			raw = importedRawBytes
+		}
+		set := all * (img + captchaLabelsBytes)
+		// Loading holds the raw images, the preprocessed set and its
+		// split into cached rest and test copies; training holds the
+		// cached copies and the run's own training and validation copies.
+		return clampBytes(set + copies), clampBytes(all*raw + 2*set)
+	}
+	return 0, 0
+}
+
+// memoryField names what to change to need less memory: the batch size when
+// the per-batch buffers dominate, the biggest layer when its weights do, the
+// source when the images do.
+func (s Spec) memoryField(e Estimate, data int64, model float64) string {
+	perBatch := float64(e.ActivationBytes) + float64(e.WorkspaceBytes)
+	weights := float64(e.WeightBytes + e.GradientBytes + e.OptimizerBytes)
+	switch {
+	case float64(data) > perBatch && float64(data) > weights:
+		if s.Dataset == DatasetCaptcha && s.Source != nil {
+			if s.Source.Kind == SourceDataset {
+				return "source.dataset_id"
+			}
+			return "source.images"
+		}
+		if s.Dataset == DatasetCaptcha {
+			return "source"
+		}
+		return "train_fraction"
+	case weights > perBatch && e.ParamsField != "":
+		return e.ParamsField
+	}
+	return "batch_size"
+}
