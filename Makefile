@@ -41,7 +41,8 @@ FUZZ_TARGETS := \
 	./trainer/captcha:FuzzLoadZip \
 	./trainer/captcha:FuzzDecodeImage \
 	./trainer/nn:FuzzReadWeights \
-	./runs:FuzzParseQuery
+	./runs:FuzzParseQuery \
+	./experiments:FuzzSpec
 FUZZTIME ?= 30s
 
 .PHONY: fuzz

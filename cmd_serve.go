@@ -20,10 +20,18 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return nil
 	})
 	fs.DurationVar(&cfg.RescueAfter, "rescue-after", 5*time.Minute, "how long a run whose worker died waits before another worker resumes it")
+	budget, err := addBudgetFlags(fs)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.DataDir, cfg.DB = db.dataDir, db.db
+	if err := budget.check(); err != nil {
+		return err
+	}
+	cfg.MaxRunMemory, cfg.MaxParams = int64(budget.memory), budget.params
 	if cfg.Workers < 0 {
 		return fmt.Errorf("--workers must be >= 0, got %d", cfg.Workers)
 	}

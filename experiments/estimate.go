@@ -77,12 +77,13 @@ const (
 	mnistTest  = 10000
 )
 
-// Synthetic CAPTCHA sources draw 140x48 grey images; imported images are
-// counted at 140x48 RGBA while they are decoded.
+// CAPTCHA sources are decoded one image per worker straight into the
+// preprocessed set: a synthetic image is drawn at 140x48 grey, an imported
+// one is at most 1024x1024 RGBA while it is decoded.
 const (
 	defaultSynthetic   = 2000
-	syntheticRawBytes  = 140*48 + 96
-	importedRawBytes   = 140*48*4 + 160
+	syntheticRawBytes  = 140 * 48 * 2
+	importedRawBytes   = 1024 * 1024 * 4
 	captchaTestShare   = 0.2
 	captchaLabelsBytes = 4 * 4
 )
@@ -110,7 +111,7 @@ func (s Spec) Estimate(m Machine) Estimate {
 	leaf := true                            // the current node is the input batch (no gradient flows into it)
 	upstream := false                       // some layer before holds trainable values
 	act += float64(n) * float64(cur.Size()) // the input batch
-	act += float64(n * heads)               // the labels
+	act += float64(n) * float64(heads)      // the labels
 	for i, l := range s.Layers {
 		if i >= len(shapes) {
 			break
@@ -233,19 +234,19 @@ func (s Spec) Estimate(m Machine) Estimate {
 	}
 	e.ActivationBytes = clampBytes(4 * act)
 	e.WorkspaceBytes = clampBytes(4 * work)
-	held, load := s.datasetBytes(m)
+	held, load := s.datasetBytes(m, w)
 	e.DatasetBytes = held
 	e.TrainImages, e.ValImages = s.epochImages(m)
 	model := float64(e.WeightBytes) + float64(e.GradientBytes) + float64(e.OptimizerBytes) +
 		float64(e.ActivationBytes) + float64(e.WorkspaceBytes)
 	e.MemoryBytes = clampBytes(runBaseBytes + max(float64(held)+model, float64(load)))
 
-	e.FLOPsPerImage = fwd
-	e.TrainFLOPsPerImage = fwd + bwd + 10*float64(e.Trainable)/float64(n)
-	if m.GFLOPS > 0 {
+	e.FLOPsPerImage = finite(fwd)
+	e.TrainFLOPsPerImage = finite(fwd + bwd + 10*float64(e.Trainable)/float64(n))
+	if m.GFLOPS > 0 && !math.IsInf(m.GFLOPS, 0) {
 		batches := math.Ceil(float64(e.TrainImages) / float64(n))
 		flops := batches*float64(n)*e.TrainFLOPsPerImage + float64(e.ValImages)*e.FLOPsPerImage
-		e.EpochSeconds = flops / (m.GFLOPS * 1e9)
+		e.EpochSeconds = finite(flops / (m.GFLOPS * 1e9))
 	}
 	e.MemoryField = s.memoryField(e, held, model)
 	return e
@@ -266,8 +267,19 @@ func gridGeom(k, ho, wo int) gridDims {
 // packed is the size of a k x n matrix packed in 64-column panels.
 func packed(k, n float64) float64 { return math.Ceil(n/opsPanelW) * opsPanelW * k }
 
+// finite keeps a count JSON can carry: hostile specs may overflow float64.
+func finite(v float64) float64 {
+	if math.IsNaN(v) || v < 0 {
+		return 0
+	}
+	return min(v, math.MaxFloat64)
+}
+
 func clampBytes(v float64) int64 {
-	if v >= math.MaxInt64/2 || math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v) || v < 0:
+		return 0
+	case v >= math.MaxInt64/2:
 		return math.MaxInt64 / 2
 	}
 	return int64(math.Ceil(v))
@@ -322,7 +334,7 @@ func (s Spec) epochImages(m Machine) (train, val int) {
 
 // datasetBytes is what the run's images take in memory while it trains
 // (held) and at the peak of loading them (load).
-func (s Spec) datasetBytes(m Machine) (held, load int64) {
+func (s Spec) datasetBytes(m Machine, workers int64) (held, load int64) {
 	c, h, w := s.InputShape()
 	img := float64(4 * c * h * w)
 	train, val := s.epochImages(m)
@@ -339,10 +351,11 @@ func (s Spec) datasetBytes(m Machine) (held, load int64) {
 			raw = importedRawBytes
 		}
 		set := all * (img + captchaLabelsBytes)
-		// Loading holds the raw images, the preprocessed set and its
-		// split into cached rest and test copies; training holds the
-		// cached copies and the run's own training and validation copies.
-		return clampBytes(set + copies), clampBytes(all*raw + 2*set)
+		// Loading holds the preprocessed set, an image being decoded per
+		// worker, and the split into cached rest and test copies;
+		// training holds the cached copies and the run's own training and
+		// validation copies.
+		return clampBytes(set + copies), clampBytes(float64(workers)*raw + 2*set)
 	}
 	return 0, 0
 }

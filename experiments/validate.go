@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Limits of a Spec's settings, shared by validation and the form.
@@ -14,8 +16,30 @@ const (
 	MaxRepeats     = 20
 	MaxTrainImages = 60000
 	MaxHeads       = 8
-	MaxSynthetic   = 200000
+	// MaxSynthetic is the most images a synthetic CAPTCHA source may draw.
+	MaxSynthetic = 50000
+	// MaxLayers is the most layers a model may list.
+	MaxLayers = 64
+	// MaxNameLen is the most characters an experiment's name may have.
+	MaxNameLen = 200
 )
+
+// CheckName returns why name cannot name an experiment (too long, not
+// UTF-8, or holding control characters such as newlines), or "" when it can.
+func CheckName(name string) string {
+	if !utf8.ValidString(name) {
+		return "name must be UTF-8 text"
+	}
+	if n := utf8.RuneCountInString(name); n > MaxNameLen {
+		return fmt.Sprintf("name must be at most %d characters; it has %d", MaxNameLen, n)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("name must not contain control characters (found %U)", r)
+		}
+	}
+	return ""
+}
 
 // ValidationError holds every field error of a Spec at once, keyed by the
 // field's JSON path ("epochs", "layers[2].kernel").
@@ -40,7 +64,14 @@ func (e *ValidationError) Error() string {
 // Validate checks every field of the spec and returns a *ValidationError
 // naming each invalid field with its limit, or nil.
 func (s Spec) Validate() error {
-	_, errs := s.Shapes()
+	var errs map[string]string
+	tooMany := len(s.Layers) > MaxLayers
+	if tooMany {
+		// Not walked: one error for the count, not one per layer.
+		errs = map[string]string{"layers": fmt.Sprintf("a model has at most %d layers; this one has %d", MaxLayers, len(s.Layers))}
+	} else {
+		_, errs = s.Shapes()
+	}
 	switch s.Dataset {
 	case DatasetMNIST:
 		if s.Preprocessing != "" {
@@ -62,10 +93,10 @@ func (s Spec) Validate() error {
 	}
 	if n := len(s.Layers); n == 0 {
 		errs["layers"] = "add at least one layer: the last is a dense softmax layer with one unit per class"
-	} else if last := s.Layers[n-1]; last.Type != LayerDense || last.Activation != ActSoftmax || last.Units != s.Classes() {
+	} else if last := s.Layers[n-1]; !tooMany && (last.Type != LayerDense || last.Activation != ActSoftmax || last.Units != s.Classes()) {
 		errs[fmt.Sprintf("layers[%d]", n-1)] = fmt.Sprintf("the last layer must be dense with %d units and softmax activation", s.Classes())
 	}
-	for i, l := range s.Layers[:max(len(s.Layers)-1, 0)] {
+	for i, l := range s.Layers[:max(min(len(s.Layers), MaxLayers)-1, 0)] {
 		if l.Activation == ActSoftmax {
 			errs[fmt.Sprintf("layers[%d].activation", i)] = "softmax is only allowed on the last layer"
 		}

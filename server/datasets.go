@@ -27,7 +27,7 @@ type datasetRequest struct {
 func (h *handler) importDataset(c echo.Context, name, path string) (experiments.Dataset, bool, error) {
 	ctx := c.Request().Context()
 	name = strings.TrimSpace(name)
-	if len(name) > maxNameLen {
+	if len(name) > experiments.MaxNameLen {
 		return experiments.Dataset{}, false, fieldErrors{"name": "name must be at most 200 characters"}
 	}
 	if path != "" {

@@ -35,8 +35,6 @@ type createResponse struct {
 	Runs []int64 `json:"runs"`
 }
 
-const maxNameLen = 200
-
 // resolve turns the request into a validated spec, or every field error at once.
 func (r createRequest) resolve() (experiments.Spec, error) {
 	errs := fieldErrors{}
@@ -62,8 +60,8 @@ func (r createRequest) resolve() (experiments.Spec, error) {
 			errs["overrides"] = "overrides must be spec fields: " + err.Error()
 		}
 	}
-	if len(r.Name) > maxNameLen {
-		errs["name"] = fmt.Sprintf("name must be at most %d characters", maxNameLen)
+	if msg := experiments.CheckName(r.Name); msg != "" {
+		errs["name"] = msg
 	}
 	if r.Repeats < 1 || r.Repeats > experiments.MaxRepeats {
 		errs["repeats"] = fmt.Sprintf("repeats must be 1..%d", experiments.MaxRepeats)
@@ -88,6 +86,9 @@ func (h *handler) create(ctx context.Context, req createRequest) (createResponse
 	spec, err := req.resolve()
 	if err != nil {
 		return createResponse{}, err
+	}
+	if _, err := h.trainer.Admit(ctx, spec); err != nil {
+		return createResponse{}, asFieldErrors(err)
 	}
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
@@ -172,6 +173,7 @@ func (h *handler) experimentCreate(c echo.Context) error {
 		errs = fe
 	}
 	props.Errors = errs
+	props.Estimate = h.trainer.Estimate(c.Request().Context(), spec).Text()
 	return render(c, http.StatusUnprocessableEntity, web.NewExperimentPage(props))
 }
 
@@ -192,12 +194,35 @@ func (h *handler) experimentNew(c echo.Context) error {
 		}
 		props.Spec, props.Preset = r.Spec, r.Preset
 		props.Name = clipName(r.Experiment + " (re-run of #" + from + ")")
+		props.Estimate = h.trainer.Estimate(c.Request().Context(), r.Spec).Text()
+	} else if p, ok := experiments.PresetByName(props.Preset); ok {
+		props.Estimate = h.trainer.Estimate(c.Request().Context(), p.Spec).Text()
 	}
 	return render(c, http.StatusOK, web.NewExperimentPage(props))
 }
 
+// summaryResponse is the form's live summary of a spec.
+type summaryResponse struct {
+	Summary experiments.Summary `json:"summary"`
+	// Estimate is what training the spec costs on this server, and
+	// EstimateText the same in one line for people.
+	Estimate     experiments.Estimate `json:"estimate"`
+	EstimateText string               `json:"estimate_text"`
+	// Limits are the caps this server admits runs under.
+	Limits limitsJSON `json:"limits"`
+	// Errors are the spec's field errors, the server's limits included.
+	Errors map[string]string `json:"errors"`
+}
+
+// limitsJSON is experiments.Limits as the API shows it.
+type limitsJSON struct {
+	MaxRunMemoryBytes int64 `json:"max_run_memory_bytes"`
+	MaxParams         int64 `json:"max_params"`
+}
+
 // apiSummary answers the form's live summary: the Keras-style table of the
-// posted spec and its field errors.
+// posted spec, its cost estimate on this server, and its field errors,
+// including the limits it exceeds.
 func (h *handler) apiSummary(c echo.Context) error {
 	var spec experiments.Spec
 	if err := json.NewDecoder(c.Request().Body).Decode(&spec); err != nil {
@@ -205,16 +230,23 @@ func (h *handler) apiSummary(c echo.Context) error {
 	}
 	errs := map[string]string{}
 	var ve *experiments.ValidationError
+	est := h.trainer.Estimate(c.Request().Context(), spec)
+	lim := h.trainer.Limits()
 	if err := spec.Validate(); errors.As(err, &ve) {
 		errs = ve.Fields
+	} else if err := est.Admit(lim); errors.As(err, &ve) {
+		errs = ve.Fields
 	}
-	return c.JSON(http.StatusOK, map[string]any{"summary": spec.Summarize(), "errors": errs})
+	return c.JSON(http.StatusOK, summaryResponse{
+		Summary: spec.Summarize(), Estimate: est, EstimateText: est.Text(), Errors: errs,
+		Limits: limitsJSON{MaxRunMemoryBytes: lim.MaxMemoryBytes, MaxParams: lim.MaxParams},
+	})
 }
 
 // clipName keeps a derived experiment name within the name limit.
 func clipName(s string) string {
-	if r := []rune(s); len(r) > 200 {
-		return string(r[:200])
+	if r := []rune(s); len(r) > experiments.MaxNameLen {
+		return string(r[:experiments.MaxNameLen])
 	}
 	return s
 }

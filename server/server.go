@@ -42,6 +42,14 @@ type Config struct {
 	// DatasetRoots are the folders CAPTCHA datasets may be imported from
 	// (--datasets, repeatable; default none: zip uploads only).
 	DatasetRoots []string
+	// MaxRunMemory is the memory budget of the runs this server trains, in
+	// bytes (--max-run-memory; default the lower of half the machine's or
+	// cgroup's memory and 8 GiB). A spec whose estimate exceeds it is
+	// refused with 422.
+	MaxRunMemory int64
+	// MaxParams is the most parameters a model may have (--max-params;
+	// default 100,000,000).
+	MaxParams int64
 }
 
 func (c *Config) defaults() {
@@ -110,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	broker := runs.NewBroker()
 	tr, err := trainer.New(db, database.River, broker, trainer.Config{
 		DataDir: cfg.DataDir, Workers: cfg.Workers, RescueAfter: cfg.RescueAfter, Logger: cfg.Logger,
+		MaxRunMemory: cfg.MaxRunMemory, MaxParams: cfg.MaxParams,
 	})
 	if err != nil {
 		database.Close()

@@ -98,6 +98,13 @@ func (c *captchaCache) load(k captchaKey) (*captchaData, error) {
 	return d, nil
 }
 
+// drop forgets the decoded set of k, if cached.
+func (c *captchaCache) drop(k captchaKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sets, k)
+}
+
 // decode draws or reads every image of the source straight into its
 // preprocessed place; no original outlives its preprocessing.
 func (c *captchaCache) decode(k captchaKey) (*dataset.Set, error) {

@@ -24,7 +24,17 @@ type Submission struct {
 // one River job per run) in one transaction, then calls then, if not nil, in
 // the same transaction, say to group them as a suite. Either all of it is
 // stored or, on any error, none of it: no experiment, run or job is left.
+//
+// Every spec must fit this trainer's limits (Admit); the first that does not
+// is returned as a *experiments.ValidationError and nothing is stored.
 func (t *Trainer) SubmitMany(ctx context.Context, subs []*Submission, then func(tx *gorm.DB) error) error {
+	for _, s := range subs {
+		for _, spec := range s.Specs {
+			if _, err := t.Admit(ctx, spec); err != nil {
+				return err
+			}
+		}
+	}
 	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 		if !ok {

@@ -41,6 +41,14 @@ type Config struct {
 	// entry (say "cuda:0"), once nn has an engine for it that the worker
 	// picks from the device name.
 	Devices []string
+	// MaxRunMemory is the memory budget, in bytes, of the runs this
+	// trainer trains: a run whose estimate exceeds it is refused, and runs
+	// that do not fit in it together wait (default DefaultRunMemory: the
+	// lower of half the machine's or cgroup's memory and 8 GiB).
+	MaxRunMemory int64
+	// MaxParams is the most parameters a model may have (default
+	// experiments.DefaultMaxParams, 100M).
+	MaxParams int64
 }
 
 // Trainer queues runs and trains them on a pool of River workers.
@@ -57,6 +65,8 @@ type Trainer struct {
 	mu sync.Mutex
 	// active holds the cancel functions of the runs training in this process.
 	active map[int64]context.CancelCauseFunc
+
+	admission
 }
 
 // New returns a Trainer over the database db, with River's driver over the
@@ -72,6 +82,15 @@ func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, c
 	if cfg.Workers < 0 {
 		return nil, fmt.Errorf("workers must be >= 0, got %d", cfg.Workers)
 	}
+	if cfg.MaxRunMemory < 0 || cfg.MaxParams < 0 {
+		return nil, fmt.Errorf("the run memory budget and the parameter cap must be >= 0")
+	}
+	if cfg.MaxRunMemory == 0 {
+		cfg.MaxRunMemory = DefaultRunMemory()
+	}
+	if cfg.MaxParams == 0 {
+		cfg.MaxParams = experiments.DefaultMaxParams
+	}
 	t := &Trainer{
 		cfg:     cfg,
 		db:      db,
@@ -82,6 +101,7 @@ func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, c
 		data:    newDataCache(),
 		active:  map[int64]context.CancelCauseFunc{},
 	}
+	t.admission = newAdmission(cfg.MaxRunMemory)
 	t.data.datasetDir = t.DatasetDir
 	if len(cfg.Devices) == 0 {
 		for range max(cfg.Workers, 1) {
@@ -127,6 +147,12 @@ func (t *Trainer) Start(ctx context.Context) error {
 	if t.cfg.Workers == 0 {
 		return nil
 	}
+	t.setMemoryLimit()
+	t.measuring.Add(1)
+	go func() {
+		defer t.measuring.Done()
+		t.machine() // the throughput, measured while no run trains yet
+	}()
 	return t.client.Start(ctx)
 }
 
@@ -176,6 +202,7 @@ func (t *Trainer) Stop(ctx context.Context) error {
 	if t.cfg.Workers == 0 {
 		return nil
 	}
+	t.measuring.Wait()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	t.mu.Lock()

@@ -43,6 +43,13 @@ type trainWorker struct {
 func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error {
 	t := w.t
 	id := job.Args.RunID
+	// Checked again and reserved before anything is loaded or built: runs
+	// that do not fit in the budget together wait here.
+	unreserve, err := t.reserve(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unreserve()
 	var device string
 	select {
 	case device = <-t.devices:

@@ -34,6 +34,7 @@ type formState struct {
 	Captcha  bool
 	Summary  experiments.Summary
 	SpecJSON string
+	Estimate string
 }
 
 // formDefaults is the spec the form starts from when no preset is offered.
@@ -53,7 +54,7 @@ func formDefaults() experiments.Spec {
 // newFormState resolves the props into what the form draws: a zero Spec
 // starts from the named preset (or the first one offered).
 func newFormState(p NewExperimentProps) formState {
-	st := formState{Name: p.Name, Preset: p.Preset, Repeats: p.Repeats, Spec: p.Spec, Errors: p.Errors, Captcha: p.CaptchaEnabled}
+	st := formState{Name: p.Name, Preset: p.Preset, Repeats: p.Repeats, Spec: p.Spec, Errors: p.Errors, Captcha: p.CaptchaEnabled, Estimate: p.Estimate}
 	for _, pr := range p.Presets {
 		if p.CaptchaEnabled || pr.Spec.Dataset != experiments.DatasetCaptcha {
 			st.Presets = append(st.Presets, pr)

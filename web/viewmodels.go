@@ -45,6 +45,9 @@ type NewExperimentProps struct {
 	// Errors maps a field's JSON path ("epochs", "layers[2].kernel", "name",
 	// "repeats") to its message.
 	Errors map[string]string
+	// Estimate is what training the spec costs here, in one line
+	// (experiments.Estimate.Text); the page redraws it from /api/summary.
+	Estimate string
 }
 
 // RunProps is the page of one run.

@@ -384,6 +384,7 @@
     }).then(function (out) {
       if (mine !== seq) return;
       if (out.summary) showSummary(out.summary);
+      if (typeof out.estimate_text === "string") $("model-estimate").textContent = out.estimate_text;
       showErrors(merged(out.errors));
       state.textContent = "";
     }).catch(function () {
