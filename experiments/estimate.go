@@ -42,6 +42,10 @@ type Estimate struct {
 	// WorkspaceBytes is the ops' scratch: packed matrices, padded images
 	// and per-worker partial gradients.
 	WorkspaceBytes int64 `json:"workspace_bytes"`
+	// CheckpointBytes is the copies of the weights a run makes besides:
+	// the best weights early stopping may restore, the copy an epoch's
+	// checkpoint is written from, and the file read back on resume.
+	CheckpointBytes int64 `json:"checkpoint_bytes"`
 	// DatasetBytes is the images the run holds in memory after
 	// preprocessing: the cached source and the run's training and
 	// validation copies.
@@ -232,13 +236,18 @@ func (s Spec) Estimate(m Machine) Estimate {
 	if s.Optimizer != OptSGD {
 		e.OptimizerBytes = 2 * 4 * e.Trainable
 	}
+	copies := 2.0 // a checkpoint's copy and the file read back on resume
+	if s.EarlyStopping != nil && s.EarlyStopping.RestoreBest {
+		copies++
+	}
+	e.CheckpointBytes = clampBytes(copies * float64(e.WeightBytes))
 	e.ActivationBytes = clampBytes(4 * act)
 	e.WorkspaceBytes = clampBytes(4 * work)
 	held, load := s.datasetBytes(m, w)
 	e.DatasetBytes = held
 	e.TrainImages, e.ValImages = s.epochImages(m)
 	model := float64(e.WeightBytes) + float64(e.GradientBytes) + float64(e.OptimizerBytes) +
-		float64(e.ActivationBytes) + float64(e.WorkspaceBytes)
+		float64(e.ActivationBytes) + float64(e.WorkspaceBytes) + float64(e.CheckpointBytes)
 	e.MemoryBytes = clampBytes(runBaseBytes + max(float64(held)+model, float64(load)))
 
 	e.FLOPsPerImage = finite(fwd)
@@ -365,7 +374,7 @@ func (s Spec) datasetBytes(m Machine, workers int64) (held, load int64) {
 // source when the images do.
 func (s Spec) memoryField(e Estimate, data int64, model float64) string {
 	perBatch := float64(e.ActivationBytes) + float64(e.WorkspaceBytes)
-	weights := float64(e.WeightBytes + e.GradientBytes + e.OptimizerBytes)
+	weights := float64(e.WeightBytes + e.GradientBytes + e.OptimizerBytes + e.CheckpointBytes)
 	switch {
 	case float64(data) > perBatch && float64(data) > weights:
 		if s.Dataset == DatasetCaptcha && s.Source != nil {

@@ -40,8 +40,8 @@ func TestAdmissionRefusesSpecsThatDoNotFit(t *testing.T) {
 			body: `{"name": "huge", "spec": ` + mnistSpecJSON(60000, `{"type": "conv2d", "filters": 4096, "kernel": 3, "padding": "same", "activation": "relu"},
 				{"type": "flatten"}, {"type": "dense", "units": 65536, "activation": "relu"}, {"type": "dense", "units": 10, "activation": "softmax"}`) + `}`,
 			want: map[string][]string{
-				"layers[2].units": {"210,454,159,370 parameters", "this server allows at most 100,000,000"},
-				"batch_size":      {"needs about", "TiB of memory", "this server allows 8 GiB per run"},
+				"layers[2].units": {"210,454,159,370 parameters", "this server allows at most 100,000,000",
+					"needs about", "TiB of memory", "this server allows 8 GiB per run"},
 			},
 		},
 		{

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/riverqueue/river"
 	"golang.org/x/sync/semaphore"
@@ -110,12 +111,19 @@ func (t *Trainer) setMemoryLimit() {
 	debug.SetMemoryLimit(t.budget + max(t.budget/4, 512<<20))
 }
 
+// How long a job waits for room in the budget before it snoozes, and for
+// how long it snoozes.
+const (
+	reserveWait   = 10 * time.Second
+	reserveSnooze = time.Second
+)
+
 // reserve checks run id's spec against this trainer's limits again, before
-// anything is loaded or built, and reserves its memory estimate, waiting
-// while the runs already reserved leave too little. A run that can never
-// fit fails with the reason. The caller must call release when the run
-// stops training. A run that is no longer queued or running reserves
-// nothing.
+// anything is loaded or built, and reserves its memory estimate. While the
+// runs already reserved leave too little room, the job waits a little and
+// then snoozes (the run stays queued). A run that can never fit fails with
+// the reason. The caller must call release when the run stops training. A
+// run that is no longer queued or running reserves nothing.
 func (t *Trainer) reserve(ctx context.Context, id int64) (release func(), err error) {
 	r, err := t.runs.Run(ctx, id)
 	if errors.Is(err, runs.ErrNotFound) {
@@ -132,8 +140,17 @@ func (t *Trainer) reserve(ctx context.Context, id int64) (release func(), err er
 		return nil, t.refuse(ctx, id, err)
 	}
 	n := min(est.MemoryBytes, t.budget)
-	if err := t.mem.Acquire(ctx, n); err != nil {
-		return nil, err
+	// Wait a while for room, then give the slot back and come again later:
+	// River's snooze costs no attempt, and a job that waits past its
+	// timeout would be rescued.
+	wait, cancel := context.WithTimeout(ctx, reserveWait)
+	err = t.mem.Acquire(wait, n)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, river.JobSnooze(reserveSnooze)
 	}
 	key, cached := captchaKey{}, r.Spec.Dataset == experiments.DatasetCaptcha
 	if cached {
