@@ -102,17 +102,14 @@ func TestAdmissionRefusesSpecsThatDoNotFit(t *testing.T) {
 		}
 	}
 	// Alive, and nothing stored or queued.
-	code, body, _ := a.do(t, "GET", "/api/runs", "")
-	if code != http.StatusOK || strings.TrimSpace(string(body)) != "[]" {
-		t.Errorf("runs after the refusals: %d %s, want 200 []", code, body)
+	if code, body, _ := a.do(t, "GET", "/api/runs", ""); code != http.StatusOK {
+		t.Errorf("runs after the refusals: %d %s", code, body)
 	}
-	code, body, _ = a.do(t, "GET", "/api/experiments", "")
-	if code != http.StatusOK || strings.TrimSpace(string(body)) != "[]" {
-		t.Errorf("experiments after the refusals: %d %s, want 200 []", code, body)
-	}
-	var jobs int
-	if err := a.srv.db.SQL.QueryRow(`SELECT count(*) FROM river_job`).Scan(&jobs); err != nil || jobs != 0 {
-		t.Errorf("river jobs = %d (%v), want 0", jobs, err)
+	for _, table := range []string{"experiments", "runs", "river_job"} {
+		var n int
+		if err := a.srv.db.SQL.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s rows after the refusals = %d (%v), want 0", table, n, err)
+		}
 	}
 }
 
