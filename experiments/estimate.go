@@ -42,9 +42,9 @@ type Estimate struct {
 	// WorkspaceBytes is the ops' scratch: packed matrices, padded images
 	// and per-worker partial gradients.
 	WorkspaceBytes int64 `json:"workspace_bytes"`
-	// CheckpointBytes is the copies of the weights a run makes besides:
-	// the best weights early stopping may restore, the copy an epoch's
-	// checkpoint is written from, and the file read back on resume.
+	// CheckpointBytes is the copies of the weights a run holds besides:
+	// the best weights early stopping may restore, and a checkpoint read
+	// back and decoded when the run resumes.
 	CheckpointBytes int64 `json:"checkpoint_bytes"`
 	// DatasetBytes is the images the run holds in memory after
 	// preprocessing: the cached source and the run's training and
@@ -236,11 +236,17 @@ func (s Spec) Estimate(m Machine) Estimate {
 	if s.Optimizer != OptSGD {
 		e.OptimizerBytes = 2 * 4 * e.Trainable
 	}
-	copies := 2.0 // a checkpoint's copy and the file read back on resume
-	if s.EarlyStopping != nil && s.EarlyStopping.RestoreBest {
-		copies++
+	// A checkpoint holds the weights, Adam's moments and early stopping's
+	// best weights; resuming reads the file and decodes it (two copies).
+	inFile := 1.0
+	if s.Optimizer != OptSGD {
+		inFile += 2
 	}
-	e.CheckpointBytes = clampBytes(copies * float64(e.WeightBytes))
+	best := 0.0
+	if s.EarlyStopping != nil && s.EarlyStopping.RestoreBest {
+		best = 1
+	}
+	e.CheckpointBytes = clampBytes((best + 2*(inFile+best)) * float64(e.WeightBytes))
 	e.ActivationBytes = clampBytes(4 * act)
 	e.WorkspaceBytes = clampBytes(4 * work)
 	held, load := s.datasetBytes(m, w)
