@@ -156,7 +156,17 @@ func (s Spec) Estimate(m Machine) Estimate {
 				b := gridGeom(k, cur.H, cur.W)             // dy convolved with the flipped filters
 				per += float64(out.C)*b.plane + float64(cur.C)*b.ldw + float64(out.C*k*k)*opsPanelW
 			}
-			work += float64(w) * per
+			direct := float64(w) * per
+			if k == 3 && cur.C >= winoMinChannels && out.C >= winoMinChannels {
+				// On AVX-512 such a layer runs with Winograd instead: count
+				// whichever of the two needs more.
+				wino := winoFloats(nf, float64(w), cur.C, out.C, out.H, out.W, true)
+				if !leaf {
+					wino += winoFloats(nf, float64(w), out.C, cur.C, cur.H, cur.W, false)
+				}
+				direct = max(direct, wino)
+			}
+			work += direct
 		case LayerDense:
 			if !cur.Flat {
 				break
@@ -277,6 +287,30 @@ func gridGeom(k, ho, wo int) gridDims {
 	ldw := (ngrid + opsPanelW - 1) / opsPanelW * opsPanelW
 	plane := max(hp*wp, (k-1)*wp+k-1+ldw)
 	return gridDims{plane: float64(plane), ldw: float64(ldw), ngrid: float64(ngrid)}
+}
+
+// winoMinChannels is the fewest input and output channels trainer/ops runs
+// a 3x3 convolution with Winograd's F(2x2, 3x3) for.
+const winoMinChannels = 16
+
+// winoFloats is what trainer/ops' Winograd F(2x2, 3x3) convolution of n
+// samples from c to o channels with an ho x wo output holds, in floats: the
+// transformed filters, its tile segments, and each of w workers' padded
+// sample, transformed input and products, plus, for the forward one, the
+// buffers of the weight gradient.
+func winoFloats(n, w float64, c, o, ho, wo int, gradW bool) float64 {
+	th, tw := (ho+1)/2, (wo+1)/2
+	plane := float64((2*th + 2) * (2*tw + 2))
+	cpad := float64((c + opsTileM - 1) / opsTileM * opsTileM)
+	o16 := float64((o + 15) / 16 * 16)
+	tb := float64(max(opsPanelW, min(4*opsPanelW, (1<<12)/(c+o)/opsPanelW*opsPanelW)))
+	tbs := tb + 16
+	segs := n * float64(th) * math.Ceil(float64(tw)/16) * 10 // five ints each
+	per := float64(c)*plane + 34 + 16*cpad*tbs + 16*float64(o)*tbs
+	if gradW {
+		per += 4*float64(th*tw)*o16 + 16*tb*o16 + 16*cpad*o16
+	}
+	return 16*float64(c*o) + segs + w*per
 }
 
 // packed is the size of a k x n matrix packed in 64-column panels.
