@@ -63,6 +63,11 @@ func TestAdmissionRefusesSpecsThatDoNotFit(t *testing.T) {
 			want: map[string][]string{"layers": {"at most 64 layers", "5002"}},
 		},
 		{
+			name: "a sweep with one point over the budget",
+			body: `{"name": "sweep", "preset": "captcha-model1", "sweep": {"params": {"batch_size": [32, 8192]}}}`,
+			want: map[string][]string{"sweep.params.batch_size": {"of memory; this server allows 8 GiB per run", "(at batch_size=8192)"}},
+		},
+		{
 			name: "a name with a newline",
 			body: `{"name": "two\nlines", "preset": "mnist-nn1"}`,
 			want: map[string][]string{"name": {"control characters"}},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -104,6 +105,11 @@ func (h *handler) create(ctx context.Context, req createRequest) (createResponse
 		}
 		if n := len(points) * req.Repeats; n > experiments.MaxSweepPoints {
 			return createResponse{}, fieldErrors{"sweep": fmt.Sprintf("%d points x %d repeats is %d runs; a sweep queues at most %d", len(points), req.Repeats, n, experiments.MaxSweepPoints)}
+		}
+		for _, p := range points {
+			if _, err := h.trainer.Admit(ctx, p.Spec); err != nil {
+				return createResponse{}, pointErrors(err, p)
+			}
 		}
 	}
 	specs := make([]experiments.Spec, 0, len(points)*req.Repeats)
@@ -241,6 +247,32 @@ func (h *handler) apiSummary(c echo.Context) error {
 		Summary: spec.Summarize(), Estimate: est, EstimateText: est.Text(), Errors: errs,
 		Limits: limitsJSON{MaxRunMemoryBytes: lim.MaxMemoryBytes, MaxParams: lim.MaxParams},
 	})
+}
+
+// pointErrors names, for a sweep point over this server's limits, the swept
+// setting that drives it (sweep.params.<name>) and the point's values.
+func pointErrors(err error, p experiments.SweepPoint) error {
+	var ve *experiments.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	names := make([]string, 0, len(p.Values))
+	for k := range p.Values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	at := make([]string, len(names))
+	for i, k := range names {
+		at[i] = fmt.Sprintf("%s=%g", k, p.Values[k])
+	}
+	out := fieldErrors{}
+	for f, msg := range ve.Fields {
+		if _, swept := p.Values[f]; swept {
+			f = "sweep.params." + f
+		}
+		out[f] = msg + " (at " + strings.Join(at, ", ") + ")"
+	}
+	return out
 }
 
 // clipName keeps a derived experiment name within the name limit.
