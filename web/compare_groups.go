@@ -81,9 +81,9 @@ type groupChart struct {
 }
 
 type runCurve struct {
-	Label  string      `json:"label"`
-	Epochs []int       `json:"epochs"`
-	Values []float64   `json:"values"`
+	Label  string    `json:"label"`
+	Epochs []int     `json:"epochs"`
+	Values []float64 `json:"values"`
 }
 
 func groupCharts(p CompareProps) []groupChart {
