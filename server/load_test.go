@@ -40,9 +40,11 @@ func TestLoadWhileTraining(t *testing.T) {
 		"/experiments/new", "/api/runs", "/api/runs/" + itoa(id), "/api/experiments", "/api/experiments/" + itoa(expID),
 		"/api/compare?runs=" + itoa(id), "/api/presets",
 	}
+	// The streams live until the load ends; opening them may take a minute.
+	streamCtx, stopStreams := context.WithTimeout(context.Background(), time.Minute+duration)
+	defer stopStreams()
+	var streamsWG sync.WaitGroup
 	loadStart := time.Now()
-	ctx, stop := context.WithTimeout(context.Background(), duration)
-	defer stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients + streams}}
 
 	var (
@@ -60,29 +62,47 @@ func TestLoadWhileTraining(t *testing.T) {
 		}
 	}
 
-	// Event streams: each must see progress while the run trains.
+	// Event streams, opened before the load starts (each has its first
+	// event): each must see progress while the run trains under the load.
 	progress := make([]atomic.Int64, streams)
+	opened := make(chan struct{}, streams)
 	for i := range streams {
-		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(ctx, "GET", a.url+"/api/runs/"+itoa(id)+"/events", nil)
+		streamsWG.Go(func() {
+			req, _ := http.NewRequestWithContext(streamCtx, "GET", a.url+"/api/runs/"+itoa(id)+"/events", nil)
 			res, err := client.Do(req)
 			if err != nil {
 				fail("stream: " + err.Error())
+				opened <- struct{}{}
 				return
 			}
 			defer res.Body.Close()
 			if res.StatusCode != http.StatusOK {
 				fail("stream: " + res.Status)
+				opened <- struct{}{}
 				return
 			}
 			sc := bufio.NewScanner(res.Body)
+			first := true
 			for sc.Scan() {
+				if first && strings.HasPrefix(sc.Text(), "data:") {
+					first = false
+					opened <- struct{}{}
+				}
 				if sc.Text() == "event: progress" {
 					progress[i].Add(1)
 				}
 			}
+			if first {
+				opened <- struct{}{}
+			}
 		})
 	}
+	for range streams {
+		<-opened
+	}
+	loadStart = time.Now()
+	ctx, stop := context.WithTimeout(context.Background(), duration)
+	defer stop()
 
 	for c := range clients {
 		wg.Go(func() {
@@ -110,6 +130,8 @@ func TestLoadWhileTraining(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	stopStreams()
+	streamsWG.Wait()
 
 	if len(failures) > 0 {
 		t.Errorf("%d+ failed requests, first: %s", len(failures), strings.Join(failures, "; "))
