@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/trainyard/trainyard/server"
@@ -24,6 +25,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	fs.BoolVar(&cfg.Auth, "auth", envOr("AUTH", "") == "1", "require a login or an API token for every page and API call (TRAINYARD_AUTH=1)")
+	fs.Func("allowed-hosts", "extra host names (comma-separated, name or name:port) the Host header may carry; required on 0.0.0.0", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate file: serve HTTPS (with --tls-key)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +53,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return s.Serve(ctx, func(addr string) {
-		cfg.Logger.Info("trainyard is up", "url", "http://"+addr, "data_dir", cfg.DataDir, "database", s.Database(), "workers", cfg.Workers)
+		scheme := "http://"
+		if cfg.TLSCert != "" {
+			scheme = "https://"
+		}
+		cfg.Logger.Info("trainyard is up", "url", scheme+addr, "auth", cfg.Auth, "data_dir", cfg.DataDir, "database", s.Database(), "workers", cfg.Workers)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/trainyard/trainyard/accounts"
 	"github.com/trainyard/trainyard/migrations"
 )
 
@@ -28,4 +29,14 @@ func addDBFlags(fs *flag.FlagSet) *dbFlags {
 // Close it when done.
 func (f *dbFlags) open(ctx context.Context) (*migrations.Database, error) {
 	return migrations.OpenDatabase(ctx, f.dataDir, f.db)
+}
+
+// openAccounts opens the database the flags name and returns its accounts
+// store and a function that closes it (the user and token commands).
+func (f *dbFlags) openAccounts(ctx context.Context) (*accounts.Store, func() error, error) {
+	db, err := f.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return accounts.NewStore(db.Gorm), db.Close, nil
 }

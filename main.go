@@ -21,10 +21,20 @@ const usage = `trainyard: define, queue, train and compare neural-network experi
 Usage:
   trainyard serve [--addr 127.0.0.1:8080] [--data-dir ./data] [--db URL]
                   [--workers 1] [--datasets DIR ...] [--rescue-after 5m]
+                  [--auth] [--allowed-hosts NAME,...] [--tls-cert F --tls-key F]
       Runs the web app: the experiment form, the queue and trainer workers,
       live run pages, comparisons and weights downloads. Everything lives in
       one SQLite file under the data dir, or with --db postgres://... in
-      PostgreSQL (weights and checkpoints stay in the data dir).
+      PostgreSQL (weights and checkpoints stay in the data dir). An address
+      other machines can reach needs --auth and at least one user.
+
+  trainyard user add NAME --role admin|member|viewer [--password-file FILE]
+  trainyard user list | remove NAME
+      Manages who may log in (all take --data-dir and --db like serve).
+
+  trainyard token create --user NAME | list | revoke ID
+      API tokens: create prints one alone on stdout, for
+      "Authorization: Bearer TOKEN".
 
   trainyard train --preset mnist-nn1 [--epochs N] [--batch N] [--lr X]
                   [--train-limit N] [--seed N] [--out run.safetensors]
@@ -85,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, args[1:], stdout, stderr)
+	case "user":
+		return cmdUser(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "token":
+		return cmdToken(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

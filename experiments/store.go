@@ -24,6 +24,8 @@ type Experiment struct {
 	Note      string    `json:"note"`
 	// Sweep is the sweep the experiment's runs were expanded from, or nil.
 	Sweep *Sweep `json:"sweep"`
+	// CreatedBy is the user name of whoever submitted it ("" without accounts).
+	CreatedBy string `json:"created_by"`
 }
 
 type experimentRow struct {
@@ -35,12 +37,13 @@ type experimentRow struct {
 	CreatedAt time.Time
 	Note      string
 	Sweep     *string
+	CreatedBy string
 }
 
 func (experimentRow) TableName() string { return "experiments" }
 
 func (r experimentRow) experiment() (Experiment, error) {
-	e := Experiment{ID: r.ID, Name: r.Name, Preset: r.Preset, Repeats: r.Repeats, CreatedAt: r.CreatedAt, Note: r.Note}
+	e := Experiment{ID: r.ID, Name: r.Name, Preset: r.Preset, Repeats: r.Repeats, CreatedAt: r.CreatedAt, Note: r.Note, CreatedBy: r.CreatedBy}
 	if err := json.Unmarshal([]byte(r.Spec), &e.Spec); err != nil {
 		return Experiment{}, fmt.Errorf("experiment %d: decode spec: %w", r.ID, err)
 	}
@@ -73,7 +76,7 @@ func (s *Store) CreateExperiment(ctx context.Context, e *Experiment) error {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now().UTC()
 	}
-	row := experimentRow{Name: e.Name, Preset: e.Preset, Spec: string(spec), Repeats: e.Repeats, CreatedAt: e.CreatedAt}
+	row := experimentRow{Name: e.Name, Preset: e.Preset, Spec: string(spec), Repeats: e.Repeats, CreatedAt: e.CreatedAt, CreatedBy: e.CreatedBy}
 	if e.Sweep != nil {
 		b, err := json.Marshal(e.Sweep)
 		if err != nil {

@@ -47,8 +47,10 @@ type Run struct {
 	Device       string           `json:"device"`
 	Spec         experiments.Spec `json:"spec"`
 	CreatedAt    time.Time        `json:"created_at"`
-	StartedAt    *time.Time       `json:"started_at"`
-	FinishedAt   *time.Time       `json:"finished_at"`
+	// CreatedBy is the user name of whoever submitted its experiment ("" without accounts).
+	CreatedBy  string     `json:"created_by"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
 	// TrainSeconds is the time spent training, summed over epochs.
 	TrainSeconds float64 `json:"train_seconds"`
 	// WeightsPath is the safetensors file of a succeeded run, relative to the data dir.

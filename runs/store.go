@@ -69,6 +69,7 @@ type runRow struct {
 	// Joined from experiments.
 	ExperimentName   string `gorm:"->;column:experiment_name"`
 	ExperimentPreset string `gorm:"->;column:experiment_preset"`
+	CreatedBy        string `gorm:"->;column:created_by"`
 }
 
 func (runRow) TableName() string { return "runs" }
@@ -89,7 +90,7 @@ func (epochRow) TableName() string { return "epochs" }
 
 func (r runRow) run() (Run, error) {
 	run := Run{
-		ID: r.ID, ExperimentID: r.ExperimentID, Experiment: r.ExperimentName, Preset: r.ExperimentPreset,
+		ID: r.ID, ExperimentID: r.ExperimentID, Experiment: r.ExperimentName, Preset: r.ExperimentPreset, CreatedBy: r.CreatedBy,
 		Status: Status(r.Status), Error: r.Error, Device: r.Device, CreatedAt: r.CreatedAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TrainSeconds: r.TrainSeconds, WeightsPath: r.WeightsPath,
 	}
@@ -124,7 +125,7 @@ func (s *Store) CreateRun(ctx context.Context, experimentID int64, spec experime
 	}
 	row := runRow{ExperimentID: experimentID, Status: string(StatusQueued), Spec: string(b), CreatedAt: time.Now().UTC()}
 	row.setSpecColumns(spec)
-	if err := s.db.WithContext(ctx).Omit("ExperimentName", "ExperimentPreset", "Lease", "CheckpointEpoch", "Stops").Create(&row).Error; err != nil {
+	if err := s.db.WithContext(ctx).Omit("ExperimentName", "ExperimentPreset", "Lease", "CheckpointEpoch", "Stops", "CreatedBy").Create(&row).Error; err != nil {
 		return Run{}, fmt.Errorf("create run: %w", err)
 	}
 	return row.run()
@@ -148,7 +149,7 @@ func (s *Store) update(ctx context.Context, id int64, cols map[string]any) error
 
 func (s *Store) base(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("runs").
-		Select("runs.*, experiments.name AS experiment_name, experiments.preset AS experiment_preset").
+		Select("runs.*, experiments.name AS experiment_name, experiments.preset AS experiment_preset, experiments.created_by AS created_by").
 		Joins("JOIN experiments ON experiments.id = runs.experiment_id")
 }
 

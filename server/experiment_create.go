@@ -120,7 +120,7 @@ func (h *handler) create(ctx context.Context, req createRequest) (createResponse
 			specs = append(specs, s)
 		}
 	}
-	e := experiments.Experiment{Name: name, Preset: req.Preset, Spec: spec, Repeats: req.Repeats, Sweep: req.Sweep}
+	e := experiments.Experiment{Name: name, Preset: req.Preset, Spec: spec, Repeats: req.Repeats, Sweep: req.Sweep, CreatedBy: userName(ctx)}
 	created, err := h.trainer.Submit(ctx, &e, specs)
 	if err != nil {
 		return createResponse{}, err

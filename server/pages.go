@@ -77,7 +77,7 @@ func presetNames() []string {
 }
 
 func experimentItem(e experiments.Experiment, runCount int) web.ExperimentItem {
-	return web.ExperimentItem{ID: e.ID, Name: e.Name, Preset: e.Preset, CreatedAt: e.CreatedAt, RunCount: runCount}
+	return web.ExperimentItem{ID: e.ID, Name: e.Name, Preset: e.Preset, CreatedAt: e.CreatedAt, CreatedBy: e.CreatedBy, RunCount: runCount}
 }
 
 func (h *handler) experimentShow(c echo.Context) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/trainyard/trainyard/accounts"
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/migrations"
 	"github.com/trainyard/trainyard/runs"
@@ -50,6 +51,15 @@ type Config struct {
 	// MaxParams is the most parameters a model may have (--max-params;
 	// default 100,000,000).
 	MaxParams int64
+	// Auth requires a login (or an API token) for every page and API call
+	// (--auth; default off, which only loopback addresses allow).
+	Auth bool
+	// AllowedHosts are extra names the Host header may carry besides the
+	// loopback names and the served address (--allowed-hosts; required on a
+	// wildcard address such as 0.0.0.0).
+	AllowedHosts []string
+	// TLSCert and TLSKey are PEM files; with both, Serve speaks HTTPS.
+	TLSCert, TLSKey string
 }
 
 func (c *Config) defaults() {
@@ -95,6 +105,9 @@ type handler struct {
 	// evaluating and predicting let one evaluation and one prediction run
 	// at a time.
 	evaluating, predicting *slot
+
+	accounts *accounts.Store
+	auth     bool
 }
 
 // New opens the data dir's database (applying migrations), builds the
@@ -115,6 +128,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	} else if n > 0 {
 		cfg.Logger.Info("filled the runs table's columns of older runs", "runs", n)
 	}
+	accts := accounts.NewStore(db)
+	if err := checkExposure(ctx, cfg, accts); err != nil {
+		database.Close()
+		return nil, err
+	}
 	broker := runs.NewBroker()
 	tr, err := trainer.New(db, database.River, broker, trainer.Config{
 		DataDir: cfg.DataDir, Workers: cfg.Workers, RescueAfter: cfg.RescueAfter, Logger: cfg.Logger,
@@ -130,13 +148,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		closing: s.closing, log: cfg.Logger,
 		datasets: experiments.NewDatasetStore(db), datasetRoots: cfg.DatasetRoots, models: newModelCache(),
 		suites: experiments.NewSuiteStore(db), evaluating: newSlot("evaluation", 10), predicting: newSlot("prediction", 1),
+		accounts: accts, auth: cfg.Auth,
 	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.h.errorHandler
+	e.IPExtractor = echo.ExtractIPDirect() // rate limits key on the peer, not on a header it may forge
 	e.Use(middleware.Recover())
+	e.Use(securityHeaders, hostGuard(cfg), crossOriginGuard())
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.MaxBodyBytes), Skipper: ownBodyLimit}))
+	e.Use(s.h.authenticate)
 	routes(e, s.h)
 	s.echo = e
 	return s, nil
@@ -165,7 +187,13 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	srv := newHTTPServer(s.echo, defaultTimeouts, s.cfg.Logger)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

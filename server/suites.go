@@ -59,7 +59,7 @@ func (h *handler) queueSeedReport(ctx context.Context) (suiteResponse, error) {
 			s := *src
 			spec.Source = &s
 		}
-		exp := &experiments.Experiment{Name: "Report: " + e.Label, Preset: e.Preset, Spec: spec, Repeats: 1}
+		exp := &experiments.Experiment{Name: "Report: " + e.Label, Preset: e.Preset, Spec: spec, Repeats: 1, CreatedBy: userName(ctx)}
 		subs = append(subs, &trainer.Submission{Experiment: exp, Specs: []experiments.Spec{spec}})
 	}
 	su := experiments.Suite{Name: "Seed report (" + srcText + ")", Kind: experiments.SeedReportKind, Members: map[string]int64{}}

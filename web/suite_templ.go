@@ -362,7 +362,15 @@ func SeedReportButton() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<form method=\"post\" action=\"/suites/seed-report\" id=\"seed-report-form\" data-confirm=\"Queue every experiment of the seed report (9 runs, hours of training)?\"><button class=\"btn\" type=\"submit\" id=\"seed-report\">Reproduce the report</button></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<form method=\"post\" action=\"/suites/seed-report\" id=\"seed-report-form\" data-confirm=\"Queue every experiment of the seed report (9 runs, hours of training)?\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = CSRFField().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<button class=\"btn\" type=\"submit\" id=\"seed-report\">Reproduce the report</button></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

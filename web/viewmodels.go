@@ -13,6 +13,8 @@ type ExperimentItem struct {
 	Name      string
 	Preset    string
 	CreatedAt time.Time
+	// CreatedBy is who submitted it ("" without accounts).
+	CreatedBy string
 	// RunCount is the number of runs queued for the experiment.
 	RunCount int
 }

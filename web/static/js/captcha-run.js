@@ -43,7 +43,7 @@
       ev.preventDefault();
       var out = $("predict-result");
       show(out, '<p class="muted">Predicting…</p>');
-      fetch(form.dataset.url, { method: "POST", body: new FormData(form) })
+      fetch(form.dataset.url, { method: "POST", headers: trainyard.headers(), body: new FormData(form) })
         .then(function (res) { return res.json().then(function (b) { return { ok: res.ok, body: b }; }); })
         .then(function (r) {
           if (!r.ok) { show(out, '<div class="alert error" role="alert">' + esc(r.body.error || "prediction failed") + "</div>"); return; }
@@ -73,7 +73,7 @@
       show(out, '<p class="muted">Evaluating every image of the dataset…</p>');
       fetch(form.dataset.url, {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: trainyard.headers({ "Content-Type": "application/json" }),
         body: JSON.stringify({ dataset_id: parseInt($("evaluate-dataset").value, 10) || 0 }),
       })
         .then(function (res) { return res.json().then(function (b) { return { ok: res.ok, body: b }; }); })

@@ -376,7 +376,7 @@
     state.textContent = "updating…";
     fetch("/api/summary", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: trainyard.headers({ "Content-Type": "application/json", "Accept": "application/json" }),
       body: JSON.stringify(spec),
     }).then(function (res) {
       if (!res.ok && res.status !== 422) throw new Error("HTTP " + res.status);
