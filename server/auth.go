@@ -155,6 +155,28 @@ func (h *handler) ownRun(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// ownExperiment is ownRun for routes that change one experiment (:id).
+func (h *handler) ownExperiment(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := callerOf(c.Request().Context()).user
+		if u == nil || u.Role == accounts.RoleAdmin {
+			return next(c)
+		}
+		id, err := idParam(c, "experiment")
+		if err != nil {
+			return err
+		}
+		e, err := h.exps.Experiment(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		if e.CreatedBy != u.Name {
+			return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("experiment %d belongs to %s: only they or an admin may change it", id, ownerText(e.CreatedBy)))
+		}
+		return next(c)
+	}
+}
+
 func ownerText(name string) string {
 	if name == "" {
 		return "no account"

@@ -24,7 +24,8 @@ func routes(e *echo.Echo, h *handler) {
 	e.GET("/suites/:id", h.suiteShow)
 
 	// Accounts (auth.go, account.go): who may do what is checked for every
-	// route by authenticate; ownRun limits members to their own runs.
+	// route by authenticate; ownRun and ownExperiment limit members to what
+	// they created.
 	e.GET("/login", h.loginPage)
 	e.POST("/login", h.login, loginLimit())
 	e.POST("/logout", h.logout)
@@ -41,11 +42,11 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/experiments/:id", h.apiExperiment)
 	api.GET("/runs", h.apiRuns)
 	api.GET("/runs.csv", h.apiRunsCSV)
-	api.PATCH("/runs/:id", h.apiRunPatch)
-	api.DELETE("/runs/:id", h.apiRunDelete)
+	api.PATCH("/runs/:id", h.apiRunPatch, h.ownRun, jsonBody)
+	api.DELETE("/runs/:id", h.apiRunDelete, h.ownRun)
 	api.GET("/runs/:id/epochs.csv", h.apiRunEpochsCSV)
-	api.PATCH("/experiments/:id", h.apiExperimentPatch)
-	api.DELETE("/experiments/:id", h.apiExperimentDelete)
+	api.PATCH("/experiments/:id", h.apiExperimentPatch, h.ownExperiment, jsonBody)
+	api.DELETE("/experiments/:id", h.apiExperimentDelete, h.ownExperiment)
 	api.GET("/runs/:id", h.apiRun)
 	api.POST("/runs/:id/cancel", h.apiRunCancel, h.ownRun)
 	api.GET("/runs/:id/weights", h.apiRunWeights)

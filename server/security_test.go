@@ -182,6 +182,14 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 
 func b2s(b []byte) string { return string(b) }
 
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestJSONEndpointsNeedJSONContentType(t *testing.T) {
 	t.Parallel()
 	a := setup(t, 0)
@@ -491,8 +499,21 @@ func TestMemberCannotCancelAnotherMembersRun(t *testing.T) {
 			t.Errorf("bob cancels amy's run at %s: %d %s", path, code, body)
 		}
 	}
-	if r := a.runAs(t, r1.Runs[0], amy); r.Status != runs.StatusQueued {
-		t.Fatalf("bob changed amy's run: %s", r.Status)
+	for _, p := range []probe{
+		{"PATCH", "/api/runs/" + itoa(r1.Runs[0]), `{"note": "bob was here"}`, bob},
+		{"DELETE", "/api/runs/" + itoa(r1.Runs[0]), "", bob},
+		{"PATCH", "/api/experiments/" + itoa(r1.ID), `{"note": "bob was here"}`, bob},
+		{"DELETE", "/api/experiments/" + itoa(r1.ID), "", bob},
+	} {
+		if code, body, _ := a.send(t, nil, p); code != http.StatusForbidden || !strings.Contains(body, "belongs to amy") {
+			t.Errorf("bob: %s %s: %d %s", p.method, p.path, code, body)
+		}
+	}
+	if r := a.runAs(t, r1.Runs[0], amy); r.Status != runs.StatusQueued || strings.Contains(b2s(mustJSON(t, r)), "bob was here") {
+		t.Fatalf("bob changed amy's run: %+v", r)
+	}
+	if code, body, _ := a.send(t, nil, probe{"PATCH", "/api/runs/" + itoa(r1.Runs[0]), `{"note": "mine"}`, amy}); code != http.StatusOK {
+		t.Errorf("amy notes her run: %d %s", code, body)
 	}
 	if code, _, _ := a.send(t, nil, probe{"POST", "/api/runs/" + itoa(r1.Runs[0]) + "/cancel", "", amy}); code != http.StatusOK {
 		t.Errorf("amy cancels her run: %d", code)
