@@ -3,37 +3,25 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
-
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/trainyard/trainyard/accounts"
 	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 )
 
-func newStore(t *testing.T) *accounts.Store {
-	t.Helper()
-	sqlDB, err := migrations.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return accounts.NewStore(db)
-}
+func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // TestStoreKeepsOnlyHashes: users authenticate by password, sessions and
 // tokens by their secrets, and removing a user ends both.
 func TestStoreKeepsOnlyHashes(t *testing.T) {
 	t.Parallel()
+	dbtest.Each(t, testStoreKeepsOnlyHashes)
+}
+
+func testStoreKeepsOnlyHashes(t *testing.T, d migrations.Dialect) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := accounts.NewStore(dbtest.Open(t, d).Gorm)
 	if _, err := s.CreateUser(ctx, "ann", accounts.RoleMember, "long enough"); err != nil {
 		t.Fatal(err)
 	}

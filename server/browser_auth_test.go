@@ -100,7 +100,7 @@ func (w *consoleWatch) checkPage(ctx context.Context, t *testing.T, name string)
 // script error or a refused request.
 func TestBrowserLoginAndQueue(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{Auth: true, Workers: 1})
+	a := setupCfg(t, Config{Auth: true, Workers: 1})
 	a.addUser(t, "bea", accounts.RoleMember)
 	ctx := browser(t)
 	w := watchConsole(ctx, t)
@@ -155,14 +155,23 @@ func TestBrowserLoginAndQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The run page while the run trains (live curves over SSE), then its results.
-	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/runs/"+rid), chromedp.WaitVisible(chromedp.CSS(`#status`))); err != nil {
+	// The run page while the run trains (live progress over SSE; the page
+	// reloads itself when the run ends), then its results.
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/runs/"+rid), chromedp.WaitVisible(chromedp.CSS(`#status`)), chromedp.Sleep(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#status [data-status]').dataset.status === "succeeded"`,
-		chromedp.WithPollingTimeout(2*time.Minute)))
-	if err != nil {
-		t.Fatalf("run %s did not finish on its page: %v", rid, err)
+	bearer := map[string]string{"Authorization": "Bearer " + a.token(t, "bea")}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		r := a.runAs(t, int64(atoiT(t, rid)), bearer)
+		if r.Status.Done() {
+			if r.Status != runs.StatusSucceeded {
+				t.Fatalf("run %s ended %s: %s", rid, r.Status, r.Error)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s", rid, r.Status)
+		}
 	}
 	w.checkPage(ctx, t, "live run page")
 	for _, p := range []struct{ path, sel string }{

@@ -9,32 +9,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/trainyard/trainyard/accounts"
+	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/migrations/dbtest"
 	"github.com/trainyard/trainyard/runs"
 )
-
-// setupConfig is setup with a chosen Config (DataDir, logger and rescue time filled in).
-func setupConfig(t *testing.T, cfg Config) *testApp {
-	t.Helper()
-	ctx := context.Background()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	cfg.RescueAfter, cfg.Logger = 6*time.Second, discardLogger()
-	s, err := New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a := &testApp{srv: s}
-	ts := newTestServer(t, s)
-	a.url = ts
-	return a
-}
 
 // addUser stores a user with the password "password-" + name.
 func (a *testApp) addUser(t *testing.T, name string, role accounts.Role) {
@@ -214,7 +194,7 @@ func TestJSONEndpointsNeedJSONContentType(t *testing.T) {
 
 func TestRebindingHostRefused(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{AllowedHosts: []string{"trainyard.lan"}})
+	a := setupCfg(t, Config{AllowedHosts: []string{"trainyard.lan"}})
 	port := a.url[strings.LastIndexByte(a.url, ':')+1:]
 	for host, want := range map[string]int{
 		"rebind.evil.example":         http.StatusMisdirectedRequest,
@@ -273,7 +253,7 @@ func TestExposedAddressNeedsAccounts(t *testing.T) {
 			t.Errorf("loopback %s without auth: %v", addr, err)
 		}
 	}
-	a := setupConfig(t, Config{DataDir: dir})
+	a := setupCfg(t, Config{DataDir: dir})
 	a.addUser(t, "root", accounts.RoleAdmin)
 	a.srv.Close(context.Background())
 	if err := try(Config{Addr: "0.0.0.0:8080", Auth: true}); err == nil || !strings.Contains(err.Error(), "--allowed-hosts") {
@@ -291,7 +271,7 @@ func TestExposedAddressNeedsAccounts(t *testing.T) {
 
 func TestAuthRequiresLogin(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{Auth: true})
+	a := setupCfg(t, Config{Auth: true})
 	code, body, h := a.send(t, nil, probe{"GET", "/api/runs", "", nil})
 	var e struct{ Error string }
 	if code != http.StatusUnauthorized || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" || h.Get("WWW-Authenticate") == "" {
@@ -339,7 +319,7 @@ func TestAuthRequiresLogin(t *testing.T) {
 
 func TestViewerCannotChangeAnything(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{Auth: true})
+	a := setupCfg(t, Config{Auth: true})
 	a.addUser(t, "vic", accounts.RoleViewer)
 	a.addUser(t, "mia", accounts.RoleMember)
 	bearer := map[string]string{"Authorization": "Bearer " + a.token(t, "mia"), "Content-Type": jsonType}
@@ -392,7 +372,11 @@ func (a *testApp) runAs(t *testing.T, id int64, h map[string]string) runs.Run {
 
 func TestTokenWorksUntilRevoked(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{Auth: true})
+	dbtest.Each(t, testTokenWorksUntilRevoked)
+}
+
+func testTokenWorksUntilRevoked(t *testing.T, d migrations.Dialect) {
+	a := setupCfg(t, Config{Auth: true, DB: dbtest.URL(t, d)})
 	a.addUser(t, "tom", accounts.RoleMember)
 	tok := a.token(t, "tom")
 	h := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonType}
@@ -440,7 +424,7 @@ func TestTokenWorksUntilRevoked(t *testing.T) {
 // cookie must carry the session's CSRF token; curl with a token needs none.
 func TestSessionRequestsNeedCSRFToken(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{})
+	a := setupCfg(t, Config{})
 	a.addUser(t, "sue", accounts.RoleMember)
 	c, csrf := a.login(t, "sue")
 	for _, p := range []probe{
@@ -481,7 +465,11 @@ func TestSessionRequestsNeedCSRFToken(t *testing.T) {
 
 func TestMemberCannotCancelAnotherMembersRun(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{Auth: true})
+	dbtest.Each(t, testMemberCannotCancelAnotherMembersRun)
+}
+
+func testMemberCannotCancelAnotherMembersRun(t *testing.T, d migrations.Dialect) {
+	a := setupCfg(t, Config{Auth: true, DB: dbtest.URL(t, d)})
 	for name, role := range map[string]accounts.Role{"amy": accounts.RoleMember, "bob": accounts.RoleMember, "ada": accounts.RoleAdmin} {
 		a.addUser(t, name, role)
 	}
@@ -525,7 +513,7 @@ func TestMemberCannotCancelAnotherMembersRun(t *testing.T) {
 
 func TestLoginAttemptsRateLimited(t *testing.T) {
 	t.Parallel()
-	a := setupConfig(t, Config{Auth: true})
+	a := setupCfg(t, Config{Auth: true})
 	a.addUser(t, "lee", accounts.RoleMember)
 	wrong := url.Values{"name": {"lee"}, "password": {"guess-guess"}}.Encode()
 	for i := range 10 {

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,13 +22,6 @@ import (
 
 	"github.com/trainyard/trainyard/accounts"
 )
-
-// newTestServer serves s's handler on a loopback port until the test ends.
-func newTestServer(t *testing.T, s *Server) string {
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { s.Close(context.Background()); ts.Close() })
-	return ts.URL
-}
 
 // selfSigned writes a certificate for 127.0.0.1 and its key as PEM files.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
