@@ -183,6 +183,15 @@ func TestBrowserLoginAndQueue(t *testing.T) {
 		}
 		w.checkPage(ctx, t, p.path)
 	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#runs`))); err != nil {
+		t.Fatal(err)
+	}
+	if by, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#runs tbody .created-by').textContent`)); err != nil || by != "bea" {
+		t.Fatalf("runs table shows creator %q (%v)", by, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/account"), chromedp.WaitVisible(chromedp.CSS(`#token-form`))); err != nil {
+		t.Fatal(err)
+	}
 	if err := setInput(ctx, `#token-label`, "notebook"); err != nil {
 		t.Fatal(err)
 	}

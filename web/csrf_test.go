@@ -24,7 +24,7 @@ func TestEveryPostFormCarriesTheCSRFToken(t *testing.T) {
 	spec := experiments.Presets()[0].Spec
 	queued := runs.Run{ID: 1, ExperimentID: 1, Status: runs.StatusQueued, Spec: spec, CreatedBy: "ann"}
 	pages := map[string]templ.Component{
-		"home":     HomePage(HomeProps{Runs: []runs.Run{queued}}),
+		"home":     HomePage(HomeProps{Runs: RunsBrowserProps{Page: runs.Page{Runs: []runs.ListedRun{{Run: queued}}}}}),
 		"new":      NewExperimentPage(NewExperimentProps{Presets: experiments.Presets(), Repeats: 1}),
 		"run":      RunPage(RunProps{Run: queued}),
 		"datasets": DatasetsPage(DatasetsProps{Roots: []string{"/data"}, MaxMiB: 200}),
