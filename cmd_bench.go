@@ -31,6 +31,16 @@ type benchResult struct {
 	TrainSamplesPerS float64 `json:"train_samples_per_s"`
 	InferSamplesPerS float64 `json:"infer_samples_per_s"`
 	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+	// GFLOPS is the model's useful training work per second: the FLOPs of
+	// one training step counted from the spec (forward, backward and the
+	// optimizer, as experiments.Spec.Estimate counts them; a Winograd layer
+	// counts as the direct convolution it replaces) times train samples/s.
+	GFLOPS float64 `json:"gflops"`
+	// PeakGFLOPS is this machine's multiply-add peak on the same threads,
+	// measured at start with trainyard's own fastest kernel (ops.PeakGFLOPS);
+	// PeakFraction is GFLOPS / PeakGFLOPS.
+	PeakGFLOPS   float64 `json:"peak_gflops"`
+	PeakFraction float64 `json:"peak_fraction"`
 	// LatencyMs is the median time to read one image on one core (--latency).
 	LatencyMs float64 `json:"latency_ms_1core,omitempty"`
 }
@@ -84,11 +94,17 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer pprof.StopCPUProfile()
 	}
+	peak := ops.PeakGFLOPS(runtime.GOMAXPROCS(0), 300*time.Millisecond)
 	tp, err := nn.MeasureThroughput(p.Spec, *batch, *steps, opts)
 	if err != nil {
 		return err
 	}
 	res := benchResult{Model: *model, Batch: *batch, TrainSamplesPerS: tp.TrainSamplesPerS, InferSamplesPerS: tp.InferSamplesPerS}
+	res.GFLOPS = p.Spec.Estimate(experiments.Machine{Workers: 1}).TrainFLOPsPerImage * tp.TrainSamplesPerS / 1e9
+	res.PeakGFLOPS = peak
+	if peak > 0 {
+		res.PeakFraction = res.GFLOPS / peak
+	}
 	if *latency {
 		if res.LatencyMs, err = oneImageLatency(p.Spec, *steps, opts); err != nil {
 			return err
@@ -100,9 +116,11 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s (%s) batch %d, %s engine, %s kernel, %d threads:\n  train %.0f samples/s, infer %.0f samples/s, peak RSS %.0f MiB\n",
+	fmt.Fprintf(stdout, "%s (%s) batch %d, %s engine, %s kernel, %d threads:\n  train %.0f samples/s, infer %.0f samples/s, peak RSS %.0f MiB\n"+
+		"  training %.1f GFLOP/s of the model's work, %.0f%% of this machine's measured peak (%.0f GFLOP/s)\n",
 		*model, name, res.Batch, opts.Engine, ops.KernelName(), runtime.GOMAXPROCS(0),
-		res.TrainSamplesPerS, res.InferSamplesPerS, float64(res.PeakRSSBytes)/(1<<20))
+		res.TrainSamplesPerS, res.InferSamplesPerS, float64(res.PeakRSSBytes)/(1<<20),
+		res.GFLOPS, 100*res.PeakFraction, res.PeakGFLOPS)
 	if *latency {
 		fmt.Fprintf(stdout, "  one image on one core: %.2f ms (median of %d)\n", res.LatencyMs, *steps)
 	}

@@ -29,6 +29,14 @@ func TestBenchJSON(t *testing.T) {
 	if res.Model != "nn1" || res.Batch != 32 || res.TrainSamplesPerS <= 0 || res.InferSamplesPerS <= 0 || res.PeakRSSBytes <= 0 {
 		t.Errorf("got %+v", res)
 	}
+	// nn1 per training image: forward 2 x 203,264 multiply-adds, the weight
+	// gradients as much again, the second layer's input gradient, Adam.
+	if perImage := res.GFLOPS * 1e9 / res.TrainSamplesPerS; perImage < 0.8e6 || perImage > 0.85e6 {
+		t.Errorf("%.0f training FLOPs per image, want about 0.83 million", perImage)
+	}
+	if res.PeakGFLOPS <= 0 || res.PeakFraction <= 0 || res.PeakFraction != res.GFLOPS/res.PeakGFLOPS {
+		t.Errorf("peak %.1f GFLOP/s, fraction %v", res.PeakGFLOPS, res.PeakFraction)
+	}
 	if err := run(context.Background(), []string{"bench", "--model", "nope"}, io.Discard, io.Discard); err == nil {
 		t.Error("an unknown model was accepted")
 	}
