@@ -41,8 +41,6 @@ type ListedRun struct {
 	TestAccuracy    *float64 `json:"test_accuracy"`
 	BestValAccuracy *float64 `json:"best_val_accuracy"`
 	Params          int      `json:"params"`
-	Tags            []string `json:"tags"`
-	Note            string   `json:"note"`
 }
 
 // Page is one page of the runs table and the cursor of the next (null on the last).
@@ -304,7 +302,7 @@ func (r runRow) listed() (ListedRun, error) {
 	if err != nil {
 		return ListedRun{}, err
 	}
-	return ListedRun{Run: run, TestAccuracy: r.TestAccuracy, BestValAccuracy: r.BestValAccuracy, Params: r.Params, Note: r.Note}, nil
+	return ListedRun{Run: run, TestAccuracy: r.TestAccuracy, BestValAccuracy: r.BestValAccuracy, Params: r.Params}, nil
 }
 
 // tagsOf returns the tags of each id from a tag table.

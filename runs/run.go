@@ -57,6 +57,9 @@ type Run struct {
 	WeightsPath string      `json:"-"`
 	Epochs      []Epoch     `json:"epochs"`
 	Test        *TestResult `json:"test"`
+	// Tags and Note are the person's labels and words on the run.
+	Tags []string `json:"tags"`
+	Note string   `json:"note"`
 }
 
 // Epoch is the metrics of one finished epoch.

@@ -93,6 +93,7 @@ func (r runRow) run() (Run, error) {
 		ID: r.ID, ExperimentID: r.ExperimentID, Experiment: r.ExperimentName, Preset: r.ExperimentPreset, CreatedBy: r.CreatedBy,
 		Status: Status(r.Status), Error: r.Error, Device: r.Device, CreatedAt: r.CreatedAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TrainSeconds: r.TrainSeconds, WeightsPath: r.WeightsPath,
+		Note: r.Note, Tags: []string{},
 	}
 	if err := json.Unmarshal([]byte(r.Spec), &run.Spec); err != nil {
 		return Run{}, fmt.Errorf("run %d: decode spec: %w", r.ID, err)
@@ -165,6 +166,9 @@ func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
 	}
 	run, err := row.run()
 	if err != nil {
+		return Run{}, err
+	}
+	if run.Tags, err = s.Tags(ctx, id); err != nil {
 		return Run{}, err
 	}
 	run.Epochs, err = s.Epochs(ctx, id)

@@ -156,3 +156,91 @@ func TestBrowserCompareGroups(t *testing.T) {
 	}
 	screenshot(t, ctx, "compare-groups.png")
 }
+
+// TestBrowserTagsCSVDelete edits a run's tags and note in place, finds the
+// run by its tag in the runs table, exports that table as CSV, and deletes
+// the run after confirming.
+func TestBrowserTagsCSVDelete(t *testing.T) {
+	t.Parallel()
+	a := setup(t, 0)
+	expID, ids := a.create(t, `{"name": "tag me", "preset": "mnist-nn1", "overrides": {"epochs": 1}}`)
+	a.create(t, `{"name": "other", "preset": "mnist-nn1", "overrides": {"epochs": 1}}`)
+	id := ids[0]
+	if code, _, _ := a.do(t, "POST", "/api/runs/"+itoa(id)+"/cancel", ""); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(a.url+"/runs/"+itoa(id)),
+		chromedp.Click(chromedp.CSS(`#meta-edit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#meta-tags-input`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := setInput(ctx, `#meta-tags-input`, "baseline, keep"); err != nil {
+		t.Fatal(err)
+	}
+	if err := setInput(ctx, `#meta-note-input`, "stopped by hand"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#meta-save`)), chromedp.WaitVisible(chromedp.CSS(`#meta-view .tag`))); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#meta-tags .tag')].map(s => s.textContent)`))
+	if err != nil || len(tags) != 2 || tags[0] != "baseline" || tags[1] != "keep" {
+		t.Fatalf("tags shown: %v (%v)", tags, err)
+	}
+	if r := a.run(t, id); len(r.Tags) != 2 || r.Note != "stopped by hand" {
+		t.Fatalf("stored: %v %q", r.Tags, r.Note)
+	}
+	// A bad tag is named under its field, and nothing changes.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#meta-edit`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := setInput(ctx, `#meta-tags-input`, "fine, bad|tag"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#meta-save`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `document.getElementById('meta-tags-error').textContent.includes('bad|tag')`, 10*time.Second); err != nil {
+		t.Fatalf("bad tag not named: %v", err)
+	}
+	screenshot(t, ctx, "run-tags.png")
+
+	// The runs table filtered by the tag, and its CSV export.
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#runs-tag`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := setInput(ctx, `#runs-tag`, "baseline"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#runs-csv`))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := count(ctx, `#runs tbody tr`); err != nil || n != 1 {
+		t.Fatalf("runs tagged baseline: %d (%v)", n, err)
+	}
+	csv, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.getElementById('runs-csv').href).then(r => r.text())`, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if err != nil || len(lines) != 2 || !strings.HasPrefix(lines[1], itoa(id)+",tag me,") || !strings.Contains(lines[1], "baseline keep") {
+		t.Fatalf("csv export: %q (%v)", csv, err)
+	}
+
+	// Delete, after the confirmation.
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/runs/"+itoa(id)), chromedp.WaitVisible(chromedp.CSS(`#meta-delete`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#meta-delete`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `location.pathname === '/experiments/`+itoa(expID)+`'`, 10*time.Second); err != nil {
+		t.Fatalf("not back on the experiment after delete: %v", err)
+	}
+	if code, _, _ := a.do(t, "GET", "/api/runs/"+itoa(id), ""); code != 404 {
+		t.Fatalf("deleted run: %d", code)
+	}
+}

@@ -94,7 +94,10 @@ func (h *handler) experimentShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	props := web.ExperimentProps{Experiment: experimentItem(e, len(rs)), Spec: e.Spec, Runs: rs}
+	props := web.ExperimentProps{Experiment: experimentItem(e, len(rs)), Spec: e.Spec, Runs: rs, Note: e.Note}
+	if props.Tags, err = h.exps.Tags(ctx, id); err != nil {
+		return err
+	}
 	if e.Sweep != nil {
 		if props.Sweep, err = h.sweepProps(ctx, e); err != nil {
 			return err

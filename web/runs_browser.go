@@ -129,3 +129,5 @@ func tagsText(tags []string) string { return strings.Join(tags, ", ") }
 
 // rerunURL opens the experiment form filled with the run's spec.
 func rerunURL(id int64) templ.SafeURL { return templ.SafeURL("/experiments/new?from_run=" + itoa(id)) }
+
+func experimentPath(id int64) string { return "/experiments/" + itoa(id) }

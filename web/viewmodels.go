@@ -90,6 +90,9 @@ type ExperimentProps struct {
 	Runs []runs.Run
 	// Sweep is the sweep section of a swept experiment, nil otherwise.
 	Sweep *SweepProps
+	// Tags and Note are the person's labels and words on the experiment.
+	Tags []string
+	Note string
 }
 
 // NotFoundProps is the 404 page.

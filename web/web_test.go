@@ -331,7 +331,7 @@ func TestDumpPages(t *testing.T) {
 func listed(rs ...runs.Run) RunsBrowserProps {
 	var p RunsBrowserProps
 	for _, r := range rs {
-		lr := runs.ListedRun{Run: r, Params: r.Spec.Summarize().TotalParams, Tags: []string{}}
+		lr := runs.ListedRun{Run: r, Params: r.Spec.Summarize().TotalParams}
 		if r.Test != nil {
 			acc := r.Test.Accuracy
 			lr.TestAccuracy = &acc
