@@ -198,10 +198,14 @@ func checkExposure(ctx context.Context, cfg Config, accts *accounts.Store) error
 	if err != nil {
 		return err
 	}
-	if !cfg.Auth || n == 0 {
+	if n == 0 {
 		return fmt.Errorf("refusing to serve on %s, which other machines can reach, without accounts: "+
 			"create one with `trainyard user add NAME --role admin --data-dir %s`, then start with --auth "+
 			"(or serve on 127.0.0.1)", cfg.Addr, cfg.DataDir)
+	}
+	if !cfg.Auth {
+		return fmt.Errorf("refusing to serve on %s, which other machines can reach, without --auth: "+
+			"add --auth so every request logs in (%d users exist: trainyard user list), or serve on 127.0.0.1", cfg.Addr, n)
 	}
 	if ip := net.ParseIP(host); (host == "" || ip != nil && ip.IsUnspecified()) && len(cfg.AllowedHosts) == 0 {
 		return fmt.Errorf("serving on the wildcard address %s needs --allowed-hosts with the names people use to reach it "+

@@ -259,8 +259,8 @@ func TestExposedAddressNeedsAccounts(t *testing.T) {
 	if err := try(Config{Addr: "0.0.0.0:8080", Auth: true}); err == nil || !strings.Contains(err.Error(), "--allowed-hosts") {
 		t.Errorf("wildcard without --allowed-hosts: %v", err)
 	}
-	if err := try(Config{Addr: "0.0.0.0:8080", Auth: false, AllowedHosts: []string{"x.lan"}}); err == nil {
-		t.Error("a user but no --auth: started")
+	if err := try(Config{Addr: "0.0.0.0:8080", Auth: false, AllowedHosts: []string{"x.lan"}}); err == nil || !strings.Contains(err.Error(), "add --auth") {
+		t.Errorf("a user but no --auth: %v", err)
 	}
 	for _, cfg := range []Config{{Addr: "0.0.0.0:8080", Auth: true, AllowedHosts: []string{"x.lan"}}, {Addr: "192.0.2.7:8080", Auth: true}} {
 		if err := try(cfg); err != nil {
