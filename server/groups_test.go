@@ -16,7 +16,7 @@ import (
 func TestCompareGroupBy(t *testing.T) {
 	t.Parallel()
 	a := setup(t, 1)
-	_, one := a.create(t, `{"name": "short", "preset": "mnist-nn1", "overrides": {"epochs": 1, "train_limit": 600, "seed": 1}, "repeats": 2}`)
+	shortID, one := a.create(t, `{"name": "short", "preset": "mnist-nn1", "overrides": {"epochs": 1, "train_limit": 600, "seed": 1}, "repeats": 2}`)
 	_, two := a.create(t, `{"name": "long", "preset": "mnist-nn1", "overrides": {"epochs": 2, "train_limit": 600, "seed": 1}, "repeats": 2}`)
 	ids := append(one, two...)
 	for _, id := range ids {
@@ -56,6 +56,11 @@ func TestCompareGroupBy(t *testing.T) {
 	code, b, _ = a.do(t, "GET", "/api/compare?runs="+itoa(one[0])+","+itoa(one[1]), "")
 	if code != http.StatusOK || !strings.Contains(string(b), `"groups":[{"key":{},"label":"short"`) {
 		t.Fatalf("seed groups: %d %s", code, b)
+	}
+	// The experiment page of the two seeds shows their mean ± std.
+	code, b, _ = a.do(t, "GET", "/experiments/"+itoa(shortID), "")
+	if page := string(b); code != http.StatusOK || !strings.Contains(page, `id="seeds-table"`) || !strings.Contains(page, "mean ± std over 2 runs") || !strings.Contains(page, " ± ") {
+		t.Fatalf("experiment page: %d, no seeds summary", code)
 	}
 	code, b, _ = a.do(t, "GET", "/api/compare?runs="+list+"&group_by=epochs,colour", "")
 	if code != http.StatusBadRequest || !strings.Contains(string(b), "group_by") || !strings.Contains(string(b), "colour") {

@@ -102,6 +102,13 @@ func (h *handler) experimentShow(c echo.Context) error {
 		if props.Sweep, err = h.sweepProps(ctx, e); err != nil {
 			return err
 		}
+	} else if len(rs) >= 2 {
+		// The runs of a plain experiment differ only by seed: one group.
+		groups, err := runs.GroupBy(rs, nil)
+		if err != nil {
+			return err
+		}
+		props.Seeds = &groups[0]
 	}
 	return render(c, http.StatusOK, web.ExperimentPage(props))
 }

@@ -114,3 +114,10 @@ func groupRunsURL(ids []int64) templ.SafeURL {
 	}
 	return templ.SafeURL("/compare?runs=" + strings.Join(s, ","))
 }
+
+func minMaxSeconds(s runs.Stat) string {
+	if s.Min == nil {
+		return "–"
+	}
+	return seconds(*s.Min) + " – " + seconds(*s.Max)
+}

@@ -90,6 +90,8 @@ type ExperimentProps struct {
 	Runs []runs.Run
 	// Sweep is the sweep section of a swept experiment, nil otherwise.
 	Sweep *SweepProps
+	// Seeds summarizes the runs' results (mean ± std) when there are two or more.
+	Seeds *runs.Group
 	// Tags and Note are the person's labels and words on the experiment.
 	Tags []string
 	Note string
