@@ -32,7 +32,7 @@ func TestBrowserLiveProgress(t *testing.T) {
 		document.querySelector('#batch-progress').value > 0 &&
 		document.querySelector('#epoch-progress').value > 0 &&
 		/^[0-9,]+ images\/s$/.test(document.querySelector('#p-speed').textContent) &&
-		document.querySelector('#status .badge').dataset.status === 'running'`, 30*time.Second); err != nil {
+		document.querySelector('#status .badge').dataset.status === 'running'`, 90*time.Second); err != nil {
 		t.Fatalf("no live progress (%v): run is %s", err, a.run(t, ids[0]).Status)
 	}
 	t.Logf("live progress after %s", time.Since(start))
@@ -44,7 +44,7 @@ func TestBrowserLiveProgress(t *testing.T) {
 	if err := waitJS(ctx, `window.__marker === 1 &&
 		document.querySelector('#chart-loss').uplot.data[1].some(v => v != null) &&
 		document.querySelector('#chart-accuracy').uplot.data[2].some(v => v != null) &&
-		document.querySelector('#no-epochs').hidden`, 30*time.Second); err != nil {
+		document.querySelector('#no-epochs').hidden`, 90*time.Second); err != nil {
 		t.Fatalf("the curves got no point without a reload (%v): run is %s", err, a.run(t, ids[0]).Status)
 	}
 	if r := a.run(t, ids[0]); r.Status.Done() {
