@@ -13,9 +13,16 @@ help: ## List the targets.
 build: ## Build bin/trainyard.
 	$(GO) build -o $(BIN) .
 
+# make run's settings: from the make command line (make run ADDR=127.0.0.1:9000
+# DATASETS=~/captchas), else from TRAINYARD_ADDR, TRAINYARD_DATA_DIR and
+# TRAINYARD_DATASETS in the environment, else these defaults.
+ADDR ?= $(or $(TRAINYARD_ADDR),127.0.0.1:8080)
+DATA_DIR ?= $(or $(TRAINYARD_DATA_DIR),./data)
+DATASETS ?= $(TRAINYARD_DATASETS)
+
 .PHONY: run
-run: build ## Build and start trainyard serve on http://127.0.0.1:8080 (data in ./data).
-	./$(BIN) serve --addr 127.0.0.1:8080 --data-dir ./data
+run: build ## Build and start trainyard serve (ADDR=host:port DATA_DIR=dir DATASETS=dir:dir, or TRAINYARD_* variables).
+	TRAINYARD_ADDR='$(ADDR)' TRAINYARD_DATA_DIR='$(DATA_DIR)' TRAINYARD_DATASETS='$(DATASETS)' ./$(BIN) serve
 
 .PHONY: generate
 generate: ## Regenerate the templ components (commit the *_templ.go files).

@@ -65,8 +65,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		OnBatch: bar.update,
 		OnEpoch: func(e runs.Epoch) error {
 			bar.clear()
-			fmt.Fprintf(stdout, "epoch %3d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.2g  %.1fs\n",
-				e.Epoch, e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy, e.LearningRate, e.Seconds)
+			fmt.Fprintf(stdout, "epoch %3d  loss %.4f  acc %s  val_loss %s  val_acc %s",
+				e.Epoch, e.Loss, optional(e.Accuracy), optional(e.ValLoss), optional(e.ValAccuracy))
+			if e.CharAccuracy != nil {
+				fmt.Fprintf(stdout, "  char_acc %s  val_char_acc %s", optional(e.CharAccuracy), optional(e.ValCharAccuracy))
+			}
+			fmt.Fprintf(stdout, "  lr %.2g  %.1fs\n", e.LearningRate, e.Seconds)
 			return nil
 		},
 	})
@@ -132,4 +136,12 @@ func (b *progressBar) clear() {
 		fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", 100))
 		b.drawn = false
 	}
+}
+
+// optional writes a metric with four decimals, or "–" when it is unknown.
+func optional(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.4f", *v)
 }

@@ -54,13 +54,9 @@ Usage:
   trainyard captcha generate --n 1000 --seed 1 --out DIR
       Draws synthetic THSR CAPTCHAs into DIR with a labels.csv.
 
-  trainyard backup --out FILE [--data-dir ./data]
-      Writes a consistent copy of the SQLite database with the weights,
-      checkpoints and imported datasets into one tar file, while serve runs.
-      Restore: tar -xf FILE -C NEWDIR, then serve --data-dir NEWDIR.
-
 Flags of serve can also be set with TRAINYARD_ADDR, TRAINYARD_DATA_DIR,
-TRAINYARD_DB and TRAINYARD_WORKERS; a flag wins over its variable.
+TRAINYARD_DB, TRAINYARD_WORKERS and TRAINYARD_DATASETS (folders separated by
+":"); a flag wins over its variable.
 
 Run 'trainyard <command> --help' for a command's flags.
 `

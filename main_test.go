@@ -195,3 +195,58 @@ func TestHelpExplainsCommands(t *testing.T) {
 		t.Errorf("unknown preset: %v", err)
 	}
 }
+
+// TestServeConfigFromEnvironment checks that serve takes its address, data
+// dir and dataset folders from TRAINYARD_* variables, and that flags win.
+func TestServeConfigFromEnvironment(t *testing.T) {
+	t.Setenv("TRAINYARD_ADDR", "127.0.0.1:9123")
+	t.Setenv("TRAINYARD_DATA_DIR", "/tmp/ty-data")
+	t.Setenv("TRAINYARD_DATASETS", "/srv/a"+string(os.PathListSeparator)+"/srv/b")
+	cfg, err := serveConfig(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9123" || cfg.DataDir != "/tmp/ty-data" || strings.Join(cfg.DatasetRoots, ",") != "/srv/a,/srv/b" {
+		t.Errorf("from the environment: addr %q, data dir %q, datasets %q", cfg.Addr, cfg.DataDir, cfg.DatasetRoots)
+	}
+	cfg, err = serveConfig([]string{"--addr", "127.0.0.1:1", "--datasets", "/flag"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:1" || strings.Join(cfg.DatasetRoots, ",") != "/flag" {
+		t.Errorf("flags: addr %q, datasets %q", cfg.Addr, cfg.DatasetRoots)
+	}
+}
+
+// TestMakeRunHonoursSettings checks the command `make run` runs: it passes
+// TRAINYARD_ADDR and TRAINYARD_DATASETS through (no --addr of its own that
+// would override them), and ADDR= / DATASETS= on make's command line.
+func TestMakeRunHonoursSettings(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	dryRun := func(env []string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("make", append([]string{"-n", "--no-print-directory", "run"}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("make -n run: %v\n%s", err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return lines[len(lines)-1]
+	}
+	got := dryRun([]string{"TRAINYARD_ADDR=127.0.0.1:9124", "TRAINYARD_DATASETS=/srv/captchas"})
+	if !strings.Contains(got, "TRAINYARD_ADDR='127.0.0.1:9124'") || !strings.Contains(got, "TRAINYARD_DATASETS='/srv/captchas'") ||
+		strings.Contains(got, "--addr") {
+		t.Errorf("make run with TRAINYARD_ADDR and TRAINYARD_DATASETS runs: %s", got)
+	}
+	got = dryRun(nil, "ADDR=127.0.0.1:9125", "DATASETS=/srv/x:/srv/y")
+	if !strings.Contains(got, "TRAINYARD_ADDR='127.0.0.1:9125'") || !strings.Contains(got, "TRAINYARD_DATASETS='/srv/x:/srv/y'") {
+		t.Errorf("make run ADDR= DATASETS= runs: %s", got)
+	}
+	got = dryRun([]string{"TRAINYARD_ADDR="})
+	if !strings.Contains(got, "TRAINYARD_ADDR='127.0.0.1:8080'") || !strings.Contains(got, "TRAINYARD_DATA_DIR='./data'") {
+		t.Errorf("make run's defaults: %s", got)
+	}
+}

@@ -35,34 +35,72 @@ func (r Run) SecondsPerEpoch() float64 {
 	return r.TrainingSeconds() / float64(len(r.Epochs))
 }
 
-// BestValidation returns the best validation accuracy and its epoch, from the
-// epochs, or from the test result when the epochs were not loaded.
+// BestValidation returns the best validation accuracy (image accuracy for
+// multi-head models) and its epoch, from the epochs, or from the test result
+// when the epochs were not loaded; ok is false when none is known.
 func (r Run) BestValidation() (acc float64, epoch int, ok bool) {
-	for _, e := range r.Epochs {
-		if !ok || e.ValAccuracy > acc {
-			acc, epoch, ok = e.ValAccuracy, e.Epoch, true
-		}
+	e, ok := r.bestEpoch()
+	if ok {
+		return *e.ValAccuracy, e.Epoch, true
 	}
-	if !ok && r.Test != nil && r.Test.BestEpoch > 0 {
-		return r.Test.BestValAccuracy, r.Test.BestEpoch, true
+	if r.Test != nil && r.Test.BestEpoch > 0 && r.Test.BestValAccuracy != nil {
+		return *r.Test.BestValAccuracy, r.Test.BestEpoch, true
 	}
-	return acc, epoch, ok
+	return 0, 0, false
 }
 
-// SummaryRow is one run's line in a comparison's summary table.
+// BestValCharAccuracy is a multi-head run's validation character accuracy
+// at its best validation epoch; ok is false for one head or when unknown.
+func (r Run) BestValCharAccuracy() (acc float64, ok bool) {
+	if e, ok := r.bestEpoch(); ok {
+		if e.ValCharAccuracy == nil {
+			return 0, false
+		}
+		return *e.ValCharAccuracy, true
+	}
+	if r.Test != nil && r.Test.BestValCharAccuracy != nil {
+		return *r.Test.BestValCharAccuracy, true
+	}
+	return 0, false
+}
+
+// bestEpoch is the first epoch with the highest validation accuracy.
+func (r Run) bestEpoch() (best Epoch, ok bool) {
+	for _, e := range r.Epochs {
+		if e.ValAccuracy != nil && (!ok || *e.ValAccuracy > *best.ValAccuracy) {
+			best, ok = e, true
+		}
+	}
+	return best, ok
+}
+
+// BestOf fills the test result's best validation fields from the epochs.
+func (t *TestResult) BestOf(epochs []Epoch) {
+	r := Run{Epochs: epochs}
+	if e, ok := r.bestEpoch(); ok {
+		t.BestValAccuracy, t.BestValCharAccuracy, t.BestEpoch = Float(*e.ValAccuracy), e.ValCharAccuracy, e.Epoch
+	}
+}
+
+// SummaryRow is one run's line in a comparison's summary table. Accuracies
+// are image accuracies (all heads right for multi-head models); the
+// character accuracies are set for multi-head models only. A value not
+// known yet is null.
 type SummaryRow struct {
-	RunID           int64   `json:"run_id"`
-	Label           string  `json:"label"`
-	Status          Status  `json:"status"`
-	TestAccuracy    float64 `json:"test_accuracy"`
-	HasTest         bool    `json:"has_test"`
-	BestValAccuracy float64 `json:"best_val_accuracy"`
-	BestEpoch       int     `json:"best_epoch"`
-	EpochsRun       int     `json:"epochs_run"`
-	TotalSeconds    float64 `json:"total_seconds"`
-	SecondsPerEpoch float64 `json:"seconds_per_epoch"`
-	MsPerImage      float64 `json:"ms_per_image"`
-	Params          int     `json:"params"`
+	RunID               int64    `json:"run_id"`
+	Label               string   `json:"label"`
+	Status              Status   `json:"status"`
+	TestAccuracy        *float64 `json:"test_accuracy"`
+	TestCharAccuracy    *float64 `json:"test_char_accuracy"`
+	HasTest             bool     `json:"has_test"`
+	BestValAccuracy     *float64 `json:"best_val_accuracy"`
+	BestValCharAccuracy *float64 `json:"best_val_char_accuracy"`
+	BestEpoch           int      `json:"best_epoch"`
+	EpochsRun           int      `json:"epochs_run"`
+	TotalSeconds        float64  `json:"total_seconds"`
+	SecondsPerEpoch     float64  `json:"seconds_per_epoch"`
+	MsPerImage          *float64 `json:"ms_per_image"`
+	Params              int      `json:"params"`
 }
 
 // ParamRow is one setting across the compared runs.
@@ -150,11 +188,17 @@ func summarize(r Run) SummaryRow {
 	row := SummaryRow{RunID: r.ID, Label: fmt.Sprintf("#%d %s", r.ID, r.Experiment), Status: r.Status,
 		EpochsRun: len(r.Epochs), Params: r.Spec.Summarize().TotalParams,
 		TotalSeconds: r.TrainingSeconds(), SecondsPerEpoch: r.SecondsPerEpoch()}
-	row.BestValAccuracy, row.BestEpoch, _ = r.BestValidation()
+	if acc, ep, ok := r.BestValidation(); ok {
+		row.BestValAccuracy, row.BestEpoch = Float(acc), ep
+	}
+	if acc, ok := r.BestValCharAccuracy(); ok {
+		row.BestValCharAccuracy = Float(acc)
+	}
 	if r.Test != nil {
 		row.HasTest = true
-		row.TestAccuracy = r.Test.Accuracy
-		row.MsPerImage = r.Test.MsPerImage
+		row.TestAccuracy = Float(r.Test.Accuracy)
+		row.TestCharAccuracy = r.Test.CharAccuracy
+		row.MsPerImage = Float(r.Test.MsPerImage)
 	}
 	return row
 }
@@ -183,6 +227,9 @@ func Settings(s experiments.Spec) []Setting {
 	limit := "none"
 	if s.TrainLimit > 0 {
 		limit = thousands(s.TrainLimit) + " images"
+		if n := WholeBatches(s.TrainLimit, s.BatchSize); n != s.TrainLimit {
+			limit += " (" + thousands(n) + " trained per epoch in whole batches of " + strconv.Itoa(s.BatchSize) + ")"
+		}
 	}
 	es, rlr := "off", "off"
 	if s.EarlyStopping != nil {
@@ -207,6 +254,28 @@ func Settings(s experiments.Spec) []Setting {
 		Setting{"Early stopping", es},
 		Setting{"Reduce LR on plateau", rlr},
 	)
+}
+
+// WholeBatches is how many images an epoch over n training images trains
+// at the batch size: training runs whole batches, and the last one is
+// topped up with images from the start of the epoch's shuffled order.
+func WholeBatches(n, batch int) int {
+	if n <= 0 || batch <= 0 {
+		return n
+	}
+	return (n + batch - 1) / batch * batch
+}
+
+// WholeBatchesNote tells the person setting a training image cap how many
+// images an epoch will train when the cap is not a multiple of the batch
+// size ("" when it is, or when either is unset).
+func WholeBatchesNote(limit, batch int) string {
+	n := WholeBatches(limit, batch)
+	if limit <= 0 || batch <= 0 || n == limit {
+		return ""
+	}
+	return fmt.Sprintf("Epochs train whole batches: %s images at batch size %d train %s per epoch (the last batch is topped up from the start of the shuffled order). Use a multiple of %d for exactly the cap.",
+		thousands(limit), batch, thousands(n), batch)
 }
 
 // LayerString describes one layer in a line ("Conv2D 8, 5x5, same, relu").

@@ -74,19 +74,30 @@ func groupMetric(r Run, name string) (v float64, ok bool) {
 }
 
 // bandMetrics are the per-epoch curves a group draws as mean ± std.
-var bandMetrics = []string{"loss", "accuracy", "val_loss", "val_accuracy"}
+var bandMetrics = []string{"loss", "accuracy", "val_loss", "val_accuracy", "char_accuracy", "val_char_accuracy"}
 
-func epochMetric(e Epoch, name string) float64 {
+// epochMetric reads one per-epoch metric; ok is false where the epoch has
+// none (no validation set, a one-head model's character accuracy).
+func epochMetric(e Epoch, name string) (float64, bool) {
+	var p *float64
 	switch name {
 	case "loss":
-		return e.Loss
+		return e.Loss, true
 	case "accuracy":
-		return e.Accuracy
+		p = e.Accuracy
 	case "val_loss":
-		return e.ValLoss
-	default:
-		return e.ValAccuracy
+		p = e.ValLoss
+	case "val_accuracy":
+		p = e.ValAccuracy
+	case "char_accuracy":
+		p = e.CharAccuracy
+	case "val_char_accuracy":
+		p = e.ValCharAccuracy
 	}
+	if p == nil {
+		return 0, false
+	}
+	return *p, true
 }
 
 // GroupKeys are the settings runs can be grouped by: the Spec's top-level
@@ -240,7 +251,9 @@ func band(rs []Run, metric string) Band {
 	per := map[int][]float64{}
 	for _, r := range rs {
 		for _, e := range r.Epochs {
-			per[e.Epoch] = append(per[e.Epoch], epochMetric(e, metric))
+			if v, ok := epochMetric(e, metric); ok {
+				per[e.Epoch] = append(per[e.Epoch], v)
+			}
 		}
 	}
 	b := Band{Epochs: make([]int, 0, len(per)), Mean: make([]float64, 0, len(per)), Std: make([]*float64, 0, len(per)), N: make([]int, 0, len(per))}

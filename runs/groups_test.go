@@ -17,7 +17,7 @@ func groupRun(t *testing.T, id int64, epochs int, lr float64, seed int64, valAcc
 	spec.Epochs, spec.LearningRate, spec.Seed = epochs, lr, seed
 	r := Run{ID: id, Experiment: "e", Preset: p.Name, Status: StatusSucceeded, Spec: spec, Test: &TestResult{Accuracy: testAcc}}
 	for i, v := range valAcc {
-		r.Epochs = append(r.Epochs, Epoch{Epoch: i + 1, ValAccuracy: v, Seconds: 1})
+		r.Epochs = append(r.Epochs, Epoch{Epoch: i + 1, ValAccuracy: Float(v), Seconds: 1})
 	}
 	return r
 }

@@ -199,7 +199,7 @@ func testBackfillAndDelete(t *testing.T, d migrations.Dialect) {
 		t.Fatalf("delete of a queued run: %v", err)
 	}
 	// An epoch row of the finished run (written directly: a finished run takes no more epochs).
-	if err := s.db.Create(&epochRow{RunID: stored[0].ID, Epoch: 1, ValAccuracy: 0.5}).Error; err != nil {
+	if err := s.db.Create(&epochRow{RunID: stored[0].ID, Epoch: 1, ValAccuracy: Float(0.5)}).Error; err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Delete(ctx, stored[0].ID); err != nil {

@@ -62,18 +62,31 @@ type Run struct {
 	Note string   `json:"note"`
 }
 
-// Epoch is the metrics of one finished epoch.
+// Epoch is the metrics of one finished epoch. A metric that is not known is
+// nil (null in JSON): the validation metrics of a run without a validation
+// set, the character accuracies of a one-head model, and the image accuracy
+// of multi-head epochs recorded before it was measured.
 type Epoch struct {
-	Epoch        int     `json:"epoch"`
-	Loss         float64 `json:"loss"`
-	Accuracy     float64 `json:"accuracy"`
-	ValLoss      float64 `json:"val_loss"`
-	ValAccuracy  float64 `json:"val_accuracy"`
-	LearningRate float64 `json:"learning_rate"`
-	Seconds      float64 `json:"seconds"`
-	// Heads holds per-head metrics of multi-head models.
-	Heads []HeadMetrics `json:"heads,omitempty"`
+	Epoch int     `json:"epoch"`
+	Loss  float64 `json:"loss"`
+	// Accuracy and ValAccuracy are the share of images the model got right;
+	// for a multi-head model (a CAPTCHA) an image is right when every head
+	// is, as in TestResult.Accuracy.
+	Accuracy    *float64 `json:"accuracy"`
+	ValLoss     *float64 `json:"val_loss"`
+	ValAccuracy *float64 `json:"val_accuracy"`
+	// CharAccuracy and ValCharAccuracy are, for multi-head models, the share
+	// of characters (head predictions) right.
+	CharAccuracy    *float64 `json:"char_accuracy"`
+	ValCharAccuracy *float64 `json:"val_char_accuracy"`
+	LearningRate    float64  `json:"learning_rate"`
+	Seconds         float64  `json:"seconds"`
+	// Heads holds per-head metrics of multi-head models (empty for one head).
+	Heads []HeadMetrics `json:"heads"`
 }
+
+// Float returns a pointer to v, for the optional metrics.
+func Float(v float64) *float64 { return &v }
 
 // HeadMetrics is one output head's loss and accuracy in an epoch.
 type HeadMetrics struct {
@@ -104,12 +117,17 @@ type TestResult struct {
 	Confusion     [][]int   `json:"confusion"`
 	Classes       []string  `json:"classes"`
 	Misclassified []Example `json:"misclassified"`
-	// ImageAccuracy, CharAccuracy and PerPosition are set for multi-head models:
-	// all heads right, characters right, and each head's accuracy.
-	ImageAccuracy float64   `json:"image_accuracy,omitempty"`
-	CharAccuracy  float64   `json:"char_accuracy,omitempty"`
-	PerPosition   []float64 `json:"per_position,omitempty"`
-	// BestValAccuracy and BestEpoch are copied from the epochs for summaries.
-	BestValAccuracy float64 `json:"best_val_accuracy"`
-	BestEpoch       int     `json:"best_epoch"`
+	// ImageAccuracy, CharAccuracy and PerPosition are set for multi-head models
+	// (null, or empty, for one head): all heads right (equal to Accuracy),
+	// characters right, and each head's accuracy.
+	ImageAccuracy *float64  `json:"image_accuracy"`
+	CharAccuracy  *float64  `json:"char_accuracy"`
+	PerPosition   []float64 `json:"per_position"`
+	// BestValAccuracy and BestEpoch are copied from the epochs for summaries:
+	// the best validation (image) accuracy and its epoch, null and 0 when
+	// the run had no validation set. BestValCharAccuracy is the validation
+	// character accuracy of that epoch for multi-head models.
+	BestValAccuracy     *float64 `json:"best_val_accuracy"`
+	BestValCharAccuracy *float64 `json:"best_val_char_accuracy"`
+	BestEpoch           int      `json:"best_epoch"`
 }

@@ -75,15 +75,17 @@ type runRow struct {
 func (runRow) TableName() string { return "runs" }
 
 type epochRow struct {
-	RunID        int64 `gorm:"primaryKey"`
-	Epoch        int   `gorm:"primaryKey"`
-	Loss         float64
-	Accuracy     float64
-	ValLoss      float64
-	ValAccuracy  float64
-	LearningRate float64
-	Seconds      float64
-	Heads        *string
+	RunID           int64 `gorm:"primaryKey"`
+	Epoch           int   `gorm:"primaryKey"`
+	Loss            float64
+	Accuracy        *float64
+	ValLoss         *float64
+	ValAccuracy     *float64
+	CharAccuracy    *float64
+	ValCharAccuracy *float64
+	LearningRate    float64
+	Seconds         float64
+	Heads           *string
 }
 
 func (epochRow) TableName() string { return "epochs" }
@@ -103,8 +105,28 @@ func (r runRow) run() (Run, error) {
 		if err := json.Unmarshal([]byte(*r.Test), run.Test); err != nil {
 			return Run{}, fmt.Errorf("run %d: decode test result: %w", r.ID, err)
 		}
+		upgradeTest(run.Test, run.Spec.Heads)
 	}
 	return run, nil
+}
+
+// upgradeTest reads a multi-head test result stored before its JSON kept
+// zero values and before best_val_char_accuracy existed: a missing
+// image_accuracy was 0 and equals accuracy, a missing char_accuracy was 0,
+// and best_val_accuracy held the character accuracy.
+func upgradeTest(t *TestResult, heads int) {
+	if heads <= 1 {
+		return
+	}
+	if t.ImageAccuracy == nil {
+		t.ImageAccuracy = Float(t.Accuracy)
+	}
+	if t.CharAccuracy == nil {
+		t.CharAccuracy = Float(0)
+	}
+	if t.BestValCharAccuracy == nil && t.BestValAccuracy != nil {
+		t.BestValCharAccuracy, t.BestValAccuracy = t.BestValAccuracy, nil
+	}
 }
 
 // Store keeps runs and their metrics in the database.
@@ -285,7 +307,7 @@ func (s *Store) Epochs(ctx context.Context, id int64) ([]Epoch, error) {
 func (s *Store) epochsOf(ctx context.Context, ids []int64) (map[int64][]Epoch, error) {
 	// Scanned by hand: a compare of 100 runs reads 10,000 rows or more, and
 	// gorm's reflection would be most of its time.
-	rows, err := s.db.WithContext(ctx).Raw(`SELECT run_id, epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds, heads
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT run_id, epoch, loss, accuracy, val_loss, val_accuracy, char_accuracy, val_char_accuracy, learning_rate, seconds, heads
 		FROM epochs WHERE run_id IN ? ORDER BY run_id, epoch`, ids).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("epochs: %w", err)
@@ -294,9 +316,10 @@ func (s *Store) epochsOf(ctx context.Context, ids []int64) (map[int64][]Epoch, e
 	out := make(map[int64][]Epoch, len(ids))
 	for rows.Next() {
 		var id int64
-		var e Epoch
+		e := Epoch{Heads: []HeadMetrics{}}
 		var heads *string
-		if err := rows.Scan(&id, &e.Epoch, &e.Loss, &e.Accuracy, &e.ValLoss, &e.ValAccuracy, &e.LearningRate, &e.Seconds, &heads); err != nil {
+		if err := rows.Scan(&id, &e.Epoch, &e.Loss, &e.Accuracy, &e.ValLoss, &e.ValAccuracy, &e.CharAccuracy, &e.ValCharAccuracy,
+			&e.LearningRate, &e.Seconds, &heads); err != nil {
 			return nil, fmt.Errorf("epochs: %w", err)
 		}
 		if heads != nil {
@@ -429,7 +452,8 @@ func (s *Store) whyNotHeld(ctx context.Context, l Lease) error {
 // an epoch twice.
 func (s *Store) RecordEpoch(ctx context.Context, l Lease, e Epoch, publish func() error) error {
 	row := epochRow{RunID: l.RunID, Epoch: e.Epoch, Loss: e.Loss, Accuracy: e.Accuracy, ValLoss: e.ValLoss,
-		ValAccuracy: e.ValAccuracy, LearningRate: e.LearningRate, Seconds: e.Seconds}
+		ValAccuracy: e.ValAccuracy, CharAccuracy: e.CharAccuracy, ValCharAccuracy: e.ValCharAccuracy,
+		LearningRate: e.LearningRate, Seconds: e.Seconds}
 	if len(e.Heads) > 0 {
 		b, err := json.Marshal(e.Heads)
 		if err != nil {

@@ -171,7 +171,7 @@ func TestCompareMarksDifferences(t *testing.T) {
 	a, b := p.Spec.Clone(), p.Spec.Clone()
 	b.Epochs = 20
 	c := Compare([]Run{
-		{ID: 1, Spec: a, Epochs: []Epoch{{Epoch: 1, ValAccuracy: 0.9, Seconds: 2}, {Epoch: 2, ValAccuracy: 0.95, Seconds: 4}}, Test: &TestResult{Accuracy: 0.96}},
+		{ID: 1, Spec: a, Epochs: []Epoch{{Epoch: 1, ValAccuracy: Float(0.9), Seconds: 2}, {Epoch: 2, ValAccuracy: Float(0.95), Seconds: 4}}, Test: &TestResult{Accuracy: 0.96}},
 		{ID: 2, Spec: b},
 	})
 	diff := map[string]bool{}
@@ -182,7 +182,7 @@ func TestCompareMarksDifferences(t *testing.T) {
 		t.Fatalf("differences = %v", diff)
 	}
 	s := c.Summary[0]
-	if s.BestEpoch != 2 || s.BestValAccuracy != 0.95 || s.TotalSeconds != 6 || s.SecondsPerEpoch != 3 || s.Params != 203530 || !s.HasTest {
+	if s.BestEpoch != 2 || *s.BestValAccuracy != 0.95 || s.TotalSeconds != 6 || s.SecondsPerEpoch != 3 || s.Params != 203530 || !s.HasTest {
 		t.Fatalf("summary = %+v", s)
 	}
 	if c.Summary[1].HasTest || c.Summary[1].EpochsRun != 0 {
@@ -308,5 +308,26 @@ func testThreeStopsFail(t *testing.T, dialect migrations.Dialect) {
 	}
 	if _, err := s.Start(ctx, r.ID, "cpu", -time.Second); !errors.Is(err, ErrFinished) {
 		t.Fatalf("start of the failed run: %v", err)
+	}
+}
+
+// TestTrainingCapInWholeBatches checks what the settings say about a
+// training image cap that is not a multiple of the batch size.
+func TestTrainingCapInWholeBatches(t *testing.T) {
+	t.Parallel()
+	p, _ := experiments.PresetByName("mnist-nn1")
+	spec := p.Spec
+	spec.TrainLimit, spec.BatchSize = 5000, 256
+	var cap string
+	for _, s := range Settings(spec) {
+		if s.Name == "Training image cap" {
+			cap = s.Value
+		}
+	}
+	if cap != "5,000 images (5,120 trained per epoch in whole batches of 256)" {
+		t.Errorf("cap setting = %q", cap)
+	}
+	if WholeBatches(5000, 250) != 5000 || WholeBatchesNote(5000, 250) != "" || WholeBatches(5000, 256) != 5120 {
+		t.Error("whole batches wrong")
 	}
 }

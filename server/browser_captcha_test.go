@@ -121,7 +121,7 @@ func TestBrowserCaptchaImportTrainGallery(t *testing.T) {
 		msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#run-error`)))
 		t.Fatalf("run failed: %s", msg)
 	}
-	for sel, min := range map[string]int{`#misclassified img`: 1, `#per-position td`: 4, `#image-accuracy`: 1, `#char-accuracy`: 1, `#head-table tbody tr`: 4} {
+	for sel, min := range map[string]int{`#misclassified img`: 1, `#per-position td`: 4, `#test-accuracy`: 1, `#char-accuracy`: 1, `#best-val-char-accuracy`: 1, `#head-table tbody tr`: 4} {
 		if n, err := count(ctx, sel); err != nil || n < min {
 			t.Errorf("%s: %d (%v), want at least %d", sel, n, err, min)
 		}

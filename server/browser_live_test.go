@@ -51,6 +51,16 @@ func TestBrowserLiveProgress(t *testing.T) {
 		t.Fatalf("the run finished before the page showed a point (%s): give it more work", time.Since(start))
 	}
 	t.Logf("first point after %s", time.Since(start))
+	// The "Epochs (N)" count and the table follow the chart, without a reload.
+	if err := waitJS(ctx, `(() => { const pts = document.querySelector('#chart-loss').uplot.data[1].filter(v => v != null).length;
+		return window.__marker === 1 && pts >= 2 && document.querySelector('#epochs-count').textContent === String(pts) &&
+			document.querySelectorAll('#epochs-body tr').length === pts &&
+			document.querySelector('#epochs-body tr:last-child td').textContent === String(pts); })()`, 45*time.Second); err != nil {
+		state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({count: document.querySelector('#epochs-count').textContent,
+			rows: Array.from(document.querySelectorAll('#epochs-body tr')).map(r => r.textContent),
+			chart: document.querySelector('#chart-loss').uplot.data[1]})`))
+		t.Fatalf("the epochs count and table do not follow the chart (%v): %s; run is %s", err, state, a.run(t, ids[0]).Status)
+	}
 	screenshot(t, ctx, "browser-live-running.png")
 	moved, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector('#batch-progress').value != %v || +document.querySelector('#p-epoch').textContent > 1`, batch)))
 	if err != nil || !moved {

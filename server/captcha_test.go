@@ -65,7 +65,7 @@ func testCaptchaTrainEvalPredict(t *testing.T, dialect migrations.Dialect) {
 	r := a.waitFor(t, ids[0], 3*time.Minute, func(r runs.Run) bool { return r.Status.Done() })
 	t.Logf("trained in %s", time.Since(start))
 	if r.Test != nil {
-		t.Logf("test: %d images, image acc %.4f, char acc %.4f, per position %v, %.3f ms/image", r.Test.Images, r.Test.ImageAccuracy, r.Test.CharAccuracy, r.Test.PerPosition, r.Test.MsPerImage)
+		t.Logf("test: %d images, image acc %.4f, char acc %.4f, per position %v, %.3f ms/image", r.Test.Images, *r.Test.ImageAccuracy, *r.Test.CharAccuracy, r.Test.PerPosition, r.Test.MsPerImage)
 	}
 	if r.Status != runs.StatusSucceeded {
 		t.Fatalf("run %s: %s", r.Status, r.Error)
@@ -74,7 +74,7 @@ func testCaptchaTrainEvalPredict(t *testing.T, dialect migrations.Dialect) {
 		t.Fatalf("epochs %d, heads %v", len(r.Epochs), r.Epochs)
 	}
 	te := r.Test
-	if te.Images != 60 || len(te.PerPosition) != 4 || len(te.Confusion) != 19 || te.CharAccuracy <= 0 || te.MsPerImage <= 0 {
+	if te.Images != 60 || len(te.PerPosition) != 4 || len(te.Confusion) != 19 || te.CharAccuracy == nil || *te.CharAccuracy <= 0 || te.ImageAccuracy == nil || *te.ImageAccuracy != te.Accuracy || te.MsPerImage <= 0 {
 		t.Fatalf("test result %+v", te)
 	}
 
@@ -88,8 +88,8 @@ func testCaptchaTrainEvalPredict(t *testing.T, dialect migrations.Dialect) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Images != te.Images || *got.ImageAccuracy != te.ImageAccuracy || *got.CharAccuracy != te.CharAccuracy {
-		t.Fatalf("eval %d images, image %v char %v; stored %d, %v, %v", got.Images, *got.ImageAccuracy, *got.CharAccuracy, te.Images, te.ImageAccuracy, te.CharAccuracy)
+	if got.Images != te.Images || *got.ImageAccuracy != *te.ImageAccuracy || *got.CharAccuracy != *te.CharAccuracy {
+		t.Fatalf("eval %d images, image %v char %v; stored %d, %v, %v", got.Images, *got.ImageAccuracy, *got.CharAccuracy, te.Images, *te.ImageAccuracy, *te.CharAccuracy)
 	}
 
 	// The same through the API, on the test split imported as a dataset.
@@ -100,7 +100,7 @@ func testCaptchaTrainEvalPredict(t *testing.T, dialect migrations.Dialect) {
 	ds := decode[experiments.Dataset](t, b)
 	code, b, _ = a.do(t, "POST", fmt.Sprintf("/api/runs/%d/evaluate", r.ID), fmt.Sprintf(`{"dataset_id": %d}`, ds.ID))
 	ev := decode[trainer.EvalResult](t, b)
-	if code != http.StatusOK || ev.Images != 60 || *ev.CharAccuracy != te.CharAccuracy || *ev.ImageAccuracy != te.ImageAccuracy {
+	if code != http.StatusOK || ev.Images != 60 || *ev.CharAccuracy != *te.CharAccuracy || *ev.ImageAccuracy != *te.ImageAccuracy {
 		t.Fatalf("evaluate: %d %s", code, b)
 	}
 	if code, b, _ := a.do(t, "POST", fmt.Sprintf("/api/runs/%d/evaluate", r.ID), `{"dataset_id": 999}`); code != http.StatusNotFound {

@@ -146,10 +146,6 @@ func (h *handler) runCancel(c echo.Context) error {
 func (h *handler) compareShow(c echo.Context) error {
 	ids, err := runIDs(c.QueryParam("runs"))
 	if err != nil {
-		var fe fieldErrors
-		if errors.As(err, &fe) {
-			return badRequest{msg: fe["runs"]}
-		}
 		return err
 	}
 	ctx := c.Request().Context()

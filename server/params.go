@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/trainyard/trainyard/runs"
 )
 
 // idParam reads the :id path parameter; a malformed id is as unknown as a missing one.
@@ -17,7 +19,11 @@ func idParam(c echo.Context, what string) (int64, error) {
 	return id, nil
 }
 
-// runIDs reads a comma-separated list of run ids ("3,4,9").
+// maxCompare is the most runs one comparison takes.
+const maxCompare = 20
+
+// runIDs reads a comma-separated list of distinct run ids ("3,4,9"); a bad
+// list is a *runs.ParamError naming "runs".
 func runIDs(s string) ([]int64, error) {
 	var ids []int64
 	seen := map[int64]bool{}
@@ -28,18 +34,22 @@ func runIDs(s string) ([]int64, error) {
 		}
 		id, err := strconv.ParseInt(part, 10, 64)
 		if err != nil || id < 1 {
-			return nil, fieldErrors{"runs": fmt.Sprintf("%q is not a run id", part)}
+			if len(part) > 20 {
+				part = part[:20] + "…"
+			}
+			return nil, &runs.ParamError{Param: "runs", Msg: fmt.Sprintf("%q is not a run id", part)}
 		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+		if seen[id] {
+			return nil, &runs.ParamError{Param: "runs", Msg: fmt.Sprintf("run %d is named twice: name each run once", id)}
 		}
+		seen[id] = true
+		if len(ids) == maxCompare {
+			return nil, &runs.ParamError{Param: "runs", Msg: fmt.Sprintf("compare at most %d runs", maxCompare)}
+		}
+		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
-		return nil, fieldErrors{"runs": "name at least one run, e.g. ?runs=3,4"}
-	}
-	if len(ids) > 20 {
-		return nil, fieldErrors{"runs": "compare at most 20 runs"}
+		return nil, &runs.ParamError{Param: "runs", Msg: "name at least one run, e.g. ?runs=3,4"}
 	}
 	return ids, nil
 }

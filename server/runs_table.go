@@ -79,14 +79,15 @@ func (h *handler) apiRunsCSV(c echo.Context) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "experiment", "preset", "status", "dataset", "optimizer", "epochs", "batch_size",
 		"learning_rate", "seed", "train_limit", "params", "test_accuracy", "best_val_accuracy",
-		"train_seconds", "created_at", "tags", "note"})
+		"test_char_accuracy", "best_val_char_accuracy", "train_seconds", "created_at", "tags", "note"})
 	page, rows := first, 0
 	for {
 		for _, r := range page.Runs {
 			cw.Write([]string{strconv.FormatInt(r.ID, 10), csvText(r.Experiment), r.Preset, string(r.Status), r.Spec.Dataset,
 				r.Spec.Optimizer, strconv.Itoa(r.Spec.Epochs), strconv.Itoa(r.Spec.BatchSize), num(r.Spec.LearningRate),
 				strconv.FormatInt(r.Spec.Seed, 10), strconv.Itoa(r.Spec.TrainLimit), strconv.Itoa(r.Params),
-				optNum(r.TestAccuracy), optNum(r.BestValAccuracy), num(r.TrainSeconds),
+				optNum(r.TestAccuracy), optNum(r.BestValAccuracy), optNum(testCharAccuracy(r.Run)), optNum(bestValCharAccuracy(r.Run)),
+				num(r.TrainSeconds),
 				r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), strings.Join(r.Tags, " "), csvText(r.Note)})
 			rows++
 		}
@@ -123,12 +124,31 @@ func (h *handler) apiRunEpochsCSV(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="run-%d-epochs.csv"`, id))
 	w.WriteHeader(http.StatusOK)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"})
+	// accuracy and val_accuracy are image accuracies (every head right);
+	// the char columns are set for multi-head models; unknown values are empty.
+	cw.Write([]string{"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "char_accuracy", "val_char_accuracy", "learning_rate", "seconds"})
 	for _, e := range eps {
-		cw.Write([]string{strconv.Itoa(e.Epoch), num(e.Loss), num(e.Accuracy), num(e.ValLoss), num(e.ValAccuracy),
-			num(e.LearningRate), num(e.Seconds)})
+		cw.Write([]string{strconv.Itoa(e.Epoch), num(e.Loss), optNum(e.Accuracy), optNum(e.ValLoss), optNum(e.ValAccuracy),
+			optNum(e.CharAccuracy), optNum(e.ValCharAccuracy), num(e.LearningRate), num(e.Seconds)})
 	}
 	cw.Flush()
+	return nil
+}
+
+// testCharAccuracy is a multi-head run's test character accuracy (nil otherwise).
+func testCharAccuracy(r runs.Run) *float64 {
+	if r.Test == nil {
+		return nil
+	}
+	return r.Test.CharAccuracy
+}
+
+// bestValCharAccuracy is a multi-head run's validation character accuracy at
+// its best validation epoch (nil otherwise).
+func bestValCharAccuracy(r runs.Run) *float64 {
+	if v, ok := r.BestValCharAccuracy(); ok {
+		return &v
+	}
 	return nil
 }
 

@@ -274,7 +274,7 @@ func testCancelQueuedAndCompare(t *testing.T, dialect migrations.Dialect) {
 			t.Errorf("param %s differs=%v values %v", p.Name, p.Differs, p.Values)
 		}
 	}
-	if code, _, _ := a.do(t, "GET", "/api/compare?runs=x,1", ""); code != http.StatusUnprocessableEntity {
+	if code, _, _ := a.do(t, "GET", "/api/compare?runs=x,1", ""); code != http.StatusBadRequest {
 		t.Errorf("compare with a bad id: %d", code)
 	}
 	code, page, _ := a.do(t, "GET", "/compare?runs="+itoa(r1[0])+","+itoa(r2[0]), "")
@@ -344,4 +344,37 @@ func readSafetensors(t *testing.T, b []byte) (map[string]json.RawMessage, map[st
 		}
 	}
 	return header, meta
+}
+
+// TestBadQueryParametersAnswer400 checks that a query parameter outside its
+// allowed values answers 400 naming the parameter, on pages and in the API,
+// and that a comparison refuses a run named twice.
+func TestBadQueryParametersAnswer400(t *testing.T) {
+	t.Parallel()
+	a := setup(t, 0)
+	_, ids := a.create(t, `{"name": "params", "preset": "mnist-nn1", "overrides": {"epochs": 1}}`)
+	one := itoa(ids[0])
+	for _, tc := range []struct{ path, param, says string }{
+		{"/?status=bogus", "status", "bogus"},
+		{"/api/runs?status=bogus", "status", "bogus"},
+		{"/compare?runs=" + one + "," + one, "runs", "named twice"},
+		{"/api/compare?runs=" + one + "," + one, "runs", "named twice"},
+		{"/api/compare?runs=" + one + ",+" + one, "runs", "named twice"},
+		{"/compare?runs=x", "runs", "not a run id"},
+		{"/api/compare?runs=", "runs", "at least one run"},
+	} {
+		code, b, _ := a.do(t, "GET", tc.path, "")
+		body := string(b)
+		if code != http.StatusBadRequest || !strings.Contains(body, tc.param+": ") || !strings.Contains(body, tc.says) {
+			t.Errorf("GET %s: %d %.300s; want 400 naming %s (%s)", tc.path, code, body, tc.param, tc.says)
+		}
+		if strings.HasPrefix(tc.path, "/api/") {
+			var e struct {
+				Errors map[string]string `json:"errors"`
+			}
+			if json.Unmarshal(b, &e) != nil || e.Errors[tc.param] == "" {
+				t.Errorf("GET %s: errors %v lack %q", tc.path, e.Errors, tc.param)
+			}
+		}
+	}
 }

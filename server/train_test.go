@@ -51,7 +51,7 @@ func testTrainThroughQueue(t *testing.T, dialect migrations.Dialect) {
 		t.Fatalf("epochs = %+v", r.Epochs)
 	}
 	for _, e := range r.Epochs {
-		if e.Loss <= 0 || e.ValAccuracy <= 0 || e.Seconds <= 0 || e.LearningRate != 0.001 {
+		if e.Loss <= 0 || e.ValAccuracy == nil || *e.ValAccuracy <= 0 || e.Seconds <= 0 || e.LearningRate != 0.001 {
 			t.Errorf("epoch %+v has empty metrics", e)
 		}
 	}

@@ -12,13 +12,15 @@ import (
 	"github.com/trainyard/trainyard/trainer/nn"
 )
 
-// EvalResult is a trained model measured on a labelled set. CAPTCHA models
-// fill ImageAccuracy and CharAccuracy, MNIST models Accuracy.
+// EvalResult is a trained model measured on a labelled set. Accuracy is the
+// share of images right (every head right for CAPTCHA models); CAPTCHA
+// models also fill ImageAccuracy (equal to Accuracy) and CharAccuracy, which
+// are null for one-head models.
 type EvalResult struct {
 	Images        int      `json:"images"`
-	Accuracy      *float64 `json:"accuracy,omitempty"`
-	ImageAccuracy *float64 `json:"image_accuracy,omitempty"`
-	CharAccuracy  *float64 `json:"char_accuracy,omitempty"`
+	Accuracy      *float64 `json:"accuracy"`
+	ImageAccuracy *float64 `json:"image_accuracy"`
+	CharAccuracy  *float64 `json:"char_accuracy"`
 	MsPerImage    float64  `json:"ms_per_image"`
 }
 
@@ -43,11 +45,9 @@ func Evaluate(m *nn.Model, set *dataset.Set) (EvalResult, error) {
 	if err != nil {
 		return EvalResult{}, err
 	}
-	out := EvalResult{Images: res.Images, MsPerImage: res.MsPerImage}
+	out := EvalResult{Images: res.Images, Accuracy: &res.Accuracy, MsPerImage: res.MsPerImage}
 	if set.Heads > 1 {
-		out.ImageAccuracy, out.CharAccuracy = &res.ImageAccuracy, &res.CharAccuracy
-	} else {
-		out.Accuracy = &res.Accuracy
+		out.ImageAccuracy, out.CharAccuracy = res.ImageAccuracy, res.CharAccuracy
 	}
 	return out, nil
 }
@@ -108,13 +108,15 @@ func evaluateFolder(ctx context.Context, m *nn.Model, dir, mode string, size int
 		n := float64(res.Images)
 		images += res.Images
 		chars += res.Images * chunk.Heads
-		imageRight += int(math.Round(res.ImageAccuracy * n))
-		charRight += int(math.Round(res.CharAccuracy * n * float64(chunk.Heads)))
+		imageRight += int(math.Round(res.Accuracy * n))
+		if res.CharAccuracy != nil {
+			charRight += int(math.Round(*res.CharAccuracy * n * float64(chunk.Heads)))
+		}
 		ms += res.MsPerImage * n
 	}
 	if images == 0 {
 		return EvalResult{}, errors.New("the folder lists no images")
 	}
 	imageAcc, charAcc := float64(imageRight)/float64(images), float64(charRight)/float64(chars)
-	return EvalResult{Images: images, ImageAccuracy: &imageAcc, CharAccuracy: &charAcc, MsPerImage: ms / float64(images)}, nil
+	return EvalResult{Images: images, Accuracy: &imageAcc, ImageAccuracy: &imageAcc, CharAccuracy: &charAcc, MsPerImage: ms / float64(images)}, nil
 }

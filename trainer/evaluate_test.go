@@ -78,7 +78,7 @@ func TestEvaluateFileMatchesModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Images != 20 || got.ImageAccuracy == nil || *got.ImageAccuracy != want.ImageAccuracy || *got.CharAccuracy != want.CharAccuracy {
+	if got.Images != 20 || got.ImageAccuracy == nil || *got.ImageAccuracy != *want.ImageAccuracy || *got.CharAccuracy != *want.CharAccuracy {
 		t.Fatalf("eval %+v, model says image %v char %v", got, want.ImageAccuracy, want.CharAccuracy)
 	}
 	if _, err := EvaluateFile(context.Background(), wpath, ""); err == nil {

@@ -344,11 +344,7 @@ func (t *Trainer) train(ctx context.Context, lease runs.Lease) error {
 	if err != nil {
 		return err
 	}
-	for _, e := range epochs {
-		if e.ValAccuracy > test.BestValAccuracy || test.BestEpoch == 0 {
-			test.BestValAccuracy, test.BestEpoch = e.ValAccuracy, e.Epoch
-		}
-	}
+	test.BestOf(epochs)
 	// The weights go to this attempt's own temporary file, renamed into
 	// place in the transaction that marks the run succeeded under the lease:
 	// a stale attempt can never replace the weights of the stored result.

@@ -100,7 +100,7 @@ func (s *stub) handler() http.Handler {
 			w.(http.Flusher).Flush()
 		}
 		send("progress", Progress{Epoch: 3, Epochs: 30, Batch: 40, Batches: 86, ImagesPerSec: 4321, ETASeconds: 600})
-		send("epoch", runs.Epoch{Epoch: 3, Loss: 0.3, Accuracy: 0.9, ValLoss: 0.35, ValAccuracy: 0.88})
+		send("epoch", runs.Epoch{Epoch: 3, Loss: 0.3, Accuracy: runs.Float(0.9), ValLoss: runs.Float(0.35), ValAccuracy: runs.Float(0.88), LearningRate: 0.001, Seconds: 2})
 		select {
 		case <-s.release:
 		case <-r.Context().Done():
@@ -250,6 +250,80 @@ func TestBrowserPages(t *testing.T) {
 	close(s.release)
 	waitFor(t, ctx, "the results", `!!document.getElementById("test-accuracy") && !document.getElementById("live")`)
 
+	if errs := pageErrors(); len(errs) > 0 {
+		t.Errorf("page errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// TestBrowserTickLabels draws the charts' y axes in Chromium over the ranges
+// that used to mislead (accuracy 87.5-100%, a CAPTCHA's 5.60-5.66%, a loss
+// around 2.945) and at several zooms of each, and checks that every tick
+// label is distinct and reads the gridline's true value.
+func TestBrowserTickLabels(t *testing.T) {
+	s := &stub{t: t, release: make(chan struct{})}
+	srv := httptest.NewServer(s.handler())
+	defer srv.Close()
+	ctx, pageErrors := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/compare")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the charts", `!!window.trainyardCharts && !!window.uPlot && document.querySelectorAll(".uplot").length === 4`)
+	cases := []struct {
+		name    string
+		percent bool
+		ys      []float64
+		zooms   [][2]float64
+	}{
+		{"accuracy", true, []float64{0.874, 0.93, 0.951, 0.968, 0.979, 0.998}, [][2]float64{{0.875, 1}, {0.9, 1}, {0.97, 0.98}, {0.9751, 0.9759}, {0, 1}}},
+		{"captcha accuracy", true, []float64{0.0560, 0.0561, 0.0562, 0.0566}, [][2]float64{{0.055, 0.057}, {0.0561, 0.0562}, {0, 0.07}}},
+		{"head loss", false, []float64{2.9443, 2.9449, 2.9452, 2.9457}, [][2]float64{{2.944, 2.946}, {2.9449, 2.9451}, {0, 3}}},
+	}
+	// uPlot draws after the current task, so each step is its own evaluation.
+	eval[bool](t, ctx, `(() => {
+		window.__tick = {};
+		window.__check = (what) => {
+			const u = window.__tick.u, pct = window.__tick.percent;
+			const vals = u.axes[1]._values, splits = u.axes[1]._splits, out = [what + ": " + vals.join(" ")];
+			if (vals.length < 2) out.push("FAIL fewer than two ticks at " + what);
+			if (new Set(vals).size !== vals.length) out.push("FAIL repeated labels at " + what);
+			vals.forEach((v, i) => {
+				const read = parseFloat(v) / (pct ? 100 : 1);
+				if (Math.abs(read - splits[i]) > 1e-9 * Math.max(1, Math.abs(splits[i]))) out.push("FAIL " + v + " is not " + splits[i] + " at " + what);
+			});
+			return out.join("\n");
+		};
+		return true;
+	})()`)
+	for _, c := range cases {
+		ys, _ := json.Marshal(c.ys)
+		eval[bool](t, ctx, fmt.Sprintf(`(() => {
+			const el = document.createElement("div"); el.style.width = "600px"; document.body.appendChild(el);
+			const ys = %s, xs = ys.map((_, i) => i + 1);
+			window.__tick = {percent: %v, u: trainyardCharts.lineChart(el, {title: %q, percent: %v, series: [{label: "a", colour: "#000"}], data: [xs, ys]})};
+			return true;
+		})()`, ys, c.percent, c.name, c.percent))
+		var got []string
+		waitFor(t, ctx, c.name+" axis", `!!window.__tick.u.axes[1]._values`)
+		got = append(got, eval[string](t, ctx, `__check("auto")`))
+		for _, z := range c.zooms {
+			eval[bool](t, ctx, fmt.Sprintf(`__tick.u.setScale("y", {min: %v, max: %v}), true`, z[0], z[1]))
+			got = append(got, eval[string](t, ctx, fmt.Sprintf(`__check("%v..%v")`, z[0], z[1])))
+		}
+		all := strings.Join(got, "\n")
+		t.Logf("%s ticks:\n%s", c.name, all)
+		if strings.Contains(all, "FAIL") {
+			t.Errorf("%s: tick labels repeat or lie:\n%s", c.name, all)
+		}
+	}
+	if buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90)); err == nil {
+		dir := os.Getenv("TRAINYARD_TEST_ARTIFACTS")
+		if dir == "" {
+			dir = "testdata/artifacts"
+		}
+		if os.MkdirAll(dir, 0o755) == nil {
+			_ = os.WriteFile(dir+"/web-tick-labels.jpg", buf, 0o644)
+		}
+	}
 	if errs := pageErrors(); len(errs) > 0 {
 		t.Errorf("page errors:\n%s", strings.Join(errs, "\n"))
 	}

@@ -19,6 +19,7 @@ type chartSeries struct {
 	ID     int64        `json:"id"`
 	Label  string       `json:"label"`
 	Colour string       `json:"colour"`
+	Heads  int          `json:"heads"`
 	Epochs []runs.Epoch `json:"epochs"`
 }
 
@@ -56,7 +57,7 @@ func compareSeries(rs []runs.Run) []chartSeries {
 		if eps == nil {
 			eps = []runs.Epoch{}
 		}
-		out[i] = chartSeries{ID: r.ID, Label: runLabel(r), Colour: pal[i%len(pal)], Epochs: eps}
+		out[i] = chartSeries{ID: r.ID, Label: runLabel(r), Colour: pal[i%len(pal)], Heads: r.Spec.Heads, Epochs: eps}
 	}
 	return out
 }
@@ -97,11 +98,14 @@ type summaryRow struct {
 	Colour       string
 	TestAccuracy string
 	BestVal      string
-	EpochsRun    int
-	Total        string
-	PerEpoch     string
-	MsPerImage   string
-	Params       string
+	// TestChar and BestValChar are the character accuracies of multi-head runs.
+	TestChar    string
+	BestValChar string
+	EpochsRun   int
+	Total       string
+	PerEpoch    string
+	MsPerImage  string
+	Params      string
 }
 
 // summaryRows formats the summary of runs.Compare for the compare page.
@@ -121,15 +125,27 @@ func summaryRows(rs []runs.Run) []summaryRow {
 			MsPerImage:   "–",
 			Params:       thousands(sum.Params),
 		}
-		if sum.BestEpoch > 0 {
-			row.BestVal = pct(sum.BestValAccuracy) + " (epoch " + itoa(sum.BestEpoch) + ")"
+		if sum.BestValAccuracy != nil {
+			row.BestVal = pct(*sum.BestValAccuracy) + " (epoch " + itoa(sum.BestEpoch) + ")"
 		}
-		if sum.HasTest && sum.MsPerImage > 0 {
-			row.MsPerImage = fixed(sum.MsPerImage, 3)
+		row.TestChar, row.BestValChar = pctp(sum.TestCharAccuracy), pctp(sum.BestValCharAccuracy)
+		if sum.MsPerImage != nil && *sum.MsPerImage > 0 {
+			row.MsPerImage = fixed(*sum.MsPerImage, 3)
 		}
 		out[i] = row
 	}
 	return out
+}
+
+// anyMultiHead reports whether any of the runs has several heads, so tables
+// add character-accuracy columns.
+func anyMultiHead(rs []runs.Run) bool {
+	for _, r := range rs {
+		if isMultiHead(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // summaryOf is the Keras-style summary of a spec.

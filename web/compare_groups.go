@@ -98,8 +98,11 @@ func groupCharts(p CompareProps) []groupChart {
 			r := byID[id]
 			c := runCurve{Label: runLabel(r), Epochs: []int{}, Values: []float64{}}
 			for _, e := range r.Epochs {
+				if e.ValAccuracy == nil {
+					continue // no validation set, or recorded before image accuracy was
+				}
 				c.Epochs = append(c.Epochs, e.Epoch)
-				c.Values = append(c.Values, e.ValAccuracy)
+				c.Values = append(c.Values, *e.ValAccuracy)
 			}
 			out[i].Runs = append(out[i].Runs, c)
 		}

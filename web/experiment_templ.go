@@ -161,7 +161,7 @@ func ExperimentPage(p ExperimentProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = settingsTable(p.Spec).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = settingsRows(experimentSettings(p.Spec, p.Runs)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -19,6 +19,22 @@ func pct(f float64) string {
 	return strconv.FormatFloat(f*100, 'f', 2, 64) + "%"
 }
 
+// pctp writes an optional fraction as a percentage, "–" when unknown.
+func pctp(f *float64) string {
+	if f == nil {
+		return "–"
+	}
+	return pct(*f)
+}
+
+// fixedp writes an optional float with n decimals, "–" when unknown.
+func fixedp(f *float64, n int) string {
+	if f == nil {
+		return "–"
+	}
+	return fixed(*f, n)
+}
+
 // num writes a float in its shortest exact form ("0.001", "0.25").
 func num(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
@@ -128,6 +144,34 @@ func layerText(l experiments.Layer) string { return runs.LayerString(l) }
 
 // specSettings lists a spec's training settings in the order people read them.
 func specSettings(s experiments.Spec) []runs.Setting { return runs.Settings(s) }
+
+// experimentSettings lists an experiment's settings; its runs differ by
+// seed, so the seed row names every run's seed ("1, 2, 3: one per run").
+func experimentSettings(s experiments.Spec, rs []runs.Run) []runs.Setting {
+	out := specSettings(s)
+	if len(rs) < 2 {
+		return out
+	}
+	seeds := make([]int64, 0, len(rs))
+	for _, r := range rs {
+		seeds = append(seeds, r.Spec.Seed)
+	}
+	sort.Slice(seeds, func(i, j int) bool { return seeds[i] < seeds[j] })
+	parts := make([]string, len(seeds))
+	for i, sd := range seeds {
+		parts[i] = itoa(sd)
+	}
+	text := strings.Join(parts, ", ")
+	if n := len(seeds); n > 3 && seeds[n-1]-seeds[0] == int64(n-1) {
+		text = itoa(seeds[0]) + "–" + itoa(seeds[n-1])
+	}
+	for i := range out {
+		if out[i].Name == "Seed" {
+			out[i].Value = text + ": one per run"
+		}
+	}
+	return out
+}
 
 // presetName shows a run's preset, or "custom" when it has none.
 func presetName(p string) string {

@@ -52,7 +52,7 @@ func (r SuiteRow) ourAccuracy() string {
 	case t == nil:
 		return "–"
 	case r.captcha():
-		return pct(t.ImageAccuracy) + " / " + pct(t.CharAccuracy)
+		return pctp(t.ImageAccuracy) + " / " + pctp(t.CharAccuracy)
 	default:
 		return pct(t.Accuracy)
 	}

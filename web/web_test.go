@@ -67,8 +67,8 @@ func sampleRun(t *testing.T, id int64, presetName string, epochs int) runs.Run {
 	}
 	for e := 1; e <= epochs; e++ {
 		f := float64(e) / float64(epochs)
-		r.Epochs = append(r.Epochs, runs.Epoch{Epoch: e, Loss: 1 - 0.8*f, Accuracy: 0.8 + 0.15*f,
-			ValLoss: 1.1 - 0.7*f, ValAccuracy: 0.78 + 0.15*f, LearningRate: 0.001, Seconds: 12.5})
+		r.Epochs = append(r.Epochs, runs.Epoch{Epoch: e, Loss: 1 - 0.8*f, Accuracy: runs.Float(0.8 + 0.15*f),
+			ValLoss: runs.Float(1.1 - 0.7*f), ValAccuracy: runs.Float(0.78 + 0.15*f), LearningRate: 0.001, Seconds: 12.5})
 	}
 	conf := make([][]int, 10)
 	for i := range conf {
@@ -226,9 +226,20 @@ func TestRunPageLiveAndFailed(t *testing.T) {
 func TestRunPageMultiHead(t *testing.T) {
 	t.Parallel()
 	r := sampleRun(t, 9, "captcha-model1", 2)
-	r.Test.ImageAccuracy, r.Test.CharAccuracy, r.Test.PerPosition = 0.904, 0.936, []float64{0.95, 0.93, 0.92, 0.94}
+	r.Test.Accuracy = 0.904
+	r.Test.ImageAccuracy, r.Test.CharAccuracy, r.Test.PerPosition = runs.Float(0.904), runs.Float(0.936), []float64{0.95, 0.93, 0.92, 0.94}
+	// Image accuracy (all four right) and character accuracy per epoch: the
+	// best validation epoch is chosen by image accuracy, and both are named.
+	r.Epochs = []runs.Epoch{
+		{Epoch: 1, Loss: 9, Accuracy: runs.Float(0), CharAccuracy: runs.Float(0.05), ValLoss: runs.Float(9),
+			ValAccuracy: runs.Float(0.001), ValCharAccuracy: runs.Float(0.0562), LearningRate: 0.001, Seconds: 3},
+		{Epoch: 2, Loss: 8, Accuracy: runs.Float(0.01), CharAccuracy: runs.Float(0.2), ValLoss: runs.Float(8),
+			ValAccuracy: runs.Float(0.002), ValCharAccuracy: runs.Float(0.05), LearningRate: 0.001, Seconds: 3},
+	}
 	html := render(t, RunPage(RunProps{Run: r}))
-	mustContain(t, html, `id="image-accuracy">90.40%`, `id="char-accuracy">93.60%`, `id="per-position"`, `Char 4`, `866,412`)
+	mustContain(t, html, `Test image accuracy`, `id="test-accuracy">90.40%`, `Test char. accuracy`, `id="char-accuracy">93.60%`,
+		`Best val. image accuracy`, `id="best-val-accuracy">0.20%`, `id="best-val-char-accuracy">5.00%`,
+		`Val. image acc.`, `Val. char. acc.`, `>5.62%<`, `id="per-position"`, `Char 4`, `866,412`)
 }
 
 func TestComparePage(t *testing.T) {
@@ -258,6 +269,18 @@ func TestExperimentAndErrorPages(t *testing.T) {
 		Runs:       []runs.Run{sampleRun(t, 10, "mnist-nn2", 3), sampleRun(t, 11, "mnist-nn2", 3)},
 	}))
 	mustContain(t, html, "Bigger is not better", "407,050", `href="/compare?runs=11,10"`, `href="/runs/10"`)
+
+	// Three seeds of one experiment: the settings name every seed, and each
+	// run's row shows its own, so the runs can be told apart.
+	var seeded []runs.Run
+	for i := range 3 {
+		r := sampleRun(t, int64(20+i), "mnist-nn2", 3)
+		r.Spec.Seed = int64(1 + i)
+		seeded = append(seeded, r)
+	}
+	html = render(t, ExperimentPage(ExperimentProps{Experiment: ExperimentItem{ID: 6, Name: "three seeds"}, Spec: spec, Runs: seeded}))
+	mustContain(t, html, `<th>Seed</th><td>1, 2, 3: one per run</td>`, `<th class="num">Seed</th>`,
+		`<td class="num run-seed">1</td>`, `<td class="num run-seed">2</td>`, `<td class="num run-seed">3</td>`)
 
 	mustContain(t, render(t, NotFoundPage(NotFoundProps{Message: "No run 42."})), "404", "No run 42.")
 	mustContain(t, render(t, ErrorPage(ErrorProps{Message: "database is locked"})), "500", "database is locked")

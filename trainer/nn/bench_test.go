@@ -27,7 +27,7 @@ func newBenchModel(tb testing.TB, name string, opts Options) *Model {
 	m.setTraining(true)
 	correct := make([]int, len(m.logits))
 	for range 2 {
-		if _, err := m.trainStep(correct); err != nil {
+		if _, _, err := m.trainStep(correct); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -46,7 +46,7 @@ func BenchmarkTrainStepCNN2(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if _, err := m.trainStep(correct); err != nil {
+				if _, _, err := m.trainStep(correct); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -291,7 +291,7 @@ func TestWeightsCrossEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(got.Loss-want.Loss) > 1e-4*math.Abs(want.Loss) || got.CharAccuracy != want.CharAccuracy {
-		t.Errorf("fast engine after load: loss %v char accuracy %v, built-in %v %v", got.Loss, got.CharAccuracy, want.Loss, want.CharAccuracy)
+	if math.Abs(got.Loss-want.Loss) > 1e-4*math.Abs(want.Loss) || *got.CharAccuracy != *want.CharAccuracy {
+		t.Errorf("fast engine after load: loss %v char accuracy %v, built-in %v %v", got.Loss, *got.CharAccuracy, want.Loss, *want.CharAccuracy)
 	}
 }

@@ -34,7 +34,7 @@ func TestEpochTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%-10s %-7s %d train + %d val images: epoch %6.1f s, accuracy %.4f, val accuracy %.4f",
-				name, e, train.N, val.N, ep.Seconds, ep.Accuracy, ep.ValAccuracy)
+				name, e, train.N, val.N, ep.Seconds, *ep.Accuracy, *ep.ValAccuracy)
 		}
 	}
 }

@@ -32,9 +32,14 @@ func (r *forwardResult) loss() float64 {
 	return s / float64(r.n)
 }
 
-// accuracy is the plain accuracy for one head, and the mean per-head
-// (character) accuracy for several.
-func (r *forwardResult) accuracy() float64 {
+// imageAccuracy is the share of examples whose every head was right (the
+// plain accuracy for one head).
+func (r *forwardResult) imageAccuracy() float64 {
+	return float64(r.allRight) / float64(r.n)
+}
+
+// charAccuracy is the share of head predictions (characters) that were right.
+func (r *forwardResult) charAccuracy() float64 {
 	right := 0
 	for _, c := range r.headRight {
 		right += c
@@ -160,9 +165,8 @@ func (m *Model) Evaluate(test *dataset.Set) (runs.TestResult, error) {
 		res.Accuracy = float64(r.headRight[0]) / float64(test.N)
 		return res, nil
 	}
-	res.ImageAccuracy = float64(r.allRight) / float64(test.N)
-	res.Accuracy = res.ImageAccuracy
-	res.CharAccuracy = r.accuracy()
+	res.Accuracy = r.imageAccuracy()
+	res.ImageAccuracy, res.CharAccuracy = runs.Float(res.Accuracy), runs.Float(r.charAccuracy())
 	for _, c := range r.headRight {
 		res.PerPosition = append(res.PerPosition, float64(c)/float64(test.N))
 	}

@@ -162,8 +162,8 @@ func TestMultiHead(t *testing.T) {
 	for _, p := range res.PerPosition {
 		mean += p / 4
 	}
-	if total != 37*4 || len(res.PerPosition) != 4 || res.Accuracy != res.ImageAccuracy || math.Abs(mean-res.CharAccuracy) > 1e-12 {
-		t.Errorf("confusion total %d, per position %v, accuracy %v image %v char %v", total, res.PerPosition, res.Accuracy, res.ImageAccuracy, res.CharAccuracy)
+	if total != 37*4 || len(res.PerPosition) != 4 || res.Accuracy != *res.ImageAccuracy || math.Abs(mean-*res.CharAccuracy) > 1e-12 {
+		t.Errorf("confusion total %d, per position %v, accuracy %v image %v char %v", total, res.PerPosition, res.Accuracy, *res.ImageAccuracy, *res.CharAccuracy)
 	}
 	if len(res.Misclassified) == 0 || len(res.Misclassified[0].Truth) != 4 {
 		t.Errorf("misclassified %+v", res.Misclassified)
@@ -180,8 +180,8 @@ func TestMultiHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res2.Loss != res.Loss || res2.CharAccuracy != res.CharAccuracy {
-		t.Errorf("after load: loss %v char %v, want %v %v", res2.Loss, res2.CharAccuracy, res.Loss, res.CharAccuracy)
+	if res2.Loss != res.Loss || *res2.CharAccuracy != *res.CharAccuracy {
+		t.Errorf("after load: loss %v char %v, want %v %v", res2.Loss, *res2.CharAccuracy, res.Loss, *res.CharAccuracy)
 	}
 	probs, err := loaded.Predict(test.X[:2*test.Size()], 2)
 	if err != nil || len(probs) != 2 || len(probs[0]) != 4*19 {
@@ -211,5 +211,64 @@ func TestReadWeightsErrors(t *testing.T) {
 	o, _ := Build(other, 1)
 	if err := o.SetWeights(m.Weights()); err == nil {
 		t.Error("weights of another shape accepted")
+	}
+}
+
+// TestMultiHeadEpochAccuracyIsImageAccuracy checks that an epoch's accuracy
+// and val_accuracy of a multi-head model are image accuracies (every head
+// right), as the test result's accuracy is, and that the character
+// accuracies are recorded beside them: the last epoch's validation metrics
+// equal an evaluation of the same weights on the validation set.
+func TestMultiHeadEpochAccuracyIsImageAccuracy(t *testing.T) {
+	t.Parallel()
+	spec := experiments.Spec{
+		Dataset: experiments.DatasetCaptcha, Source: &experiments.Source{Kind: experiments.SourceSynthetic, Images: 100},
+		Preprocessing: experiments.PreDenoise, Heads: 4, Optimizer: experiments.OptAdam, Epochs: 2, BatchSize: 16,
+		LearningRate: 0.01, TrainFraction: 0.8, ValFraction: 0.2, Seed: 3,
+		Layers: []experiments.Layer{
+			{Type: experiments.LayerMaxPool2D, Pool: 4},
+			{Type: experiments.LayerFlatten},
+			{Type: experiments.LayerDense, Units: 19, Activation: experiments.ActSoftmax},
+		},
+	}
+	// Heads 2-4 always read class 0, head 1 is random: characters are mostly
+	// right while whole images rarely are, so the two accuracies differ.
+	train, val := randomSet(spec, 64, 11), randomSet(spec, 40, 12)
+	for _, s := range []*dataset.Set{train, val} {
+		for i := range s.N {
+			for h := 1; h < 4; h++ {
+				s.Y[i*4+h] = 0
+			}
+		}
+	}
+	m, err := Build(spec, spec.BatchSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last runs.Epoch
+	if err := m.Fit(context.Background(), train, val, 0, Hooks{OnEpoch: func(e runs.Epoch) error { last = e; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if last.Accuracy == nil || last.CharAccuracy == nil || last.ValAccuracy == nil || last.ValCharAccuracy == nil {
+		t.Fatalf("missing metrics: %+v", last)
+	}
+	res, err := m.Evaluate(val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *last.ValAccuracy != res.Accuracy || *last.ValCharAccuracy != *res.CharAccuracy {
+		t.Errorf("epoch val accuracy %v, val char accuracy %v; evaluation says image %v, char %v",
+			*last.ValAccuracy, *last.ValCharAccuracy, res.Accuracy, *res.CharAccuracy)
+	}
+	if *last.ValCharAccuracy <= *last.ValAccuracy {
+		t.Errorf("val char accuracy %v should exceed image accuracy %v on this data", *last.ValCharAccuracy, *last.ValAccuracy)
+	}
+	mean, lowest := 0.0, 1.0
+	for _, h := range last.Heads {
+		mean += h.Accuracy / 4
+		lowest = min(lowest, h.Accuracy)
+	}
+	if math.Abs(*last.CharAccuracy-mean) > 1e-12 || *last.Accuracy > lowest {
+		t.Errorf("train accuracy %v, char accuracy %v; heads %+v", *last.Accuracy, *last.CharAccuracy, last.Heads)
 	}
 }

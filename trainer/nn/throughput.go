@@ -48,7 +48,7 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (T
 		if i == warmup {
 			start = time.Now()
 		}
-		if _, err := m.trainStep(correct); err != nil {
+		if _, _, err := m.trainStep(correct); err != nil {
 			return res, fmt.Errorf("nn: training step %d: %w", i, err)
 		}
 	}

@@ -74,7 +74,7 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 		perm := dataset.Permutation(train.N, seed)
 		lossSum := make([]float64, heads)
 		correct := make([]int, heads)
-		seen := 0
+		seen, allRight := 0, 0
 		m.setTraining(true)
 		for b := range batches {
 			if err := ctx.Err(); err != nil {
@@ -85,7 +85,7 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 				idx[j] = perm[(b*m.batch+j)%train.N]
 			}
 			m.load(train, idx)
-			losses, err := m.trainStep(correct)
+			losses, right, err := m.trainStep(correct)
 			if err != nil {
 				m.setTraining(false)
 				return err
@@ -100,6 +100,7 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 				return &DivergedError{Epoch: epoch, Batch: b + 1, Loss: total}
 			}
 			seen += m.batch
+			allRight += right
 			if hooks.OnBatch != nil {
 				el := time.Since(start)
 				hooks.OnBatch(Progress{Epoch: epoch, Epochs: m.spec.Epochs, Batch: b + 1, Batches: batches,
@@ -110,27 +111,34 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 
 		ep := runs.Epoch{Epoch: epoch, LearningRate: m.opt.lr}
 		headMetrics := make([]runs.HeadMetrics, heads)
-		allRight := 0.0
+		charRight := 0
 		for h := range heads {
 			headMetrics[h].Loss = lossSum[h] / float64(batches)
 			headMetrics[h].Accuracy = float64(correct[h]) / float64(seen)
 			ep.Loss += headMetrics[h].Loss
-			allRight += headMetrics[h].Accuracy
+			charRight += correct[h]
 		}
-		ep.Accuracy = allRight / float64(heads)
+		ep.Accuracy = runs.Float(float64(allRight) / float64(seen))
+		if heads > 1 {
+			ep.CharAccuracy = runs.Float(float64(charRight) / float64(seen*heads))
+		}
 		monitor := ep.Loss
 		if val != nil && val.N > 0 {
 			res, err := m.forwardSet(val)
 			if err != nil {
 				return err
 			}
-			ep.ValLoss, ep.ValAccuracy = res.loss(), res.accuracy()
+			ep.ValLoss, ep.ValAccuracy = runs.Float(res.loss()), runs.Float(res.imageAccuracy())
+			if heads > 1 {
+				ep.ValCharAccuracy = runs.Float(res.charAccuracy())
+			}
 			for h := range heads {
 				headMetrics[h].ValLoss = res.headLoss[h] / float64(val.N)
 				headMetrics[h].ValAccuracy = float64(res.headRight[h]) / float64(val.N)
 			}
-			monitor = ep.ValLoss
+			monitor = *ep.ValLoss
 		}
+		ep.Heads = []runs.HeadMetrics{}
 		if heads > 1 {
 			ep.Heads = headMetrics
 		}
@@ -188,37 +196,46 @@ func (m *Model) SetLearningRate(lr float64) { m.opt.lr = lr }
 
 // trainStep runs forward and backward on the loaded batch, updates the
 // weights, adds each head's correct predictions to correct and returns each
-// head's mean loss.
-func (m *Model) trainStep(correct []int) ([]float64, error) {
+// head's mean loss and the number of images whose every head was right.
+func (m *Model) trainStep(correct []int) ([]float64, int, error) {
 	for _, d := range m.dropouts {
 		d.sample(m.rng)
 	}
 	defer m.trainVM.Reset()
 	if err := m.trainVM.RunAll(); err != nil {
-		return nil, fmt.Errorf("nn: training step: %w", err)
+		return nil, 0, fmt.Errorf("nn: training step: %w", err)
 	}
 	losses := make([]float64, len(m.losses))
+	wrong := make([]bool, m.batch)
 	for h, l := range m.losses {
 		v, err := float32s(l.Value())
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		losses[h] = float64(v[0])
 		z, err := float32s(m.logits[h].Value())
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		labels := m.labelT[h].Data().([]float32)
 		for i := range m.batch {
 			if argmax(z[i*m.classes:(i+1)*m.classes]) == int(labels[i]) {
 				correct[h]++
+			} else {
+				wrong[i] = true
 			}
 		}
 	}
 	if err := m.opt.step(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return losses, nil
+	right := 0
+	for _, w := range wrong {
+		if !w {
+			right++
+		}
+	}
+	return losses, right, nil
 }
 
 // setTraining switches dropout and batch normalisation between training and

@@ -12,6 +12,34 @@
     };
   }
 
+  // tickLabels writes an axis's tick values (fractions shown as percentages
+  // when percent) with the fewest decimals that keep every label distinct
+  // and true: 0.975 reads "97.5%", never "98%", at any zoom.
+  function tickLabels(vals, percent) {
+    var scale = percent ? 100 : 1, suffix = percent ? "%" : "";
+    var xs = vals.map(function (v) { return v == null ? null : v * scale; });
+    for (var d = 0; d <= 10; d++) {
+      var seen = {}, ok = true;
+      var out = xs.map(function (x) {
+        if (x == null) return "";
+        var s = x.toFixed(d);
+        if (s === "-0" || /^-0\.0+$/.test(s)) s = s.slice(1);
+        if (seen[s] || Math.abs(parseFloat(s) - x) > 1e-9 * Math.max(1, Math.abs(x))) ok = false;
+        seen[s] = true;
+        return s + suffix;
+      });
+      if (ok) return out;
+    }
+    return xs.map(function (x) { return x == null ? "" : String(x) + suffix; });
+  }
+
+  // axisSize is the width a y axis needs for its longest label.
+  function axisSize(u, values) {
+    var longest = 0;
+    (values || []).forEach(function (v) { longest = Math.max(longest, String(v).length); });
+    return Math.max(48, 28 + longest * 7.5);
+  }
+
   // lineChart draws a chart into el. spec: {title, percent, sync, series:
   // [{label, colour, dash}], data: [xs, ys0, ys1, ...]} where a missing value is null.
   function lineChart(el, spec) {
@@ -36,17 +64,14 @@
       axes: [
         { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], grid: { stroke: "#eef0f3" } },
         {
-          size: 62,
+          size: axisSize,
           grid: { stroke: "#eef0f3" },
-          values: spec.percent
-            ? function (u, vals) { return vals.map(function (v) { return (v * 100).toFixed(v >= 0.995 ? 1 : 0) + "%"; }); }
-            : null,
+          values: function (u, vals) { return tickLabels(vals, spec.percent); },
         },
       ],
       cursor: { drag: { x: true, y: false }, sync: spec.sync ? { key: spec.sync, setSeries: true } : undefined },
       legend: { live: true },
     };
-    if (!opts.axes[1].values) delete opts.axes[1].values;
     var plot = new uPlot(opts, spec.data, el);
     if (window.ResizeObserver) {
       new ResizeObserver(function () {
@@ -87,5 +112,5 @@
     return h + "h " + (mm < 10 ? "0" : "") + mm + "m";
   }
 
-  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, range: range, seconds: seconds };
+  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, range: range, seconds: seconds, tickLabels: tickLabels };
 })();

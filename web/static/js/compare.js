@@ -15,11 +15,16 @@
   var xs = C.range(n);
   var series = runs.map(function (r) { return { label: r.label, colour: r.colour }; });
 
+  // Multi-head runs (CAPTCHAs): accuracy is image accuracy (every head
+  // right), and the character accuracy gets charts of its own.
+  var multi = runs.some(function (r) { return r.heads > 1; });
   [
     ["chart-train-loss", "Training loss", "loss", false],
     ["chart-val-loss", "Validation loss", "val_loss", false],
-    ["chart-train-accuracy", "Training accuracy", "accuracy", true],
-    ["chart-val-accuracy", "Validation accuracy", "val_accuracy", true],
+    ["chart-train-accuracy", multi ? "Training image accuracy" : "Training accuracy", "accuracy", true],
+    ["chart-val-accuracy", multi ? "Validation image accuracy" : "Validation accuracy", "val_accuracy", true],
+    ["chart-train-char-accuracy", "Training character accuracy", "char_accuracy", true],
+    ["chart-val-char-accuracy", "Validation character accuracy", "val_char_accuracy", true],
   ].forEach(function (c) {
     var el = document.getElementById(c[0]);
     if (!el) return;

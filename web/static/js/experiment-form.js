@@ -404,7 +404,23 @@
     return out;
   }
 
+  // batchNote says how many images an epoch trains when the training image
+  // cap is not a multiple of the batch size (runs.WholeBatchesNote).
+  function batchNote() {
+    var el = $("train-limit-batches");
+    if (!el) return;
+    var limit = Number($("train_limit").value), batch = Number($("batch_size").value);
+    var text = "";
+    if (limit > 0 && batch > 0 && Math.floor(limit) === limit && Math.floor(batch) === batch && limit % batch !== 0) {
+      var n = Math.ceil(limit / batch) * batch;
+      text = "Epochs train whole batches: " + fmtInt(limit) + " images at batch size " + batch + " train " + fmtInt(n) +
+        " per epoch (the last batch is topped up from the start of the shuffled order). Use a multiple of " + batch + " for exactly the cap.";
+    }
+    el.textContent = text;
+  }
+
   function changed() {
+    batchNote();
     clearTimeout(timer);
     timer = setTimeout(refresh, 300);
   }
@@ -427,10 +443,23 @@
     if (ev.target.id !== "name" && ev.target.id !== "preset") changed();
   });
 
-  form.addEventListener("submit", function () {
-    $("spec_json").value = JSON.stringify(readSpec());
+  // Submit sends nothing the page has marked invalid: a value it would have
+  // to round or guess (batch size 64.5) keeps the form here with the field
+  // named, and only a clean spec is written to spec_json.
+  form.addEventListener("submit", function (ev) {
+    var spec = readSpec();
+    if (Object.keys(localErrors).length > 0) {
+      ev.preventDefault();
+      $("spec_json").value = "";
+      showErrors(merged(lastErrorsOfSpec()));
+      var first = form.querySelector(".invalid");
+      if (first && first.focus) first.focus();
+      return;
+    }
+    $("spec_json").value = JSON.stringify(spec);
   });
 
   renumber();
   syncCallbacks();
+  batchNote();
 })();

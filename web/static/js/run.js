@@ -19,15 +19,17 @@
   function setText(id, text) { var el = $(id); if (el) el.textContent = text; }
 
   // Charts.
+  // A multi-head model (a CAPTCHA) has image accuracy (every head right)
+  // and character accuracy; both are drawn, named as such.
+  var multi = (run.heads || 1) > 1;
   var lossChart = null, accChart = null;
   function columns() {
     var n = 0;
     epochs.forEach(function (e) { n = Math.max(n, e.epoch); });
     var xs = C.range(n);
-    return {
-      loss: [xs, C.byEpoch(epochs, n, "loss"), C.byEpoch(epochs, n, "val_loss")],
-      acc: [xs, C.byEpoch(epochs, n, "accuracy"), C.byEpoch(epochs, n, "val_accuracy")],
-    };
+    var acc = [xs, C.byEpoch(epochs, n, "accuracy"), C.byEpoch(epochs, n, "val_accuracy")];
+    if (multi) acc.push(C.byEpoch(epochs, n, "char_accuracy"), C.byEpoch(epochs, n, "val_char_accuracy"));
+    return { loss: [xs, C.byEpoch(epochs, n, "loss"), C.byEpoch(epochs, n, "val_loss")], acc: acc };
   }
   if (C && window.uPlot) {
     var cols = columns();
@@ -35,8 +37,14 @@
       { label: "train", colour: "#2563eb" },
       { label: "validation", colour: "#ea580c" },
     ];
+    var accLines = multi ? [
+      { label: "train image", colour: "#2563eb" },
+      { label: "validation image", colour: "#ea580c" },
+      { label: "train char.", colour: "#2563eb", dash: [6, 4] },
+      { label: "validation char.", colour: "#ea580c", dash: [6, 4] },
+    ] : lines;
     if ($("chart-loss")) lossChart = C.lineChart($("chart-loss"), { title: "Loss", series: lines, data: cols.loss, sync: "run" });
-    if ($("chart-accuracy")) accChart = C.lineChart($("chart-accuracy"), { title: "Accuracy", percent: true, series: lines, data: cols.acc, sync: "run" });
+    if ($("chart-accuracy")) accChart = C.lineChart($("chart-accuracy"), { title: multi ? "Accuracy: image (all characters) and character" : "Accuracy", percent: true, series: accLines, data: cols.acc, sync: "run" });
   }
   function redraw() {
     var cols = columns();
@@ -44,6 +52,38 @@
     if (accChart) accChart.setData(cols.acc);
     var none = $("no-epochs");
     if (none && epochs.length) none.hidden = true;
+    epochRows();
+  }
+
+  // The epochs table: one row per finished epoch, formatted as the server
+  // formats it (web/format.go), and the count in its heading.
+  function pct(v) { return v == null ? "–" : (v * 100).toFixed(2) + "%"; }
+  function fixed(v, n) { return v == null ? "–" : v.toFixed(n); }
+  function epochRows() {
+    var body = $("epochs-body");
+    if (!body) return;
+    var cells = function (e) {
+      var out = [String(e.epoch), fixed(e.loss, 4), pct(e.accuracy)];
+      if (multi) out.push(pct(e.char_accuracy));
+      out.push(fixed(e.val_loss, 4), pct(e.val_accuracy));
+      if (multi) out.push(pct(e.val_char_accuracy));
+      out.push(String(e.learning_rate), C.seconds(e.seconds));
+      return out;
+    };
+    var rows = [];
+    epochs.forEach(function (e) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-epoch", e.epoch);
+      cells(e).forEach(function (text) {
+        var td = document.createElement("td");
+        td.className = "num";
+        td.textContent = text;
+        tr.appendChild(td);
+      });
+      rows.push(tr);
+    });
+    body.replaceChildren.apply(body, rows);
+    setText("epochs-count", String(epochs.length));
   }
 
   // Status badge.
