@@ -67,7 +67,7 @@ func TestBrowserLiveProgress(t *testing.T) {
 		t.Errorf("the batch bar did not move (%v)", err)
 	}
 	// The status event ends it: the page shows the results (it reloads once for them).
-	if err := waitJS(ctx, `!!document.querySelector('#results') && document.querySelector('#status .badge').dataset.status === 'succeeded'`, time.Minute); err != nil {
+	if err := waitJS(ctx, `document.readyState === 'complete' && !!document.querySelector('#results') && document.querySelector('#status .badge').dataset.status === 'succeeded'`, time.Minute); err != nil {
 		t.Fatalf("no results after the run ended (%v): run is %s", err, a.run(t, ids[0]).Status)
 	}
 	t.Logf("results after %s", time.Since(start))
