@@ -176,6 +176,18 @@ func (m *Model) Evaluate(test *dataset.Set) (runs.TestResult, error) {
 // Predict returns, for each of the n images in x (n*C*H*W values, NCHW,
 // 0..1), the softmax probabilities of every head, heads*classes values.
 func (m *Model) Predict(x []float32, n int) ([][]float32, error) {
+	return m.outputs(x, n, softmaxInto)
+}
+
+// Logits returns, for each of the n images in x (n*C*H*W values, NCHW,
+// 0..1), every head's output before its softmax, heads*classes values.
+func (m *Model) Logits(x []float32, n int) ([][]float32, error) {
+	return m.outputs(x, n, func(dst, z []float32) { copy(dst, z) })
+}
+
+// outputs runs the model over the n images in x and writes each head's
+// logits through put into the image's row.
+func (m *Model) outputs(x []float32, n int, put func(dst, z []float32)) ([][]float32, error) {
 	if n < 0 || len(x) != n*m.size {
 		return nil, fmt.Errorf("nn: predict: got %d values for %d images of %d values", len(x), n, m.size)
 	}
@@ -191,7 +203,7 @@ func (m *Model) Predict(x []float32, n int) ([][]float32, error) {
 		for j := range count {
 			p := make([]float32, len(logits)*m.classes)
 			for h, z := range logits {
-				softmaxInto(p[h*m.classes:(h+1)*m.classes], z[j*m.classes:(j+1)*m.classes])
+				put(p[h*m.classes:(h+1)*m.classes], z[j*m.classes:(j+1)*m.classes])
 			}
 			out[start+j] = p
 		}

@@ -80,6 +80,19 @@ func (m *Model) checkWeights(w map[string]Tensor) (map[string][]float32, error) 
 	return dst, nil
 }
 
+// Layout says, in the weights file's metadata ("layout"), how to compute the
+// model from its tensors without trainyard; the README shows it as code.
+const Layout = "inputs: float32 NCHW (batch, channels, height, width), pixels scaled to 0..1 (value/255); " +
+	"MNIST is 1x28x28, CAPTCHAs 1x50x130 with dn preprocessing or 3x50x130 (RGB) with nopre. " +
+	"conv2d_N.weight: [out, in, kh, kw] (PyTorch's Conv2d layout, cross-correlation, stride 1), conv2d_N.bias: [out]; padding valid, or same as in Keras: (k-1)//2 before and the rest after. " +
+	"max_pooling2d: window and stride = pool, no padding, floor. " +
+	"batch_normalization_N: per channel y = weight*(x-moving_mean)/sqrt(moving_variance+0.001)+bias. " +
+	"flatten: channel-major, (batch, c*h*w), as x.reshape(batch, -1) of NCHW in numpy or PyTorch (not Keras's HWC order). " +
+	"dense_N.weight: [in, out] (Keras's layout: y = x @ weight + bias; PyTorch's Linear wants its transpose), dense_N.bias: [out]. " +
+	"dropout: identity at inference. activation relu where the spec says so; the output layer's softmax is left out of the logits. " +
+	"Multi-head models (CAPTCHAs) have one output layer per head, dense_N.head_1 ... dense_N.head_H, on the same trunk; " +
+	"head h predicts character h. The spec (metadata \"spec\") lists the layers in order."
+
 // safetensors header entries.
 type stEntry struct {
 	DType   string `json:"dtype"`
@@ -93,7 +106,8 @@ const maxHeader = 100 << 20
 // WriteWeights writes the model's weights as a safetensors file: an 8-byte
 // little-endian header length, a JSON header naming each tensor's dtype
 // (F32), shape and byte offsets, sorted by name, with "__metadata__" holding
-// the spec as JSON under "spec" and "format": "trainyard", padded with spaces
+// the spec as JSON under "spec", "format": "trainyard" and the tensors'
+// layout (Layout) under "layout", padded with spaces
 // to a multiple of 8 bytes; then the tensors' little-endian bytes.
 func (m *Model) WriteWeights(w io.Writer) error {
 	return writeSafetensors(w, m.spec, m.Weights(), nil)
@@ -111,7 +125,7 @@ func writeSafetensors(w io.Writer, spec experiments.Spec, weights map[string]Ten
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	meta := map[string]string{"spec": string(specJSON), "format": "trainyard"}
+	meta := map[string]string{"spec": string(specJSON), "format": "trainyard", "layout": Layout}
 	for k, v := range extra {
 		meta[k] = v
 	}
