@@ -90,3 +90,30 @@ func (s *SuiteStore) Suite(ctx context.Context, id int64) (Suite, error) {
 	}
 	return su, nil
 }
+
+// Suites returns up to limit suites, newest first, with their members.
+func (s *SuiteStore) Suites(ctx context.Context, limit int) ([]Suite, error) {
+	var rows []suiteRow
+	if err := s.db.WithContext(ctx).Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("suites: %w", err)
+	}
+	out := make([]Suite, 0, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(rows))
+	byID := make(map[int64]int, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		byID[r.ID] = i
+		out = append(out, Suite{ID: r.ID, Name: r.Name, Kind: r.Kind, CreatedAt: r.CreatedAt, Members: map[string]int64{}})
+	}
+	var members []suiteMemberRow
+	if err := s.db.WithContext(ctx).Where("suite_id IN ?", ids).Find(&members).Error; err != nil {
+		return nil, fmt.Errorf("suite members: %w", err)
+	}
+	for _, m := range members {
+		out[byID[m.SuiteID]].Members[m.Key] = m.ExperimentID
+	}
+	return out, nil
+}

@@ -15,6 +15,9 @@ import (
 
 const listLimit = 500
 
+// homeSuites is how many of the newest suites the home page lists.
+const homeSuites = 5
+
 // statusFilter reads ?status=, which must be a known status or empty.
 func statusFilter(c echo.Context) (runs.Status, error) {
 	s := runs.Status(c.QueryParam("status"))
@@ -62,7 +65,15 @@ func (h *handler) home(c echo.Context) error {
 	for i, e := range exps {
 		items[i] = experimentItem(e, counts[e.ID])
 	}
-	return render(c, code, web.HomePage(web.HomeProps{Experiments: items, Runs: table}))
+	sources, err := h.reportSources(ctx)
+	if err != nil {
+		return err
+	}
+	sus, err := h.suites.Suites(ctx, homeSuites)
+	if err != nil {
+		return err
+	}
+	return render(c, code, web.HomePage(web.HomeProps{Experiments: items, Runs: table, ReportSources: sources, Suites: sus}))
 }
 
 // homeExperiments is how many of the newest experiments the home page lists.

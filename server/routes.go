@@ -20,8 +20,10 @@ func routes(e *echo.Echo, h *handler) {
 	e.GET("/compare", h.compareShow)
 	e.GET("/datasets", h.datasetsPage)
 	e.POST("/datasets", h.datasetCreate, uploadLimit("/datasets"))
+	e.GET("/suites", h.suitesPage)
 	e.POST("/suites/seed-report", h.seedReportCreate)
 	e.GET("/suites/:id", h.suiteShow)
+	e.POST("/suites/:id/members/:key/requeue", h.suiteRequeue)
 
 	// Accounts (auth.go, account.go): who may do what is checked for every
 	// route by authenticate; ownRun and ownExperiment limit members to what
@@ -56,8 +58,10 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/compare", h.apiCompare)
 	api.GET("/datasets", h.apiDatasets)
 	api.GET("/preview", h.apiPreview)
+	api.GET("/suites", h.apiSuites)
 	api.POST("/suites/seed-report", h.apiSeedReport, jsonBody)
 	api.GET("/suites/:id", h.apiSuite)
+	api.POST("/suites/:id/members/:key/requeue", h.apiSuiteRequeue)
 	api.POST("/datasets", h.apiDatasetCreate, uploadLimit("/api/datasets"), bodyOf("application/json", "multipart/form-data"))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })

@@ -13,7 +13,8 @@ import (
 )
 
 // Submission is one experiment to store and the specs of its runs, one run
-// per spec; SubmitMany fills Runs.
+// per spec; SubmitMany fills Runs. An experiment that already has an ID is
+// stored already: its new runs are added to it (a re-queued suite member).
 type Submission struct {
 	Experiment *experiments.Experiment
 	Specs      []experiments.Spec
@@ -42,8 +43,10 @@ func (t *Trainer) SubmitMany(ctx context.Context, subs []*Submission, then func(
 		}
 		exps, rs := t.exps.WithTx(tx), t.runs.WithTx(tx)
 		for _, s := range subs {
-			if err := exps.CreateExperiment(ctx, s.Experiment); err != nil {
-				return err
+			if s.Experiment.ID == 0 {
+				if err := exps.CreateExperiment(ctx, s.Experiment); err != nil {
+					return err
+				}
 			}
 			s.Runs = s.Runs[:0]
 			for _, spec := range s.Specs {

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"net/url"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
@@ -17,6 +20,9 @@ type SuiteProps struct {
 	// Source says what the CAPTCHA experiments train on.
 	Source      string
 	Comparisons []SuiteComparison
+	// Live is true while a member's run is queued or running: the page then
+	// refreshes its comparisons by itself.
+	Live bool
 }
 
 // SuiteComparison is one comparison of the report.
@@ -30,10 +36,26 @@ type SuiteComparison struct {
 // SuiteRow is one experiment in a comparison: the report's figures and the
 // run trainyard made for it (Run.ID 0 when missing).
 type SuiteRow struct {
+	// Key names the member in the suite ("nn1-30").
+	Key    string
 	Label  string
 	Report experiments.ReportFigures
 	Run    runs.Run
 }
+
+// canRequeue reports whether the member's run ended without results, so
+// the page offers to queue it again.
+func (r SuiteRow) canRequeue() bool {
+	return r.Run.Status == runs.StatusCancelled || r.Run.Status == runs.StatusFailed
+}
+
+// requeueURL is the form action that queues the member again.
+func requeueURL(suiteID int64, key string) templ.SafeURL {
+	return templ.SafeURL("/suites/" + itoa(suiteID) + "/members/" + url.PathEscape(key) + "/requeue")
+}
+
+// suiteURL is a suite's page.
+func suiteURL(id int64) templ.SafeURL { return templ.SafeURL("/suites/" + itoa(id)) }
 
 func (r SuiteRow) captcha() bool {
 	return r.Run.Spec.Dataset == experiments.DatasetCaptcha || r.Report.ImageAccuracy > 0

@@ -25,6 +25,23 @@ type HomeProps struct {
 	Experiments []ExperimentItem
 	// Runs is the runs table: one page, its filters and sort.
 	Runs RunsBrowserProps
+	// ReportSources are the CAPTCHA sources "Reproduce the report" offers,
+	// the default first and Selected.
+	ReportSources []SourceChoice
+	// Suites are the newest suites, newest first.
+	Suites []experiments.Suite
+}
+
+// SourceChoice is one CAPTCHA source a form offers: its form value
+// ("synthetic", "dataset:3") and what a person reads.
+type SourceChoice struct {
+	Value, Label string
+	Selected     bool
+}
+
+// SuitesProps is the list of suites (/suites), newest first.
+type SuitesProps struct {
+	Suites []experiments.Suite
 }
 
 // NewExperimentProps is the new-experiment form. The server renders it empty
