@@ -19,6 +19,14 @@ func pct(f float64) string {
 	return strconv.FormatFloat(f*100, 'f', 2, 64) + "%"
 }
 
+// plural writes a count with its noun, singular for one ("1 epoch", "3 epochs").
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(n) + " " + noun + "s"
+}
+
 // pctp writes an optional fraction as a percentage, "–" when unknown.
 func pctp(f *float64) string {
 	if f == nil {
