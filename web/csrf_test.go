@@ -24,15 +24,17 @@ func TestEveryPostFormCarriesTheCSRFToken(t *testing.T) {
 	spec := experiments.Presets()[0].Spec
 	queued := runs.Run{ID: 1, ExperimentID: 1, Status: runs.StatusQueued, Spec: spec, CreatedBy: "ann"}
 	pages := map[string]templ.Component{
-		"home":     HomePage(HomeProps{Runs: RunsBrowserProps{Page: runs.Page{Runs: []runs.ListedRun{{Run: queued}}}}}),
+		"home": HomePage(HomeProps{Runs: RunsBrowserProps{Page: runs.Page{Runs: []runs.ListedRun{{Run: queued}}}},
+			ReportSources: []SourceChoice{{Value: "synthetic", Label: "synthetic CAPTCHAs", Selected: true}}}),
 		"new":      NewExperimentPage(NewExperimentProps{Presets: experiments.Presets(), Repeats: 1}),
 		"run":      RunPage(RunProps{Run: queued}),
 		"datasets": DatasetsPage(DatasetsProps{Roots: []string{"/data"}, MaxMiB: 200}),
-		"suite":    SuitePage(SuiteProps{ID: 1, Name: "report"}),
-		"login":    LoginPage(LoginProps{Next: "/"}),
-		"account":  AccountPage(AccountProps{Name: "ann", Role: "member", Tokens: []TokenItem{{ID: "ab12", Label: "ci"}}}),
+		"suite": SuitePage(SuiteProps{ID: 1, Name: "report", Comparisons: []SuiteComparison{{Title: "NN 1",
+			Rows: []SuiteRow{{Key: "nn1-30", Label: "NN 1", Run: runs.Run{ID: 2, Status: runs.StatusCancelled}}}}}}),
+		"login":   LoginPage(LoginProps{Next: "/"}),
+		"account": AccountPage(AccountProps{Name: "ann", Role: "member", Tokens: []TokenItem{{ID: "ab12", Label: "ci"}}}),
 	}
-	wantForms := map[string]int{"home": 2, "new": 2, "run": 2, "datasets": 3, "login": 2, "account": 3}
+	wantForms := map[string]int{"home": 2, "new": 2, "run": 2, "datasets": 3, "suite": 2, "login": 2, "account": 3}
 	for name, page := range pages {
 		var b strings.Builder
 		if err := page.Render(ctx, &b); err != nil {
