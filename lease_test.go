@@ -278,8 +278,17 @@ func TestThreeDeathsFailTheRun(t *testing.T) {
 	if r.Status != "failed" || r.Error != want || len(r.Epochs) < epochs {
 		t.Fatalf("run %s with %d epochs and error %q, want failed with %q", r.Status, len(r.Epochs), r.Error, want)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "checkpoints", fmt.Sprint("run-", id))); !os.IsNotExist(err) {
-		t.Errorf("the failed run's checkpoints are still there: %v", err)
+	// The worker removes them right after it marks the run failed.
+	ckpt := filepath.Join(dir, "checkpoints", fmt.Sprint("run-", id))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := os.Stat(ckpt)
+		if os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the failed run's checkpoints are still there: %v", err)
+			break
+		}
 	}
 	t.Logf("after 3 kills: %s", r.Error)
 }
