@@ -35,7 +35,8 @@ func TestUserAndTokenCommands(t *testing.T) {
 		{[]string{"user", "remove", "nobody"}, "not found"},
 		{[]string{"token", "create", "--user", "nobody"}, `no user "nobody"`},
 		{[]string{"token", "create"}, "--user NAME"},
-		{[]string{"serve", "--addr", "0.0.0.0:0"}, "trainyard user add NAME --role admin"},
+		// A user exists (ann), so serving on a reachable address asks for --auth.
+		{[]string{"serve", "--addr", "0.0.0.0:0"}, "add --auth so every request logs in"},
 	} {
 		if _, err := cmd(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.args, err, c.want)

@@ -93,7 +93,8 @@ func TestCheckpointResumesExactly(t *testing.T) {
 	}
 	for i := range want {
 		w, g := want[i], got[i]
-		if w.Loss != g.Loss || w.ValLoss != g.ValLoss || w.Accuracy != g.Accuracy || w.LearningRate != g.LearningRate {
+		if w.Loss != g.Loss || !sameMetric(w.ValLoss, g.ValLoss) || !sameMetric(w.Accuracy, g.Accuracy) ||
+			!sameMetric(w.ValAccuracy, g.ValAccuracy) || w.LearningRate != g.LearningRate {
 			t.Errorf("epoch %d: resumed %+v, without a stop %+v", i+1, g, w)
 		}
 	}
@@ -122,4 +123,12 @@ func TestLoadCheckpointRefusesWeights(t *testing.T) {
 	if _, _, err := LoadCheckpoint(&b, 16); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
 		t.Fatalf("LoadCheckpoint of a weights file: %v", err)
 	}
+}
+
+// sameMetric compares two optional metrics by value (both unknown, or equal).
+func sameMetric(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
