@@ -17,7 +17,7 @@ func TestBrowserLiveProgress(t *testing.T) {
 	t.Parallel()
 	a := setup(t, 1)
 	ctx := browser(t)
-	_, ids := a.create(t, `{"name": "live", "preset": "mnist-nn1", "overrides": {"epochs": 4, "batch_size": 8, "train_limit": 4000, "seed": 1}, "repeats": 1}`)
+	_, ids := a.create(t, `{"name": "live", "preset": "mnist-nn1", "overrides": {"epochs": 6, "batch_size": 8, "train_limit": 4000, "seed": 1}, "repeats": 1}`)
 	start := time.Now()
 	err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/runs/%d", a.url, ids[0])), chromedp.WaitVisible(chromedp.CSS(`#live`)))
 	if err != nil {

@@ -46,6 +46,15 @@ func (h *handler) apiRunEvents(c echo.Context) error {
 	if err := send(runs.EventStatus, runs.StatusChange{Status: r.Status, Error: r.Error}); err != nil || r.Status.Done() {
 		return nil
 	}
+	// The epochs recorded so far, so a page rendered before them (or a
+	// stream that reconnects) misses none; pages keep one row per epoch.
+	replayed := 0
+	for _, e := range r.Epochs {
+		if err := send(runs.EventEpoch, e); err != nil {
+			return nil
+		}
+		replayed = max(replayed, e.Epoch)
+	}
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
 	for {
@@ -60,6 +69,9 @@ func (h *handler) apiRunEvents(c echo.Context) error {
 			}
 			w.Flush()
 		case e := <-events:
+			if ep, ok := e.Data.(runs.Epoch); ok && ep.Epoch <= replayed {
+				continue // sent above: it was recorded between the subscription and the read
+			}
 			if err := send(e.Kind, e.Data); err != nil {
 				return nil
 			}
