@@ -112,6 +112,7 @@ func (s Spec) Estimate(m Machine) Estimate {
 	var e Estimate
 	var act, work, fwd, bwd float64 // floats and FLOPs, as float64: hostile specs overflow int64
 	var biggest int64 = -1
+	var largest float64 // the largest activation tensor, in floats
 	leaf := true                            // the current node is the input batch (no gradient flows into it)
 	upstream := false                       // some layer before holds trainable values
 	act += float64(n) * float64(cur.Size()) // the input batch
@@ -131,6 +132,7 @@ func (s Spec) Estimate(m Machine) Estimate {
 		in := float64(cur.Size())
 		o := float64(out.Size())
 		nf := float64(n)
+		largest = max(largest, nf*o)
 		last := i == len(s.Layers)-1
 		switch l.Type {
 		case LayerConv2D:
@@ -258,6 +260,10 @@ func (s Spec) Estimate(m Machine) Estimate {
 	}
 	e.CheckpointBytes = clampBytes((best + 2*(inFile+best)) * float64(e.WeightBytes))
 	e.ActivationBytes = clampBytes(4 * act)
+	// Headroom of one more largest activation: a collection that runs
+	// while a step replaces a buffer counts the old and the new one, and a
+	// run's memory must cover the heap the runtime really holds then.
+	work += largest
 	e.WorkspaceBytes = clampBytes(4 * work)
 	held, load := s.datasetBytes(m, w)
 	e.DatasetBytes = held
