@@ -112,7 +112,7 @@ func (s Spec) Estimate(m Machine) Estimate {
 	var e Estimate
 	var act, work, fwd, bwd float64 // floats and FLOPs, as float64: hostile specs overflow int64
 	var biggest int64 = -1
-	var largest float64 // the largest activation tensor, in floats
+	var largest float64                     // the largest activation tensor, in floats
 	leaf := true                            // the current node is the input batch (no gradient flows into it)
 	upstream := false                       // some layer before holds trainable values
 	act += float64(n) * float64(cur.Size()) // the input batch
