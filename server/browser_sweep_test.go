@@ -215,8 +215,13 @@ func TestBrowserTagsCSVDelete(t *testing.T) {
 	if err := setInput(ctx, `#runs-tag`, "baseline"); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#runs-csv`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`))); err != nil {
 		t.Fatal(err)
+	}
+	// The unfiltered table is on the page until the filtered one replaces it.
+	if err := waitJS(ctx, `location.search.includes('tag=baseline') && !!document.getElementById('runs-csv') && document.querySelectorAll('#runs tbody tr').length === 1`, 20*time.Second); err != nil {
+		n, _ := count(ctx, `#runs tbody tr`)
+		t.Fatalf("runs tagged baseline: %d rows (%v)", n, err)
 	}
 	if n, err := count(ctx, `#runs tbody tr`); err != nil || n != 1 {
 		t.Fatalf("runs tagged baseline: %d (%v)", n, err)
