@@ -98,6 +98,10 @@ func TestEnginesAgree(t *testing.T) {
 			conv(16, 3, true, true), conv(20, 3, false, true), conv(17, 3, true, false)}},
 		{name: "maxpool", shape: []int{2, 3, 7, 8}, heads: 1, layers: []layerBuilder{poolLayer{size: 2}}},
 		{name: "maxpool-4", shape: []int{2, 2, 9, 9}, heads: 1, layers: []layerBuilder{poolLayer{size: 4}}},
+		// Pooling right after a convolution with a fused ReLU applies the
+		// ReLU's mask as it routes the gradient (ops.poolState.conv).
+		{name: "conv-relu-pool", shape: []int{3, 2, 9, 11}, heads: 1, layers: []layerBuilder{
+			conv(5, 3, true, true), poolLayer{size: 2}, conv(4, 3, true, true), poolLayer{size: 3}}},
 		{name: "flatten-dense", shape: []int{3, 2, 3, 3}, heads: 1, layers: []layerBuilder{flattenLayer{}, denseLayer{units: 4, relu: true}}},
 		{name: "dropout", shape: []int{6, 10}, heads: 1, train: true, layers: []layerBuilder{dropoutLayer{rate: 0.3}}},
 		{name: "batchnorm-4d", shape: []int{4, 3, 3, 3}, heads: 1, train: true, layers: []layerBuilder{batchNormLayer{}}},

@@ -70,9 +70,21 @@ func TestTrainStepAllocations(t *testing.T) {
 
 // BenchmarkTrainStepCNN2 measures one training step (forward, backward,
 // Adam) of CNN model 2 at batch 256 and reports its allocations.
-func BenchmarkTrainStepCNN2(b *testing.B) {
+func BenchmarkTrainStepCNN2(b *testing.B) { benchTrainStep(b, "cnn2", 256) }
+
+// BenchmarkTrainStep measures a training step of each seed model at its
+// default batch. cpu-ms/step is the process's CPU time per step, which a
+// machine shared with other work disturbs less than the wall clock.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, name := range ModelNames() {
+		def, _ := modelDefFor(name)
+		b.Run(name, func(b *testing.B) { benchTrainStep(b, name, def.defaultBatch) })
+	}
+}
+
+func benchTrainStep(b *testing.B, name string, batch int) {
 	buildMu.Lock()
-	ts, err := newTrainStep("cnn2", 256, 1)
+	ts, err := newTrainStep(name, batch, 1)
 	buildMu.Unlock()
 	if err != nil {
 		b.Fatal(err)
@@ -85,10 +97,12 @@ func BenchmarkTrainStepCNN2(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if err := ts.step(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(256*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/step")
 }

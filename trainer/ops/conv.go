@@ -103,21 +103,33 @@ type convState struct {
 	scratch    []convScratch
 	db         buffer // filled by the weight-gradient op, returned by the bias one
 	// fwdRuns counts forward runs; maskedRun is the run whose output
-	// gradient has been masked by the fused ReLU in place.
+	// gradient, the buffer at masked, has been masked by the fused ReLU in
+	// place.
 	fwdRuns, maskedRun int
+	masked             *float32
 }
 
 // maskGrad applies the fused ReLU's mask to the output gradient dy in place,
 // once per forward run. Masking is idempotent and dy's only readers are this
-// convolution's gradient ops, so whichever runs first does it.
+// convolution's gradient ops, so whichever runs first does it, unless the
+// op that computed dy masked it already (markMasked).
 func (s *convState) maskGrad(y, dy []float32) {
-	if !s.g.relu || s.maskedRun == s.fwdRuns {
+	if !s.g.relu || len(dy) == 0 || (s.maskedRun == s.fwdRuns && s.masked == &dy[0]) {
 		return
 	}
 	parallelFor(len(dy), workers(), func(_, lo, hi int) {
 		reluMask(true, y[lo:hi], dy[lo:hi], dy[lo:hi])
 	})
-	s.maskedRun = s.fwdRuns
+	s.markMasked(dy)
+}
+
+// markMasked records that dy, the output gradient of this forward run, has
+// had the ReLU's mask applied. A gradient that reaches the convolution in
+// another buffer (summed with another consumer's, say) is masked again.
+func (s *convState) markMasked(dy []float32) {
+	if len(dy) > 0 {
+		s.maskedRun, s.masked = s.fwdRuns, &dy[0]
+	}
 }
 
 func (s *convState) workerScratch() []convScratch {

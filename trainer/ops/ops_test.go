@@ -365,3 +365,83 @@ func TestPool2Kernels(t *testing.T) {
 		}
 	}
 }
+
+// TestPool2Grad checks the 2x2 pooling gradient of every kernel set against
+// routing each dy to its chosen input, with and without the fused ReLU's
+// mask, on ties and NaNs, over widths that leave 0 to 15 outputs in the last
+// 16-lane group and planes with an odd row and column.
+func TestPool2Grad(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, ks := range kernelSets {
+		for _, hw := range [][2]int{{2, 2}, {3, 3}, {7, 9}, {14, 14}, {28, 28}, {5, 30}, {4, 65}, {6, 62}, {48, 128}, {3, 99}, {22, 33}} {
+			h, w := hw[0], hw[1]
+			ho, wo := h/2, w/2
+			x := make([]float32, h*w)
+			for i := range x {
+				switch r.IntN(5) {
+				case 0:
+					x[i] = float32(math.NaN())
+				case 1:
+					x[i] = float32(r.IntN(2))
+				default:
+					x[i] = float32(r.NormFloat64())
+				}
+			}
+			y, am := make([]float32, ho*wo), make([]int32, ho*wo)
+			pool2(x, w, ho, wo, y, am)
+			dy := randSlice(r, ho*wo)
+			for _, mask := range []bool{false, true} {
+				want := make([]float32, h*w)
+				for i, v := range dy {
+					if !mask || y[i] > 0 {
+						want[am[i]] += v
+					}
+				}
+				got := make([]float32, h*w+16)
+				for i := range got {
+					got[i] = 7 // every element is written, none beyond
+				}
+				ks.pool2GradPlane(dy, y, am, w, h, ho, wo, mask, got[:h*w])
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s %dx%d mask %v: dx[%d] = %v, want %v", ks.name, h, w, mask, i, got[i], want[i])
+					}
+				}
+				for i := h * w; i < len(got); i++ {
+					if got[i] != 7 {
+						t.Fatalf("%s %dx%d: wrote beyond the plane at %d", ks.name, h, w, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConvReLUPoolGradient checks a convolution with a fused ReLU followed
+// by max pooling, where the pooling's gradient applies the ReLU's mask,
+// against gorgonia's Conv2d, Rectify and MaxPool2D (2x2, and 3x3 by the
+// generic path).
+func TestConvReLUPoolGradient(t *testing.T) {
+	for _, k := range []int{2, 3} {
+		r := rand.New(rand.NewPCG(8, uint64(k)))
+		x := newParam(r, 1, 3, 2, 12, 12)
+		w := newParam(r, 0.5, 5, 2, 3, 3)
+		b := newParam(r, 0.5, 5)
+		params, wrt := []*param{x, w, b}, []bool{true, true, true}
+		mine := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			y, err := conv2D(in[0], in[1], in[2], Same, true, true)
+			if err != nil {
+				return nil, err
+			}
+			return MaxPool2D(y, k)
+		}
+		ref := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			y, err := gorgoniaConv(in[0], in[1], in[2], Same, true)
+			if err != nil {
+				return nil, err
+			}
+			return gorgonia.MaxPool2D(y, tensor.Shape{k, k}, []int{0, 0}, []int{k, k})
+		}
+		compare(t, params, wrt, mine, ref, 1e-4)
+	}
+}

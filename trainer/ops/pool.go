@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -15,6 +16,12 @@ type poolState struct {
 	n, c, h, w, k, ho, wo int
 	argmax                []int32
 	ks                    *kernels
+	// conv is the state of the convolution with a fused ReLU that computes
+	// x, or nil. Its output is zero wherever it is not positive, so the
+	// pooled output is positive exactly where the chosen input is: the
+	// gradient op applies the convolution's ReLU mask as it routes dy and
+	// tells conv so (convState.markMasked), sparing it a pass over dx.
+	conv *convState
 }
 
 // maxPoolOp is k x k max pooling with stride k; rows and columns that do not
@@ -36,6 +43,9 @@ func MaxPool2D(x *gorgonia.Node, k int) (*gorgonia.Node, error) {
 		return nil, fmt.Errorf("ops: MaxPool2D window %d does not fit input %v", k, s)
 	}
 	st := &poolState{n: s[0], c: s[1], h: s[2], w: s[3], k: k, ho: s[2] / k, wo: s[3] / k, ks: defaultKernels}
+	if c, ok := x.Op().(*conv2dOp); ok && c.st.g.relu {
+		st.conv = c.st
+	}
 	return gorgonia.ApplyOp(&maxPoolOp{st: st}, x)
 }
 
@@ -106,7 +116,8 @@ func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 }
 
 // maxPoolGradOp routes the output gradient to the inputs the forward pass
-// chose. Its inputs are (y, dy); y only orders it after the forward pass.
+// chose. Its inputs are (y, dy); y, the pooled output, orders it after the
+// forward pass and gives the fused ReLU's mask (poolState.conv).
 type maxPoolGradOp struct {
 	opBase
 	st  *poolState
@@ -130,6 +141,10 @@ func (op *maxPoolGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err := checkArity(op, len(inputs), 2); err != nil {
 		return nil, err
 	}
+	y, _, err := f32(inputs[0])
+	if err != nil {
+		return nil, err
+	}
 	dy, _, err := f32(inputs[1])
 	if err != nil {
 		return nil, err
@@ -138,17 +153,64 @@ func (op *maxPoolGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	out := op.out.get(s.n, s.c, s.h, s.w)
 	dx := out.Float32s()
 	planes := s.n * s.c
+	mask := s.conv != nil
 	parallelFor(planes, workers(), func(_, lo, hi int) {
+		if s.k == 2 {
+			for pl := lo; pl < hi; pl++ {
+				o := pl * s.ho * s.wo
+				s.ks.pool2GradPlane(dy[o:o+s.ho*s.wo], y[o:o+s.ho*s.wo], s.argmax[o:o+s.ho*s.wo], s.w, s.h, s.ho, s.wo, mask, dx[pl*s.h*s.w:(pl+1)*s.h*s.w])
+			}
+			return
+		}
 		clear(dx[lo*s.h*s.w : hi*s.h*s.w])
 		for pl := lo; pl < hi; pl++ {
 			base := pl * s.h * s.w
 			for i := pl * s.ho * s.wo; i < (pl+1)*s.ho*s.wo; i++ {
-				dx[base+int(s.argmax[i])] += dy[i]
+				if v := dy[i]; !mask || y[i] > 0 {
+					dx[base+int(s.argmax[i])] += v
+				}
 			}
 		}
 	})
+	if mask {
+		s.conv.markMasked(dx)
+	}
 	return out, nil
 }
+
+// pool2Grad writes the gradient dx (h rows w apart) of one plane's 2x2
+// pooling: each window's chosen input (argmax, an index in the plane) gets
+// its dy and the others zero, as do the dropped odd row and column. With
+// mask, dy counts only where the pooled output y is positive (a fused
+// ReLU's mask; NaN is not positive). Each window is written whole with
+// selects on the bits, without branches.
+func pool2Grad(dy, y []float32, argmax []int32, w, h, ho, wo int, mask bool, dx []float32) {
+	for oy := 0; oy < ho; oy++ {
+		i0 := 2 * oy * w
+		r0 := dx[i0 : i0+w]
+		r1 := dx[i0+w : i0+2*w]
+		dr := dy[oy*wo : oy*wo+wo]
+		yr := y[oy*wo : oy*wo+wo]
+		ar := argmax[oy*wo : oy*wo+wo]
+		for ox, d := range dr {
+			v := math.Float32bits(d)
+			if mask && !(yr[ox] > 0) {
+				v = 0
+			}
+			rel := uint32(ar[ox] - int32(i0+2*ox))
+			r0[2*ox] = math.Float32frombits(v & eqZero(rel))
+			r0[2*ox+1] = math.Float32frombits(v & eqZero(rel-1))
+			r1[2*ox] = math.Float32frombits(v & eqZero(rel-uint32(w)))
+			r1[2*ox+1] = math.Float32frombits(v & eqZero(rel-uint32(w)-1))
+		}
+		clear(r0[2*wo:])
+		clear(r1[2*wo:])
+	}
+	clear(dx[2*ho*w : h*w])
+}
+
+// eqZero is all ones when u is zero and zero otherwise.
+func eqZero(u uint32) uint32 { return ((u | -u) >> 31) - 1 }
 
 func (op *maxPoolGradOp) DiffWRT(int) []bool { return []bool{false, false} }
 func (op *maxPoolGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {

@@ -132,3 +132,145 @@ rowdone:
 	JNZ  row
 	VZEROUPPER
 	RET
+
+DATA poolLo<>+0(SB)/4, $0
+DATA poolLo<>+4(SB)/4, $16
+DATA poolLo<>+8(SB)/4, $1
+DATA poolLo<>+12(SB)/4, $17
+DATA poolLo<>+16(SB)/4, $2
+DATA poolLo<>+20(SB)/4, $18
+DATA poolLo<>+24(SB)/4, $3
+DATA poolLo<>+28(SB)/4, $19
+DATA poolLo<>+32(SB)/4, $4
+DATA poolLo<>+36(SB)/4, $20
+DATA poolLo<>+40(SB)/4, $5
+DATA poolLo<>+44(SB)/4, $21
+DATA poolLo<>+48(SB)/4, $6
+DATA poolLo<>+52(SB)/4, $22
+DATA poolLo<>+56(SB)/4, $7
+DATA poolLo<>+60(SB)/4, $23
+GLOBL poolLo<>(SB), RODATA|NOPTR, $64
+
+// GRAD16 routes 16 output gradients (fewer under K1) to their windows: Z0
+// dy, Z3 the index of each maximum relative to its window's first input;
+// K2 the lanes that pass the mask. Row 0 of the 16 windows goes to Z8, Z4
+// and row 1 to Z9, Z6 (32 floats each, in column order).
+#define GRAD16 \
+	VPCMPEQD Z26, Z3, K2, K4 \
+	VMOVAPS.Z Z0, K4, Z4 \
+	VPCMPEQD Z27, Z3, K2, K4 \
+	VMOVAPS.Z Z0, K4, Z5 \
+	VPCMPEQD Z29, Z3, K2, K4 \
+	VMOVAPS.Z Z0, K4, Z6 \
+	VPCMPEQD Z28, Z3, K2, K4 \
+	VMOVAPS.Z Z0, K4, Z7 \
+	VMOVAPS Z4, Z8 \
+	VPERMT2PS Z5, Z31, Z8 \
+	VPERMT2PS Z5, Z30, Z4 \
+	VMOVAPS Z6, Z9 \
+	VPERMT2PS Z7, Z31, Z9 \
+	VPERMT2PS Z7, Z30, Z6
+
+// LOAD16 loads 16 outputs' dy (Z0) and window-relative indices (Z3) under
+// K1 and sets K2 to the lanes that pass the mask (y > 0 when R12 is set).
+#define LOAD16 \
+	VMOVUPS.Z (AX), K1, Z0 \
+	VMOVDQU32.Z (R8), K1, Z3 \
+	VPSUBD Z12, Z3, Z3 \
+	KMOVW K1, K2 \
+	TESTQ R12, R12 \
+	JZ    3(PC) \
+	VMOVUPS.Z (SI), K1, Z1 \
+	VCMPPS $0x1e, Z26, Z1, K1, K2
+
+// func pool2GradAVX512(dy, y *float32, argmax *int32, w, ho, wo, mask int, dx *float32)
+//
+// The gradient of 2x2 max pooling for one plane, as the Go function
+// pool2Grad, for the first 2*ho rows and 2*wo columns of dx (rows w floats
+// apart); the caller clears an odd last row and column.
+TEXT ·pool2GradAVX512(SB), NOSPLIT, $0-64
+	MOVQ dy+0(FP), AX
+	MOVQ y+8(FP), SI
+	MOVQ argmax+16(FP), R8
+	MOVQ w+24(FP), BX
+	MOVQ ho+32(FP), R9
+	MOVQ wo+40(FP), R10
+	MOVQ mask+48(FP), R12
+	MOVQ dx+56(FP), DI
+	VMOVDQU32 poolLo<>(SB), Z31
+	MOVL $8, DX
+	VPBROADCASTD DX, Z30
+	VPADDD Z30, Z31, Z30        // 8, 24, 9, 25, ...: the high half
+	VMOVDQU32 poolEven<>(SB), Z25
+	VPBROADCASTD BX, Z29        // w
+	MOVL $1, DX
+	VPBROADCASTD DX, Z27        // 1
+	VPADDD Z27, Z29, Z28        // w+1
+	VPXORD Z26, Z26, Z26        // 0
+	MOVL $32, DX
+	VPBROADCASTD DX, Z24        // 32
+	SHLQ $2, BX                 // w in bytes
+	// Masks of the last group: t outputs (K3) and 2t columns (K6), t = wo%16.
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, DX
+	SHLQ CX, DX
+	DECQ DX
+	KMOVW DX, K3
+	SHLQ $1, CX
+	MOVQ $1, DX
+	SHLQ CX, DX
+	DECQ DX
+	KMOVQ DX, K6
+	XORQ DX, DX                 // index in the plane of the row pair's first element
+
+grow:
+	VPBROADCASTD DX, Z12
+	VPADDD Z25, Z12, Z12        // first input column of each window: 2*lane
+	MOVQ DI, R11
+	MOVQ R10, CX
+	KXNORW K1, K1, K1
+
+ggroup:
+	CMPQ CX, $16
+	JLT  gtail
+	LOAD16
+	GRAD16
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z4, 64(DI)
+	VMOVUPS Z9, (DI)(BX*1)
+	VMOVUPS Z6, 64(DI)(BX*1)
+	VPADDD Z24, Z12, Z12
+	ADDQ $64, AX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JMP  ggroup
+
+gtail:
+	TESTQ CX, CX
+	JZ    growdone
+	KMOVW K3, K1
+	LOAD16
+	GRAD16
+	KMOVW K6, K5
+	KSHIFTRQ $16, K6, K7
+	VMOVUPS Z8, K5, (DI)
+	VMOVUPS Z4, K7, 64(DI)
+	VMOVUPS Z9, K5, (DI)(BX*1)
+	VMOVUPS Z6, K7, 64(DI)(BX*1)
+	LEAQ (AX)(CX*4), AX
+	LEAQ (SI)(CX*4), SI
+	LEAQ (R8)(CX*4), R8
+
+growdone:
+	MOVQ R11, DI
+	LEAQ (DI)(BX*2), DI
+	MOVQ BX, CX
+	SHRQ $1, CX                 // 2w elements
+	ADDQ CX, DX
+	DECQ R9
+	JNZ  grow
+	VZEROUPPER
+	RET
