@@ -83,8 +83,13 @@ func TestBrowserSweepAndRunsTable(t *testing.T) {
 	if err := setInput(ctx, `#runs-q`, "learning_rate < 0.001"); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#runs tbody`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`))); err != nil {
 		t.Fatal(err)
+	}
+	// The page with the error stays until the filtered one replaces it.
+	if err := waitJS(ctx, `location.search.includes('learning_rate') && !document.getElementById('runs-filter-error') && document.querySelectorAll('#runs tbody tr').length === 2`, 20*time.Second); err != nil {
+		n, _ := count(ctx, `#runs tbody tr`)
+		t.Fatalf("filtered by learning_rate < 0.001: %d rows (%v)", n, err)
 	}
 	if n, err := count(ctx, `#runs tbody tr`); err != nil || n != 2 {
 		t.Fatalf("filtered by learning_rate < 0.001: %d rows (%v)", n, err)
