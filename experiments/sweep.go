@@ -86,11 +86,15 @@ func (v SweepValues) MarshalJSON() ([]byte, error) {
 // MinEpochs*Eta, MinEpochs*Eta², ...; at each rung a run outside the top
 // 1/Eta of the runs that reached it (by Metric) stops.
 type ASHA struct {
-	// Metric is val_loss (lower is better), val_accuracy or accuracy.
+	// Metric is val_loss or loss (lower is better), val_accuracy or accuracy.
 	Metric    string `json:"metric"`
 	MinEpochs int    `json:"min_epochs"`
 	Eta       int    `json:"eta"`
 }
+
+// LowerIsBetter reports whether a smaller value of the metric ranks higher
+// (the losses).
+func (a ASHA) LowerIsBetter() bool { return a.Metric == "val_loss" || a.Metric == "loss" }
 
 // Rungs returns the epochs at which runs of up to maxEpochs are compared.
 func (a ASHA) Rungs(maxEpochs int) []int {
@@ -309,8 +313,8 @@ func (s Sweep) Expand(base Spec) ([]SweepPoint, error) {
 		if a.Metric != "val_loss" && a.Metric != "val_accuracy" && a.Metric != "accuracy" && a.Metric != "loss" {
 			errs["sweep.asha.metric"] = "metric is val_loss, val_accuracy, loss or accuracy"
 		}
-		if a.MinEpochs < 1 {
-			errs["sweep.asha.min_epochs"] = "min_epochs must be at least 1"
+		if a.MinEpochs < 1 || a.MinEpochs > MaxEpochs {
+			errs["sweep.asha.min_epochs"] = fmt.Sprintf("min_epochs must be 1..%d", MaxEpochs)
 		}
 		if a.Eta < 2 || a.Eta > 10 {
 			errs["sweep.asha.eta"] = "eta must be 2..10"
@@ -370,7 +374,35 @@ func (s Sweep) Expand(base Spec) ([]SweepPoint, error) {
 		}
 		out = append(out, SweepPoint{Spec: spec, Values: p})
 	}
+	if err := s.checkASHA(out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkASHA checks successive halving against the expanded points: some
+// point must train past the first rung, and a validation metric needs a
+// validation set in every point.
+func (s Sweep) checkASHA(points []SweepPoint) error {
+	a := s.ASHA
+	if a == nil {
+		return nil
+	}
+	errs := map[string]string{}
+	most := 0
+	for _, p := range points {
+		most = max(most, p.Spec.Epochs)
+		if strings.HasPrefix(a.Metric, "val_") && p.Spec.ValFraction <= 0 {
+			errs["sweep.asha.metric"] = fmt.Sprintf("%s needs a validation set: set val_fraction above 0, or rank by %s", a.Metric, strings.TrimPrefix(a.Metric, "val_"))
+		}
+	}
+	if len(a.Rungs(most)) == 0 {
+		errs["sweep.asha.min_epochs"] = fmt.Sprintf("min_epochs %d must be below the epochs of some point (at most %d), or no run is ever compared", a.MinEpochs, most)
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
 }
 
 // sweepFieldErrors names the swept setting behind each error of an invalid

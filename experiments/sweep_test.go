@@ -99,7 +99,10 @@ func TestSweepErrorsNameTheSetting(t *testing.T) {
 		`{"mode": "random", "params": {"epochs": [1]}}`:                      {"sweep.samples", "1 to 1000"},
 		`{"mode": "spiral", "params": {"epochs": [1]}}`:                      {"sweep.mode", "grid or random"},
 		`{"params": {}}`: {"sweep.params", "at least one"},
-		`{"params": {"epochs": [1], "asha": null}, "asha": {"metric": "x", "eta": 1}}`: {"sweep.asha.eta", "2..10"},
+		`{"params": {"epochs": [1], "asha": null}, "asha": {"metric": "x", "eta": 1}}`:          {"sweep.asha.eta", "2..10"},
+		`{"params": {"epochs": [1]}, "asha": {"metric": "val_f1", "min_epochs": 1, "eta": 3}}`:  {"sweep.asha.metric", "val_loss, val_accuracy"},
+		`{"params": {"epochs": [1]}, "asha": {"metric": "loss", "min_epochs": 0, "eta": 3}}`:    {"sweep.asha.min_epochs", "1..1000"},
+		`{"params": {"epochs": [4, 8]}, "asha": {"metric": "loss", "min_epochs": 8, "eta": 2}}`: {"sweep.asha.min_epochs", "below the epochs of some point (at most 8)"},
 	} {
 		sw := decodeSweep(t, body)
 		_, err := sw.Expand(p.Spec)
@@ -125,5 +128,20 @@ func TestASHARungs(t *testing.T) {
 	}
 	if got := (ASHA{MinEpochs: 5, Eta: 2}).Rungs(5); len(got) != 0 {
 		t.Fatalf("rungs = %v", got)
+	}
+}
+
+func TestASHAValidationMetricNeedsValidationSet(t *testing.T) {
+	p, _ := PresetByName("mnist-nn1")
+	spec := p.Spec.Clone()
+	spec.ValFraction = 0
+	sw := decodeSweep(t, `{"params": {"epochs": [4, 8]}, "asha": {"metric": "val_accuracy", "min_epochs": 2, "eta": 2}}`)
+	var ve *ValidationError
+	if _, err := sw.Expand(spec); !errors.As(err, &ve) || !strings.Contains(ve.Fields["sweep.asha.metric"], "val_fraction") {
+		t.Fatalf("val_accuracy without a validation set: %v", err)
+	}
+	sw.ASHA.Metric = "accuracy"
+	if _, err := sw.Expand(spec); err != nil {
+		t.Fatalf("accuracy without a validation set: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"strings"
 	"time"
 
 	"github.com/trainyard/trainyard/experiments"
@@ -9,21 +10,43 @@ import (
 // Status is where a run is in its life.
 type Status string
 
-// The statuses a run moves through: queued -> running -> succeeded | failed | cancelled.
+// The statuses a run moves through: queued -> running -> succeeded | failed |
+// cancelled | stopped. A run is stopped when a sweep's successive halving
+// (experiments.ASHA) ends it early at a rung ("stopped early" on pages); it
+// keeps its epochs and the weights of its last checkpoint.
 const (
 	StatusQueued    Status = "queued"
 	StatusRunning   Status = "running"
 	StatusSucceeded Status = "succeeded"
 	StatusFailed    Status = "failed"
 	StatusCancelled Status = "cancelled"
+	StatusStopped   Status = "stopped"
 )
 
 // Statuses lists every status in lifecycle order.
-var Statuses = []Status{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled}
+var Statuses = []Status{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled, StatusStopped}
 
 // Done reports whether the status is final.
 func (s Status) Done() bool {
-	return s == StatusSucceeded || s == StatusFailed || s == StatusCancelled
+	return s == StatusSucceeded || s == StatusFailed || s == StatusCancelled || s == StatusStopped
+}
+
+// Label is the status as pages show it: "stopped early" for stopped, else
+// the status itself.
+func (s Status) Label() string {
+	if s == StatusStopped {
+		return "stopped early"
+	}
+	return string(s)
+}
+
+// StatusNames lists the statuses for messages: "queued, running, ...".
+func StatusNames() string {
+	names := make([]string, len(Statuses))
+	for i, s := range Statuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Valid reports whether s is one of the known statuses.
@@ -57,6 +80,9 @@ type Run struct {
 	WeightsPath string      `json:"-"`
 	Epochs      []Epoch     `json:"epochs"`
 	Test        *TestResult `json:"test"`
+	// StopRung is, for a stopped run, the epoch of the successive-halving
+	// rung that stopped it (0 for every other run).
+	StopRung int `json:"stop_rung"`
 	// Tags and Note are the person's labels and words on the run.
 	Tags []string `json:"tags"`
 	Note string   `json:"note"`

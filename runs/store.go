@@ -66,6 +66,8 @@ type runRow struct {
 	CheckpointEpoch int
 	// Stops counts the attempts whose process died while training the run.
 	Stops int
+	// StopRung is the rung (an epoch) at which successive halving stopped the run.
+	StopRung int
 	// Joined from experiments.
 	ExperimentName   string `gorm:"->;column:experiment_name"`
 	ExperimentPreset string `gorm:"->;column:experiment_preset"`
@@ -95,7 +97,7 @@ func (r runRow) run() (Run, error) {
 		ID: r.ID, ExperimentID: r.ExperimentID, Experiment: r.ExperimentName, Preset: r.ExperimentPreset, CreatedBy: r.CreatedBy,
 		Status: Status(r.Status), Error: r.Error, Device: r.Device, CreatedAt: r.CreatedAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TrainSeconds: r.TrainSeconds, WeightsPath: r.WeightsPath,
-		Note: r.Note, Tags: []string{},
+		Note: r.Note, Tags: []string{}, StopRung: r.StopRung,
 	}
 	if err := json.Unmarshal([]byte(r.Spec), &run.Spec); err != nil {
 		return Run{}, fmt.Errorf("run %d: decode spec: %w", r.ID, err)

@@ -22,7 +22,7 @@ const homeSuites = 5
 func statusFilter(c echo.Context) (runs.Status, error) {
 	s := runs.Status(c.QueryParam("status"))
 	if s != "" && !s.Valid() {
-		return "", &runs.ParamError{Param: "status", Msg: fmt.Sprintf("unknown status %q (queued, running, succeeded, failed, cancelled)", clipMsg(string(s)))}
+		return "", &runs.ParamError{Param: "status", Msg: fmt.Sprintf("unknown status %q (%s)", clipMsg(string(s)), runs.StatusNames())}
 	}
 	return s, nil
 }

@@ -77,13 +77,13 @@ func (h *handler) apiRunsCSV(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentDisposition, `attachment; filename="runs.csv"`)
 	w.WriteHeader(http.StatusOK)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"id", "experiment", "preset", "status", "dataset", "optimizer", "epochs", "batch_size",
+	cw.Write([]string{"id", "experiment", "preset", "status", "stop_rung", "dataset", "optimizer", "epochs", "batch_size",
 		"learning_rate", "seed", "train_limit", "params", "test_accuracy", "best_val_accuracy",
 		"test_char_accuracy", "best_val_char_accuracy", "train_seconds", "created_at", "tags", "note"})
 	page, rows := first, 0
 	for {
 		for _, r := range page.Runs {
-			cw.Write([]string{strconv.FormatInt(r.ID, 10), csvText(r.Experiment), r.Preset, string(r.Status), r.Spec.Dataset,
+			cw.Write([]string{strconv.FormatInt(r.ID, 10), csvText(r.Experiment), r.Preset, string(r.Status), strconv.Itoa(r.StopRung), r.Spec.Dataset,
 				r.Spec.Optimizer, strconv.Itoa(r.Spec.Epochs), strconv.Itoa(r.Spec.BatchSize), num(r.Spec.LearningRate),
 				strconv.FormatInt(r.Spec.Seed, 10), strconv.Itoa(r.Spec.TrainLimit), strconv.Itoa(r.Params),
 				optNum(r.TestAccuracy), optNum(r.BestValAccuracy), optNum(testCharAccuracy(r.Run)), optNum(bestValCharAccuracy(r.Run)),

@@ -24,6 +24,7 @@ func (h *handler) sweepProps(ctx context.Context, e experiments.Experiment) (*we
 	index := map[string]int{}
 	type acc struct{ test, val []float64 }
 	var accs []acc
+	stopped := map[int]int{} // rung -> runs stopped there
 	q := runs.ListQuery{ExperimentID: e.ID, Sort: "created", Limit: runs.MaxListLimit}
 	for pages := 0; pages < (experiments.MaxSweepPoints+runs.MaxListLimit-1)/runs.MaxListLimit; pages++ {
 		page, err := h.runs.List(ctx, q)
@@ -47,6 +48,10 @@ func (h *handler) sweepProps(ctx context.Context, e experiments.Experiment) (*we
 			}
 			row := &p.Rows[i]
 			row.Runs = append(row.Runs, r.ID)
+			row.StopRungs = append(row.StopRungs, r.StopRung)
+			if r.Status == runs.StatusStopped {
+				stopped[r.StopRung]++
+			}
 			if r.TestAccuracy != nil {
 				row.Done++
 				if len(accs[i].test) == 0 || *r.TestAccuracy > maxOf(accs[i].test) {
@@ -62,6 +67,23 @@ func (h *handler) sweepProps(ctx context.Context, e experiments.Experiment) (*we
 			break
 		}
 		q.Cursor = *page.NextCursor
+	}
+	if a := sw.ASHA; a != nil {
+		most := 0
+		for _, row := range p.Rows {
+			for i, name := range params {
+				if name == "epochs" {
+					most = max(most, int(row.Values[i]))
+				}
+			}
+		}
+		if most == 0 {
+			most = e.Spec.Epochs
+		}
+		p.ASHA = &web.SweepASHA{Metric: a.Metric, MinEpochs: a.MinEpochs, Eta: a.Eta}
+		for _, rung := range a.Rungs(most) {
+			p.ASHA.Rungs = append(p.ASHA.Rungs, web.SweepRung{Epoch: rung, Stopped: stopped[rung]})
+		}
 	}
 	bestScore := -1.0
 	for i := range p.Rows {

@@ -256,7 +256,7 @@ func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add
 
 // WeightsFile is the path of a finished run's weights file, or an error when it has none.
 func (t *Trainer) WeightsFile(r runs.Run) (string, error) {
-	if r.Status != runs.StatusSucceeded || r.WeightsPath == "" {
+	if (r.Status != runs.StatusSucceeded && r.Status != runs.StatusStopped) || r.WeightsPath == "" {
 		return "", fmt.Errorf("run %d has no weights: it is %s", r.ID, r.Status)
 	}
 	p := filepath.Join(t.cfg.DataDir, filepath.FromSlash(r.WeightsPath))

@@ -32,6 +32,10 @@ func (TrainArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAtte
 // errCancelled is the cause of a training stopped because its run was cancelled.
 var errCancelled = errors.New("run cancelled")
 
+// errStopped is the cause of a training stopped because successive halving
+// stopped its run at a rung.
+var errStopped = errors.New("run stopped early")
+
 type trainWorker struct {
 	river.WorkerDefaults[TrainArgs]
 	t *Trainer
@@ -97,10 +101,18 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 		// job again later; that try finds the run busy or finished.
 		t.cfg.Logger.Warn("run taken over by another attempt; this attempt stops without writing", "run", id)
 		return fmt.Errorf("run %d: %w", id, runs.ErrLeaseLost)
-	case errors.Is(err, runs.ErrFinished), errors.Is(context.Cause(trainCtx), errCancelled):
+	case errors.Is(err, runs.ErrFinished), errors.Is(err, errStopped),
+		errors.Is(context.Cause(trainCtx), errCancelled), errors.Is(context.Cause(trainCtx), errStopped):
 		// Ended elsewhere: cancelled by a person (here or in another
-		// process), or finished by the attempt that took it over.
-		if r, rerr := t.runs.Run(bg, id); rerr == nil && r.Status != runs.StatusCancelled {
+		// process), stopped early by successive halving, or finished by
+		// the attempt that took it over.
+		r, rerr := t.runs.Run(bg, id)
+		switch {
+		case rerr == nil && r.Status == runs.StatusStopped:
+			t.keepStoppedWeights(bg, r)
+			t.removeCheckpoints(id)
+			return river.JobCancel(fmt.Errorf("run %d stopped early", id))
+		case rerr == nil && r.Status != runs.StatusCancelled:
 			t.cfg.Logger.Warn("run finished by another attempt; this attempt stops without writing", "run", id)
 			return nil
 		}
@@ -109,9 +121,12 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 	case trainCtx.Err() != nil:
 		// Stopped by shutdown or by River: release the run so the next
 		// process resumes it from its checkpoint at once.
-		if r, rerr := t.runs.Run(bg, id); rerr == nil && r.Status == runs.StatusCancelled {
+		if r, rerr := t.runs.Run(bg, id); rerr == nil && (r.Status == runs.StatusCancelled || r.Status == runs.StatusStopped) {
+			if r.Status == runs.StatusStopped {
+				t.keepStoppedWeights(bg, r)
+			}
 			t.removeCheckpoints(id)
-			return river.JobCancel(fmt.Errorf("run %d cancelled", id))
+			return river.JobCancel(fmt.Errorf("run %d %s", id, r.Status))
 		}
 		if rerr := t.runs.Release(bg, lease); rerr != nil {
 			t.cfg.Logger.Warn("release run", "run", id, "err", rerr)
@@ -267,6 +282,10 @@ func (t *Trainer) train(ctx context.Context, lease runs.Lease) error {
 		return err
 	}
 	spec := run.Spec
+	asha, err := t.ashaOf(ctx, run)
+	if err != nil {
+		return err
+	}
 	data, err := t.data.splits(spec)
 	if err != nil {
 		return err
@@ -327,6 +346,9 @@ func (t *Trainer) train(ctx context.Context, lease runs.Lease) error {
 			}
 			keepOnly(ckptDir, name)
 			t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventEpoch, Data: e})
+			if asha != nil && asha.rungs[e.Epoch] {
+				return t.applyRung(ctx, run, asha.ASHA, e.Epoch)
+			}
 			return nil
 		},
 	}

@@ -15,15 +15,35 @@ type SweepProps struct {
 	Best int
 	// Seeds is how many runs each configuration has.
 	Seeds int
+	// ASHA is the successive halving the sweep runs under, nil without.
+	ASHA *SweepASHA
+}
+
+// SweepASHA is a sweep's successive halving: its settings and, for each
+// rung, how many runs it stopped there.
+type SweepASHA struct {
+	Metric    string
+	MinEpochs int
+	Eta       int
+	Rungs     []SweepRung
+}
+
+// SweepRung is one rung (an epoch) and the runs stopped at it.
+type SweepRung struct {
+	Epoch   int
+	Stopped int
 }
 
 // SweepRow is one configuration of a sweep and how its runs did.
 type SweepRow struct {
 	Values []float64 `json:"values"`
 	// Runs are the configuration's runs; BestRun the one to re-run.
-	Runs    []int64 `json:"runs"`
-	BestRun int64   `json:"best_run"`
-	Done    int     `json:"done"`
+	Runs []int64 `json:"runs"`
+	// StopRungs are, aligned with Runs, the rung (epoch) at which
+	// successive halving stopped each run, 0 for a run it did not stop.
+	StopRungs []int `json:"stop_rungs"`
+	BestRun   int64 `json:"best_run"`
+	Done      int   `json:"done"`
 	// TestAccuracy and BestValAccuracy are the means over the finished
 	// seeds (null until one finishes); Std is the test accuracy's sample
 	// standard deviation (null below two).
@@ -53,3 +73,21 @@ func sweepTitle(p SweepProps) string {
 }
 
 func sweepValueText(v float64) string { return num(v) }
+
+func ashaText(a SweepASHA) string {
+	var b strings.Builder
+	b.WriteString("Successive halving by " + a.Metric + " (η = " + itoa(a.Eta) + "): rungs at epoch")
+	if len(a.Rungs) != 1 {
+		b.WriteString("s")
+	}
+	for i, r := range a.Rungs {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(" " + itoa(r.Epoch))
+	}
+	b.WriteString("; at each, the runs outside the top 1/" + itoa(a.Eta) + " stop early.")
+	return b.String()
+}
+
+func stoppedAtText(rung int) string { return "stopped early at epoch " + itoa(rung) }

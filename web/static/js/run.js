@@ -13,7 +13,7 @@
   if (!node) return;
   var run = JSON.parse(node.textContent);
   var epochs = (run.epochs || []).slice();
-  var FINAL = { succeeded: true, failed: true, cancelled: true };
+  var FINAL = { succeeded: true, failed: true, cancelled: true, stopped: true };
 
   function $(id) { return document.getElementById(id); }
   function setText(id, text) { var el = $(id); if (el) el.textContent = text; }
