@@ -57,7 +57,7 @@ func cmp(s, fallback string) string {
 func (e Estimate) Text() string {
 	parts := []string{"training memory " + FormatBytes(e.MemoryBytes), formatFLOPs(e.FLOPsPerImage) + " per image"}
 	if e.EpochSeconds > 0 {
-		parts = append(parts, "about "+formatSeconds(e.EpochSeconds)+" per epoch here")
+		parts = append(parts, "about "+FormatSeconds(e.EpochSeconds)+" per epoch here")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -91,7 +91,8 @@ func formatFLOPs(f float64) string {
 	}
 }
 
-func formatSeconds(s float64) string {
+// FormatSeconds writes a duration for people: "40 s", "12 min", "1.5 h", "3 days".
+func FormatSeconds(s float64) string {
 	switch {
 	case s < 1:
 		return "1 s"

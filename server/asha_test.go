@@ -45,7 +45,12 @@ func TestASHASweepEndToEnd(t *testing.T) {
 			!strings.Contains(r.Error, "outside the top 1/2") || r.Test != nil {
 			t.Fatalf("stopped run %d: rung %d, %d epochs, finished %v, test %v, %q", rid, r.StopRung, len(r.Epochs), r.FinishedAt, r.Test, r.Error)
 		}
+		// The job keeps the weights just after the run is marked stopped.
 		code, b, _ := a.do(t, "GET", "/api/runs/"+itoa(rid)+"/weights", "")
+		for deadline := time.Now().Add(30 * time.Second); code != http.StatusOK && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			code, b, _ = a.do(t, "GET", "/api/runs/"+itoa(rid)+"/weights", "")
+		}
 		if code != http.StatusOK {
 			t.Fatalf("weights of stopped run %d: %d %s", rid, code, b)
 		}

@@ -79,36 +79,39 @@ func (r createRequest) resolve() (experiments.Spec, error) {
 	return spec, nil
 }
 
-// create validates the request and queues one run per repeat, seeds seed..seed+repeats-1.
-func (h *handler) create(ctx context.Context, req createRequest) (createResponse, error) {
+// plan is what a request would queue: its base spec, its sweep's points
+// (one point, the spec, without a sweep) and one spec per point and repeat
+// (seeds seed..seed+repeats-1), each admitted under this server's limits.
+type plan struct {
+	spec   experiments.Spec
+	points []experiments.SweepPoint
+	specs  []experiments.Spec
+}
+
+// plan validates the request and expands it into the runs it would queue,
+// or returns every field error it finds (422).
+func (h *handler) plan(ctx context.Context, req *createRequest) (plan, error) {
 	if req.Repeats == 0 {
 		req.Repeats = 1
 	}
 	spec, err := req.resolve()
 	if err != nil {
-		return createResponse{}, err
+		return plan{}, err
 	}
-	if _, err := h.trainer.Admit(ctx, spec); err != nil {
-		return createResponse{}, asFieldErrors(err)
-	}
-	name := strings.TrimSpace(req.Name)
-	if name == "" {
-		name = req.Preset
-		if name == "" {
-			name = "custom model"
-		}
+	if _, err := h.trainer.Admit(ctx, spec); err != nil && req.Sweep == nil {
+		return plan{}, asFieldErrors(err)
 	}
 	points := []experiments.SweepPoint{{Spec: spec}}
 	if req.Sweep != nil {
 		if points, err = req.Sweep.Expand(spec); err != nil {
-			return createResponse{}, asFieldErrors(err)
+			return plan{}, asFieldErrors(err)
 		}
 		if n := len(points) * req.Repeats; n > experiments.MaxSweepPoints {
-			return createResponse{}, fieldErrors{"sweep": fmt.Sprintf("%d points x %d repeats is %d runs; a sweep queues at most %d", len(points), req.Repeats, n, experiments.MaxSweepPoints)}
+			return plan{}, fieldErrors{"sweep": fmt.Sprintf("%d points x %d repeats is %d runs; a sweep queues at most %d", len(points), req.Repeats, n, experiments.MaxSweepPoints)}
 		}
 		for _, p := range points {
 			if _, err := h.trainer.Admit(ctx, p.Spec); err != nil {
-				return createResponse{}, pointErrors(err, p)
+				return plan{}, pointErrors(err, p)
 			}
 		}
 	}
@@ -118,6 +121,23 @@ func (h *handler) create(ctx context.Context, req createRequest) (createResponse
 			s := p.Spec.Clone()
 			s.Seed = spec.Seed + int64(i)
 			specs = append(specs, s)
+		}
+	}
+	return plan{spec: spec, points: points, specs: specs}, nil
+}
+
+// create validates the request and queues one run per point and repeat.
+func (h *handler) create(ctx context.Context, req createRequest) (createResponse, error) {
+	pl, err := h.plan(ctx, &req)
+	if err != nil {
+		return createResponse{}, err
+	}
+	spec, specs := pl.spec, pl.specs
+	name := strings.TrimSpace(req.Name)
+	if name == "" {
+		name = req.Preset
+		if name == "" {
+			name = "custom model"
 		}
 	}
 	e := experiments.Experiment{Name: name, Preset: req.Preset, Spec: spec, Repeats: req.Repeats, Sweep: req.Sweep, CreatedBy: userName(ctx)}
@@ -165,6 +185,17 @@ func (h *handler) experimentCreate(c echo.Context) error {
 	} else {
 		req.Spec = &spec
 		props.Spec = spec
+	}
+	// sweep_json holds the sweep the form's lists and ranges make, if any.
+	if sj := strings.TrimSpace(c.FormValue("sweep_json")); sj != "" && sj != "null" {
+		var sw experiments.Sweep
+		dec := json.NewDecoder(strings.NewReader(sj))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sw); err != nil {
+			errs["sweep"] = "the form's sweep could not be read: " + err.Error()
+		} else {
+			req.Sweep, props.Sweep = &sw, &sw
+		}
 	}
 	props.Repeats = req.Repeats
 	if len(errs) == 0 {

@@ -41,6 +41,7 @@ func routes(e *echo.Echo, h *handler) {
 	api.POST("/summary", h.apiSummary, jsonBody)
 	api.GET("/experiments", h.apiExperiments)
 	api.POST("/experiments", h.apiExperimentCreate, jsonBody)
+	api.POST("/experiments/preview", h.apiExperimentPreview, jsonBody)
 	api.GET("/experiments/:id", h.apiExperiment)
 	api.GET("/runs", h.apiRuns)
 	api.GET("/runs.csv", h.apiRunsCSV)

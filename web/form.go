@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"github.com/trainyard/trainyard/experiments"
 )
@@ -35,6 +36,8 @@ type formState struct {
 	Summary  experiments.Summary
 	SpecJSON string
 	Estimate string
+	// Sweep is the submitted sweep whose lists and ranges the fields show again.
+	Sweep *experiments.Sweep
 }
 
 // formDefaults is the spec the form starts from when no preset is offered.
@@ -54,7 +57,7 @@ func formDefaults() experiments.Spec {
 // newFormState resolves the props into what the form draws: a zero Spec
 // starts from the named preset (or the first one offered).
 func newFormState(p NewExperimentProps) formState {
-	st := formState{Name: p.Name, Preset: p.Preset, Repeats: p.Repeats, Spec: p.Spec, Errors: p.Errors, Captcha: p.CaptchaEnabled, Estimate: p.Estimate}
+	st := formState{Name: p.Name, Preset: p.Preset, Repeats: p.Repeats, Spec: p.Spec, Errors: p.Errors, Captcha: p.CaptchaEnabled, Estimate: p.Estimate, Sweep: p.Sweep}
 	for _, pr := range p.Presets {
 		if p.CaptchaEnabled || pr.Spec.Dataset != experiments.DatasetCaptcha {
 			st.Presets = append(st.Presets, pr)
@@ -193,6 +196,8 @@ type formData struct {
 	Presets []experiments.Preset `json:"presets"`
 	// MaxRepeats is the most seeds one submission may queue.
 	MaxRepeats int `json:"max_repeats"`
+	// Sweep is the submitted sweep, null for none.
+	Sweep *experiments.Sweep `json:"sweep"`
 }
 
 func (st formState) data() formData {
@@ -200,7 +205,7 @@ func (st formState) data() formData {
 	if presets == nil {
 		presets = []experiments.Preset{}
 	}
-	return formData{Spec: st.Spec, Errors: st.Errors, Presets: presets, MaxRepeats: experiments.MaxRepeats}
+	return formData{Spec: st.Spec, Errors: st.Errors, Presets: presets, MaxRepeats: experiments.MaxRepeats, Sweep: st.Sweep}
 }
 
 // esPatience and friends are the callback inputs' values, with Keras-like
@@ -262,4 +267,52 @@ func isLayerType(t string) bool {
 		}
 	}
 	return false
+}
+
+// sweepText is what a sweepable field shows: the submitted sweep's list
+// ("0.001, 0.0003") or range ("0.0001..0.01") for it, else the spec's value.
+func (st formState) sweepText(name, value string) string {
+	if st.Sweep == nil {
+		return value
+	}
+	v, ok := st.Sweep.Params[name]
+	if !ok {
+		return value
+	}
+	if r := v.LogUniform; r != nil {
+		return num(r[0]) + ".." + num(r[1])
+	}
+	if r := v.Uniform; r != nil {
+		return num(r[0]) + ".." + num(r[1])
+	}
+	parts := make([]string, len(v.List))
+	for i, x := range v.List {
+		parts[i] = num(x)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (st formState) sweepMode() string {
+	if st.Sweep != nil && st.Sweep.Mode == "random" {
+		return "random"
+	}
+	return "grid"
+}
+
+func (st formState) sweepSamples() int {
+	if st.Sweep != nil && st.Sweep.Samples > 0 {
+		return st.Sweep.Samples
+	}
+	return 8
+}
+
+func (st formState) sweepSteps() int {
+	if st.Sweep != nil {
+		for _, v := range st.Sweep.Params {
+			if v.Steps > 0 {
+				return v.Steps
+			}
+		}
+	}
+	return 3
 }

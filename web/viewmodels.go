@@ -67,6 +67,9 @@ type NewExperimentProps struct {
 	// Estimate is what training the spec costs here, in one line
 	// (experiments.Estimate.Text); the page redraws it from /api/summary.
 	Estimate string
+	// Sweep is the sweep the form's lists and ranges made, as submitted
+	// (nil for a plain experiment); the page fills the fields back from it.
+	Sweep *experiments.Sweep
 }
 
 // RunProps is the page of one run.

@@ -38,6 +38,8 @@
     batchnorm: [],
   };
   var intFields = { units: true, filters: true, kernel: true, pool: true };
+  // Layer fields that take a list or a range (a sweep).
+  var sweepable = { units: true, filters: true, rate: true };
 
   // Errors the page found itself (not from /api/summary), by key.
   var localErrors = {};
@@ -63,6 +65,67 @@
       return Math.round(n);
     }
     return n;
+  }
+
+  // ---- sweeps: a field may hold a list or a range ----
+
+  // sweepParams collects, while readSpec runs, the fields that hold a list
+  // ("0.001, 0.0003") or a range ("0.0001..0.01") instead of one value.
+  var sweepParams = {};
+
+  // readSweepable reads a field that takes one value, a list or a range.
+  // The spec gets the first value (a range's low end); a list or range is
+  // recorded in sweepParams under name. Bad input is marked under key.
+  function readSweepable(el, key, whole, name) {
+    var v = el.value.trim();
+    if (v.indexOf("..") >= 0) {
+      var ends = v.split("..");
+      var lo = Number(ends[0].trim()), hi = Number((ends[1] || "").trim());
+      if (ends.length !== 2 || ends[0].trim() === "" || ends[1].trim() === "" || !isFinite(lo) || !isFinite(hi) || !(lo < hi)) {
+        localErrors[key] = "a range is low..high with low < high, e.g. 0.0001..0.01";
+        return 0;
+      }
+      if (name === "learning_rate") {
+        if (lo <= 0) { localErrors[key] = "a learning-rate range is log-uniform: its low end must be above 0"; return 0; }
+        sweepParams[name] = { log_uniform: [lo, hi] };
+      } else {
+        sweepParams[name] = { uniform: [lo, hi] };
+      }
+      return whole ? Math.round(lo) : lo;
+    }
+    if (v.indexOf(",") >= 0) {
+      var parts = v.split(",").map(function (x) { return x.trim(); }).filter(function (x) { return x !== ""; });
+      var list = [];
+      for (var i = 0; i < parts.length; i++) {
+        var n = Number(parts[i]);
+        if (!isFinite(n)) { localErrors[key] = "a list is numbers separated by commas: " + JSON.stringify(parts[i]) + " is not one"; return 0; }
+        if (whole && Math.floor(n) !== n) { localErrors[key] = "enter whole numbers: " + parts[i] + " is not one"; return 0; }
+        list.push(n);
+      }
+      if (list.length === 0) return 0;
+      if (list.length > 1) sweepParams[name] = list;
+      return list[0];
+    }
+    return readNumber(el, key, whole);
+  }
+
+  // sweepOf is the sweep the fields make, or null when every field holds one value.
+  function sweepOf() {
+    var names = Object.keys(sweepParams);
+    if (names.length === 0) return null;
+    var mode = $("sweep_mode").value;
+    var steps = Number($("sweep_steps").value) || 3;
+    var params = {};
+    names.forEach(function (n) {
+      var p = sweepParams[n];
+      if (!Array.isArray(p) && mode === "grid") p.steps = steps;
+      params[n] = p;
+    });
+    var sw = { mode: mode, params: params };
+    if (mode === "random") {
+      sw.samples = readNumber($("sweep_samples"), "sweep.samples", true);
+    }
+    return sw;
   }
 
   // ---- layer rows ----
@@ -104,7 +167,8 @@
       if (el.tagName === "SELECT") {
         if (el.value !== "") layer[f] = el.value;
       } else {
-        layer[f] = readNumber(el, "layers[" + i + "]." + f, !!intFields[f]);
+        var key = "layers[" + i + "]." + f;
+        layer[f] = sweepable[f] ? readSweepable(el, key, !!intFields[f], key) : readNumber(el, key, !!intFields[f]);
       }
     });
     return layer;
@@ -177,13 +241,14 @@
 
   function readSpec() {
     localErrors = {};
+    sweepParams = {};
     var spec = clone(base);
     spec.dataset = $("dataset").value;
     spec.layers = rows().map(readRow);
     spec.optimizer = $("optimizer").value;
-    spec.epochs = readNumber($("epochs"), "epochs", true);
-    spec.batch_size = readNumber($("batch_size"), "batch_size", true);
-    spec.learning_rate = readNumber($("learning_rate"), "learning_rate", false);
+    spec.epochs = readSweepable($("epochs"), "epochs", true, "epochs");
+    spec.batch_size = readSweepable($("batch_size"), "batch_size", true, "batch_size");
+    spec.learning_rate = readSweepable($("learning_rate"), "learning_rate", false, "learning_rate");
     spec.train_fraction = readNumber($("train_fraction"), "train_fraction", false);
     spec.val_fraction = readNumber($("val_fraction"), "val_fraction", false);
     spec.train_limit = readNumber($("train_limit"), "train_limit", true);
@@ -291,6 +356,14 @@
     var keys = Object.keys(errs).sort();
     keys.forEach(function (key) {
       var msg = errs[key];
+      // A swept setting's error (sweep.params.learning_rate) shows at its field.
+      if (key.indexOf("sweep.params.") === 0) {
+        var at = key.slice("sweep.params.".length);
+        if (layerKey.test(at) || form.querySelector('[data-error-for="' + at + '"]')) {
+          msg = key + ": " + msg;
+          key = at;
+        }
+      }
       var m = layerKey.exec(key);
       if (m && all[+m[1]]) {
         var row = all[+m[1]];
@@ -387,10 +460,39 @@
       if (typeof out.estimate_text === "string") $("model-estimate").textContent = out.estimate_text;
       showErrors(merged(out.errors));
       state.textContent = "";
+      return preview(spec, mine, out.errors || {});
     }).catch(function () {
       if (mine !== seq) return;
       showErrors(merged(lastErrorsOfSpec()));
       state.textContent = "(could not update)";
+    });
+  }
+
+  // preview asks the server what the form would queue (how many runs, their
+  // estimated total time) and shows it, with the sweep's own errors.
+  function preview(spec, mine, specErrors) {
+    var sw = sweepOf();
+    var reps = Number($("repeats").value);
+    var body = { preset: $("preset").value, spec: spec, repeats: reps >= 1 && Math.floor(reps) === reps ? reps : 1, sweep: sw };
+    var el = $("sweep-summary");
+    return fetch("/api/experiments/preview", {
+      method: "POST",
+      headers: trainyard.headers({ "Content-Type": "application/json", "Accept": "application/json" }),
+      body: JSON.stringify(body),
+    }).then(function (res) {
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      return res.json();
+    }).then(function (out) {
+      if (mine !== seq) return;
+      el.textContent = out.text || "";
+      el.setAttribute("data-runs", out.runs || 0);
+      el.classList.toggle("invalid-text", Object.keys(out.errors || {}).length > 0);
+      var all = {};
+      Object.keys(specErrors).forEach(function (k) { all[k] = specErrors[k]; });
+      Object.keys(out.errors || {}).forEach(function (k) { if (k.indexOf("sweep") === 0) all[k] = out.errors[k]; });
+      showErrors(merged(all));
+    }).catch(function () {
+      if (mine === seq) el.textContent = "(could not count the runs)";
     });
   }
 
@@ -457,9 +559,12 @@
       return;
     }
     $("spec_json").value = JSON.stringify(spec);
+    var sw = sweepOf();
+    $("sweep_json").value = sw ? JSON.stringify(sw) : "";
   });
 
   renumber();
   syncCallbacks();
   batchNote();
+  refresh();
 })();
