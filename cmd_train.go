@@ -12,7 +12,6 @@ import (
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
 	"github.com/trainyard/trainyard/trainer"
-	"github.com/trainyard/trainyard/trainer/nn"
 )
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,14 +54,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "data: %d train, %d validation, %d test images\n", data.Train.N, data.Val.N, data.Test.N)
-	model, err := nn.Build(spec, spec.BatchSize)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	bar := progressBar{w: stdout}
-	err = model.Fit(ctx, data.Train, data.Val, 0, nn.Hooks{
-		OnBatch: bar.update,
+	tr := &trainer.Training{Spec: spec, Data: data, OnProgress: bar.update, ProgressEvery: 100 * time.Millisecond,
 		OnEpoch: func(e runs.Epoch) error {
 			bar.clear()
 			fmt.Fprintf(stdout, "epoch %3d  loss %.4f  acc %s  val_loss %s  val_acc %s",
@@ -72,8 +66,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			fmt.Fprintf(stdout, "  lr %.2g  %.1fs\n", e.LearningRate, e.Seconds)
 			return nil
-		},
-	})
+		}}
+	test, err := tr.Run(ctx)
 	bar.clear()
 	if errors.Is(err, context.Canceled) {
 		return errors.New("interrupted")
@@ -81,17 +75,16 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	test, err := model.Evaluate(data.Test)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "test: loss %.4f  accuracy %.4f  %.3f ms/image  (trained in %s)\n",
 		test.Loss, test.Accuracy, test.MsPerImage, since(time.Since(start)))
+	if test.BestEpoch > 0 {
+		fmt.Fprintf(stdout, "best validation: epoch %d\n", test.BestEpoch)
+	}
 	f, err := os.Create(*out)
 	if err != nil {
 		return err
 	}
-	if err := model.WriteWeights(f); err != nil {
+	if err := tr.Model.WriteWeights(f); err != nil {
 		f.Close()
 		return err
 	}
@@ -106,15 +99,10 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // epochs within the run, images per second and time left.
 type progressBar struct {
 	w     io.Writer
-	last  time.Time
 	drawn bool
 }
 
-func (b *progressBar) update(p nn.Progress) {
-	if time.Since(b.last) < 100*time.Millisecond && p.Batch != p.Batches {
-		return
-	}
-	b.last = time.Now()
+func (b *progressBar) update(p runs.Progress) {
 	const width = 30
 	filled := 0
 	if p.Batches > 0 {
@@ -122,9 +110,7 @@ func (b *progressBar) update(p nn.Progress) {
 	}
 	eta := ""
 	if p.Batch > 0 {
-		perBatch := p.Elapsed.Seconds() / float64(p.Batch)
-		left := float64(p.Batches-p.Batch) + float64(p.Epochs-p.Epoch)*float64(p.Batches)
-		eta = time.Duration(perBatch * left * float64(time.Second)).Round(time.Second).String()
+		eta = time.Duration(p.ETASeconds * float64(time.Second)).Round(time.Second).String()
 	}
 	fmt.Fprintf(b.w, "\repoch %d/%d [%s%s] %d/%d  %.0f img/s  %s left ",
 		p.Epoch, p.Epochs, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.Batch, p.Batches, p.ImagesPerSec, eta)

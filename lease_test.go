@@ -1,18 +1,20 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trainyard/trainyard/migrations"
 )
 
 // resumeSpec is a small CNN with dropout, Adam, ReduceLROnPlateau and
@@ -99,7 +101,51 @@ func weightsSHA(t *testing.T, url string, id int64) string {
 		t.Fatalf("weights of run %d: %d %v", id, res.StatusCode, err)
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	got := hex.EncodeToString(sum[:])
+	// The download says its sha256, and so does the run.
+	var r struct {
+		WeightsSHA256 *string `json:"weights_sha256"`
+	}
+	rr, err := http.Get(fmt.Sprintf("%s/api/runs/%d", url, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Body.Close()
+	if err := json.NewDecoder(rr.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if res.Header.Get("ETag") != `"`+got+`"` || r.WeightsSHA256 == nil || *r.WeightsSHA256 != got ||
+		res.ContentLength != int64(len(b)) {
+		t.Fatalf("weights of run %d: sha256 %s; ETag %s, weights_sha256 %v, Content-Length %d of %d bytes",
+			id, got, res.Header.Get("ETag"), r.WeightsSHA256, res.ContentLength, len(b))
+	}
+	return got
+}
+
+// runArtifacts lists the artifacts of run id in the data dir's database,
+// complete or not ("runs/1/checkpoint (incomplete)").
+func runArtifacts(t *testing.T, dir string, id int64) []string {
+	t.Helper()
+	db, err := migrations.OpenDatabase(context.Background(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows []struct {
+		Name     string
+		Complete bool
+	}
+	if err := db.Gorm.Raw("SELECT name, complete FROM artifacts WHERE name LIKE ? ORDER BY name", fmt.Sprintf("runs/%d/%%", id)).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		if !r.Complete {
+			r.Name += " (incomplete)"
+		}
+		out = append(out, r.Name)
+	}
+	return out
 }
 
 // sameTraining fails unless runs a and b trained alike: the same epochs with
@@ -161,8 +207,8 @@ func TestKilledRunEndsAsIfNeverStopped(t *testing.T) {
 	reduced := a.Epochs[len(a.Epochs)-1].LearningRate < 0.003
 	t.Logf("killed after epoch %d of 4; resumed and uninterrupted weights sha256 %s; test accuracy %.4f; learning rate reduced: %v",
 		len(at.Epochs), sa, a.Test.Accuracy, reduced)
-	if _, err := os.Stat(filepath.Join(dir, "checkpoints", fmt.Sprint("run-", killed))); !os.IsNotExist(err) {
-		t.Errorf("the finished run's checkpoints are still there: %v", err)
+	if got, want := runArtifacts(t, dir, killed), []string{fmt.Sprintf("runs/%d/weights.safetensors", killed)}; !slices.Equal(got, want) {
+		t.Errorf("the finished run's artifacts are %q, want %q", got, want)
 	}
 }
 
@@ -234,10 +280,10 @@ func TestStalledProcessLosesItsRun(t *testing.T) {
 	if sr != sw {
 		t.Fatalf("weights sha256 %s after the stall, %s trained without one", sr, sw)
 	}
-	// Nothing half-written is left: no temporary weights file, no checkpoints.
-	left, _ := filepath.Glob(filepath.Join(dir, "weights", ".*"))
-	if ck, _ := os.ReadDir(filepath.Join(dir, "checkpoints", fmt.Sprint("run-", id))); len(left) > 0 || len(ck) > 0 {
-		t.Errorf("left behind: %v %v", left, ck)
+	// Nothing half-written is left: only the weights, no checkpoint, no
+	// incomplete artifact.
+	if got, want := runArtifacts(t, dir, id), []string{fmt.Sprintf("runs/%d/weights.safetensors", id)}; !slices.Equal(got, want) {
+		t.Errorf("the run's artifacts are %q, want %q", got, want)
 	}
 	t.Logf("stalled after epoch %d for %.1f s, woken with the run %s at epoch %d; the other process recorded epochs %d-%d; "+
 		"weights sha256 %s (uninterrupted: %s); test accuracy %.4f; stalled process: %q",
@@ -278,17 +324,9 @@ func TestThreeDeathsFailTheRun(t *testing.T) {
 	if r.Status != "failed" || r.Error != want || len(r.Epochs) < epochs {
 		t.Fatalf("run %s with %d epochs and error %q, want failed with %q", r.Status, len(r.Epochs), r.Error, want)
 	}
-	// The worker removes them right after it marks the run failed.
-	ckpt := filepath.Join(dir, "checkpoints", fmt.Sprint("run-", id))
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		_, err := os.Stat(ckpt)
-		if os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the failed run's checkpoints are still there: %v", err)
-			break
-		}
+	// Its checkpoint went in the transaction that marked it failed.
+	if got := runArtifacts(t, dir, id); len(got) > 0 {
+		t.Errorf("the failed run's artifacts are still there: %q", got)
 	}
 	t.Logf("after 3 kills: %s", r.Error)
 }

@@ -157,6 +157,23 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
+// DeletePrefix deletes every artifact whose name starts with prefix (which
+// must not be empty), complete or still being written, and says how many: a
+// writer of one of them fails at its commit.
+func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int64, error) {
+	if prefix == "" {
+		return 0, errors.New("delete artifacts: empty prefix")
+	}
+	res := s.db.WithContext(ctx).Where("name >= ? AND name < ?", prefix, prefix+"\U0010FFFF").Delete(&artifactRow{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("delete artifacts %s*: %w", prefix, res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// WithTx returns a Store whose statements run inside tx (its writers too).
+func (s *Store) WithTx(tx *gorm.DB) *Store { return &Store{db: tx} }
+
 // DeleteIncomplete deletes what writers that never committed (their process
 // died) left, when it was started more than olderThan ago, and says how many.
 func (s *Store) DeleteIncomplete(ctx context.Context, olderThan time.Duration) (int64, error) {

@@ -103,15 +103,15 @@ func (s *Store) StopAtRung(ctx context.Context, experimentID int64, a experiment
 	return out, nil
 }
 
-// KeepStoppedWeights records the weights file of a stopped run (its last
-// checkpoint's weights), calling publish in the same transaction to put the
-// file in place; it changes nothing, and returns ErrFinished, unless the
+// KeepStoppedWeights records the weights of a stopped run (its last
+// checkpoint's weights), calling publish in the same transaction (or, on a
+// Store from WithTx inside the weights artifact's commit, joining it); it changes nothing, and returns ErrFinished, unless the
 // run is stopped and has no weights yet.
-func (s *Store) KeepStoppedWeights(ctx context.Context, id int64, weightsPath string, publish func() error) error {
+func (s *Store) KeepStoppedWeights(ctx context.Context, id int64, w Weights, publish func() error) error {
 	errNo := fmt.Errorf("run %d: not a stopped run without weights: %w", id, ErrFinished)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&runRow{}).Where("id = ? AND status = ? AND weights_path = ''", id, string(StatusStopped)).
-			Update("weights_path", weightsPath)
+			Updates(map[string]any{"weights_path": w.Artifact, "weights_sha256": w.sha()})
 		if res.Error != nil {
 			return res.Error
 		}

@@ -54,7 +54,7 @@ func testStopAtRung(t *testing.T, d migrations.Dialect) {
 		leases[r.ID] = l
 	}
 	// The worst run had already finished: it is left as it is.
-	if err := s.Succeed(ctx, leases[ids[5]], TestResult{Accuracy: 0.5}, "", nil); err != nil {
+	if err := s.Succeed(ctx, leases[ids[5]], TestResult{Accuracy: 0.5}, Weights{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	a := experiments.ASHA{Metric: "val_loss", MinEpochs: 2, Eta: 3}
@@ -93,7 +93,7 @@ func testStopAtRung(t *testing.T, d migrations.Dialect) {
 	if err := s.Heartbeat(ctx, stopped); !errors.Is(err, ErrFinished) {
 		t.Fatalf("heartbeat of a stopped run: %v, want ErrFinished", err)
 	}
-	if err := s.Succeed(ctx, stopped, TestResult{}, "", nil); !errors.Is(err, ErrFinished) {
+	if err := s.Succeed(ctx, stopped, TestResult{}, Weights{}, nil); !errors.Is(err, ErrFinished) {
 		t.Fatalf("stale attempt succeeds a stopped run: %v, want ErrFinished", err)
 	}
 	if _, err := s.Start(ctx, ids[2], "cpu", -time.Second); !errors.Is(err, ErrFinished) {
@@ -107,13 +107,13 @@ func testStopAtRung(t *testing.T, d migrations.Dialect) {
 		t.Fatalf("second decision: %+v, %v", again, err)
 	}
 	// Higher is better for accuracy: with eta 2, one run of two is kept.
-	if err := s.KeepStoppedWeights(ctx, ids[2], "weights/run-x.safetensors", nil); err != nil {
+	if err := s.KeepStoppedWeights(ctx, ids[2], Weights{Artifact: "weights/run-x.safetensors"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.KeepStoppedWeights(ctx, ids[2], "weights/other", nil); !errors.Is(err, ErrFinished) {
+	if err := s.KeepStoppedWeights(ctx, ids[2], Weights{Artifact: "weights/other"}, nil); !errors.Is(err, ErrFinished) {
 		t.Fatalf("weights of a stopped run kept twice: %v", err)
 	}
-	if err := s.KeepStoppedWeights(ctx, ids[0], "weights/other", nil); !errors.Is(err, ErrFinished) {
+	if err := s.KeepStoppedWeights(ctx, ids[0], Weights{Artifact: "weights/other"}, nil); !errors.Is(err, ErrFinished) {
 		t.Fatalf("weights kept for a running run: %v", err)
 	}
 	page, err := s.List(ctx, ListQuery{Status: StatusStopped, Limit: 10})

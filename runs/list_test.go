@@ -40,7 +40,7 @@ func listFixture(t *testing.T, s *Store, es *experiments.Store, n int) []Run {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Succeed(ctx, l, TestResult{Accuracy: acc}, "", nil); err != nil {
+			if err := s.Succeed(ctx, l, TestResult{Accuracy: acc}, Weights{}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/trainyard/trainyard/artifacts"
 	"github.com/trainyard/trainyard/experiments"
 )
 
@@ -96,7 +97,9 @@ func (s *Store) Tags(ctx context.Context, id int64) ([]string, error) {
 // Delete deletes finished runs with their epochs and tags, in one
 // transaction; it returns ErrActive, deleting nothing, when one is queued or
 // running, and ErrNotFound when one does not exist. The caller removes their
-// files (weights, checkpoints) afterwards.
+// files under the data dir (weights of runs trained before weights moved into
+// the database) afterwards; their artifacts (ArtifactPrefix) go in the same
+// transaction.
 func (s *Store) Delete(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
@@ -114,13 +117,19 @@ func (s *Store) Delete(ctx context.Context, ids ...int64) error {
 				return fmt.Errorf("run %d: %w", r.ID, ErrActive)
 			}
 		}
+		for _, id := range ids {
+			if _, err := artifacts.NewStore(tx).DeletePrefix(ctx, ArtifactPrefix(id)); err != nil {
+				return err
+			}
+		}
 		// Epochs and tags go with their run (ON DELETE CASCADE).
 		return tx.Exec("DELETE FROM runs WHERE id IN ?", ids).Error
 	})
 }
 
 // DeleteExperiment deletes an experiment with all its runs, their epochs and
-// tags, in one transaction, and returns the deleted runs (for their files).
+// tags and artifacts, in one transaction, and returns the deleted runs (for
+// their files).
 // It returns ErrActive, deleting nothing, while one of its runs is queued or running.
 func (s *Store) DeleteExperiment(ctx context.Context, id int64) ([]Run, error) {
 	var deleted []Run
@@ -141,6 +150,9 @@ func (s *Store) DeleteExperiment(ctx context.Context, id int64) ([]Run, error) {
 				return fmt.Errorf("run %d of experiment %d: %w", r.ID, id, ErrActive)
 			}
 			deleted = append(deleted, Run{ID: r.ID, Status: Status(r.Status), WeightsPath: r.WeightsPath})
+			if _, err := artifacts.NewStore(tx).DeletePrefix(ctx, ArtifactPrefix(r.ID)); err != nil {
+				return err
+			}
 		}
 		if err := tx.Exec("DELETE FROM runs WHERE experiment_id = ?", id).Error; err != nil {
 			return err

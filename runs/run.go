@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -76,10 +77,15 @@ type Run struct {
 	FinishedAt *time.Time `json:"finished_at"`
 	// TrainSeconds is the time spent training, summed over epochs.
 	TrainSeconds float64 `json:"train_seconds"`
-	// WeightsPath is the safetensors file of a succeeded run, relative to the data dir.
-	WeightsPath string      `json:"-"`
-	Epochs      []Epoch     `json:"epochs"`
-	Test        *TestResult `json:"test"`
+	// WeightsPath names the weights (safetensors) of a succeeded run: an
+	// artifact ("runs/<id>/weights.safetensors"), or, for a run trained
+	// before weights moved into the database and not yet imported, a file
+	// relative to the data dir.
+	WeightsPath string `json:"-"`
+	// WeightsSHA256 is the hex sha256 of the weights, null until known.
+	WeightsSHA256 *string     `json:"weights_sha256"`
+	Epochs        []Epoch     `json:"epochs"`
+	Test          *TestResult `json:"test"`
 	// StopRung is, for a stopped run, the epoch of the successive-halving
 	// rung that stopped it (0 for every other run).
 	StopRung int `json:"stop_rung"`
@@ -157,3 +163,13 @@ type TestResult struct {
 	BestValCharAccuracy *float64 `json:"best_val_char_accuracy"`
 	BestEpoch           int      `json:"best_epoch"`
 }
+
+// ArtifactPrefix starts the name of every artifact that belongs to run id
+// (its weights and checkpoint); deleting the run deletes them.
+func ArtifactPrefix(id int64) string { return fmt.Sprintf("runs/%d/", id) }
+
+// WeightsArtifact names run id's weights in the artifact store.
+func WeightsArtifact(id int64) string { return ArtifactPrefix(id) + "weights.safetensors" }
+
+// CheckpointArtifact names run id's last checkpoint in the artifact store.
+func CheckpointArtifact(id int64) string { return ArtifactPrefix(id) + "checkpoint" }

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/trainyard/trainyard/artifacts"
 	"github.com/trainyard/trainyard/experiments"
 )
 
@@ -45,11 +46,13 @@ type runRow struct {
 	JobID        int64
 	TrainSeconds float64
 	WeightsPath  string
-	Test         *string
-	CreatedAt    time.Time
-	StartedAt    *time.Time
-	FinishedAt   *time.Time
-	HeartbeatAt  *time.Time
+	// WeightsSHA256 is the sha256 of the weights artifact, null until known.
+	WeightsSHA256 *string `gorm:"column:weights_sha256"`
+	Test          *string
+	CreatedAt     time.Time
+	StartedAt     *time.Time
+	FinishedAt    *time.Time
+	HeartbeatAt   *time.Time
 	// What the runs table sorts and filters on (see List).
 	TestAccuracy    *float64
 	BestValAccuracy *float64
@@ -96,7 +99,7 @@ func (r runRow) run() (Run, error) {
 	run := Run{
 		ID: r.ID, ExperimentID: r.ExperimentID, Experiment: r.ExperimentName, Preset: r.ExperimentPreset, CreatedBy: r.CreatedBy,
 		Status: Status(r.Status), Error: r.Error, Device: r.Device, CreatedAt: r.CreatedAt,
-		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TrainSeconds: r.TrainSeconds, WeightsPath: r.WeightsPath,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TrainSeconds: r.TrainSeconds, WeightsPath: r.WeightsPath, WeightsSHA256: r.WeightsSHA256,
 		Note: r.Note, Tags: []string{}, StopRung: r.StopRung,
 	}
 	if err := json.Unmarshal([]byte(r.Spec), &run.Spec); err != nil {
@@ -159,6 +162,19 @@ func (s *Store) CreateRun(ctx context.Context, experimentID int64, spec experime
 // SetJobID records the queue job that trains the run.
 func (s *Store) SetJobID(ctx context.Context, id, jobID int64) error {
 	return s.update(ctx, id, map[string]any{"job_id": jobID})
+}
+
+// JobID returns the queue job that trains the run (0: none recorded).
+func (s *Store) JobID(ctx context.Context, id int64) (int64, error) {
+	var row runRow
+	err := s.db.WithContext(ctx).Select("job_id").Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run %d: %w", id, err)
+	}
+	return row.JobID, nil
 }
 
 func (s *Store) update(ctx context.Context, id int64, cols map[string]any) error {
@@ -447,9 +463,10 @@ func (s *Store) whyNotHeld(ctx context.Context, l Lease) error {
 
 // RecordEpoch stores one finished epoch of the lease's run and makes it the
 // run's checkpoint epoch, in one transaction that also calls publish (when
-// not nil) to put the epoch's checkpoint file in place: the epoch row, the
-// checkpoint and its file change together, and only while the lease holds
-// the run (else ErrLeaseLost or ErrFinished, and publish is not called).
+// not nil): the epoch row and the checkpoint epoch change together, and only
+// while the lease holds the run (else ErrLeaseLost or ErrFinished, and
+// publish is not called). Called on a Store from WithTx inside the
+// checkpoint artifact's commit, the checkpoint joins that transaction.
 // Recording the same epoch twice replaces it, so a resumed run never counts
 // an epoch twice.
 func (s *Store) RecordEpoch(ctx context.Context, l Lease, e Epoch, publish func() error) error {
@@ -523,17 +540,56 @@ func (s *Store) TruncateEpochs(ctx context.Context, l Lease, from int) error {
 	return nil
 }
 
-// Succeed stores the test result and weights file and marks the lease's run
-// succeeded, in one transaction that also calls publish (when not nil) to put
-// the weights file in place; it returns ErrLeaseLost or ErrFinished, without
-// calling publish, when the lease no longer holds the run.
-func (s *Store) Succeed(ctx context.Context, l Lease, test TestResult, weightsPath string, publish func() error) error {
+// Weights names a run's stored weights: the artifact that holds them and
+// its sha256 (empty when not known).
+type Weights struct {
+	Artifact string
+	SHA256   string
+}
+
+func (w Weights) sha() *string {
+	if w.SHA256 == "" {
+		return nil
+	}
+	return &w.SHA256
+}
+
+// Succeed stores the test result and weights and marks the lease's run
+// succeeded, in one transaction that also calls publish (when not nil); it
+// returns ErrLeaseLost or ErrFinished, without calling publish, when the
+// lease no longer holds the run. Called on a Store from WithTx inside the
+// weights artifact's commit, the artifact and the run's success are stored
+// together, or neither.
+func (s *Store) Succeed(ctx context.Context, l Lease, test TestResult, w Weights, publish func() error) error {
 	b, err := json.Marshal(test)
 	if err != nil {
 		return fmt.Errorf("encode test result: %w", err)
 	}
 	t := string(b)
-	return s.finish(ctx, l.RunID, &l, StatusSucceeded, map[string]any{"test": t, "weights_path": weightsPath, "error": "", "test_accuracy": test.Accuracy}, publish)
+	return s.finish(ctx, l.RunID, &l, StatusSucceeded, map[string]any{"test": t, "weights_path": w.Artifact,
+		"weights_sha256": w.sha(), "error": "", "test_accuracy": test.Accuracy}, publish)
+}
+
+// SetWeights records where a succeeded run's weights are stored now (they
+// moved from a file into the artifact store).
+func (s *Store) SetWeights(ctx context.Context, id int64, w Weights) error {
+	return s.update(ctx, id, map[string]any{"weights_path": w.Artifact, "weights_sha256": w.sha()})
+}
+
+// LegacyWeights returns the succeeded runs whose weights are still a file
+// under the data dir (path relative to it), by run id: the runs whose
+// weights_path does not name an artifact of their own.
+func (s *Store) LegacyWeights(ctx context.Context) (map[int64]string, error) {
+	var rows []runRow
+	if err := s.db.WithContext(ctx).Select("id", "weights_path").
+		Where("weights_path <> '' AND weights_sha256 IS NULL").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("runs with weights files: %w", err)
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.WeightsPath
+	}
+	return out, nil
 }
 
 // Fail marks the lease's run failed with a message a person can read.
@@ -551,7 +607,8 @@ func (s *Store) Cancel(ctx context.Context, id int64) (Run, error) {
 }
 
 // finish ends a queued or running run (with a lease: only while the lease
-// holds it) and ends its lease, calling publish inside the same transaction.
+// holds it) and ends its lease, deletes its checkpoint artifact, and calls
+// publish, all in one transaction.
 func (s *Store) finish(ctx context.Context, id int64, l *Lease, status Status, cols map[string]any, publish func() error) error {
 	cols["status"] = string(status)
 	cols["finished_at"] = time.Now().UTC()
@@ -569,6 +626,11 @@ func (s *Store) finish(ctx context.Context, id int64, l *Lease, status Status, c
 		}
 		if res.RowsAffected == 0 {
 			return errNotHeld
+		}
+		// An ended run resumes no more: its checkpoint goes with the change,
+		// with what attempts that died while writing one left.
+		if _, err := artifacts.NewStore(tx).DeletePrefix(ctx, CheckpointArtifact(id)); err != nil {
+			return err
 		}
 		if publish != nil {
 			return publish()

@@ -85,7 +85,7 @@ func testRunLifecycle(t *testing.T, dialect migrations.Dialect) {
 		t.Fatalf("after truncate to 1: %d epochs", len(eps))
 	}
 	test := TestResult{Accuracy: 0.9, Confusion: [][]int{{1, 0}, {0, 1}}}
-	if err := s.Succeed(ctx, l, test, "weights/1.safetensors", nil); err != nil {
+	if err := s.Succeed(ctx, l, test, Weights{Artifact: "weights/1.safetensors"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Run(ctx, r.ID)
@@ -220,9 +220,11 @@ func testLeaseLost(t *testing.T, dialect migrations.Dialect) {
 		"heartbeat": func() error { return s.Heartbeat(ctx, old) },
 		"epoch":     func() error { return s.RecordEpoch(ctx, old, Epoch{Epoch: 2, Loss: 9}, publish) },
 		"truncate":  func() error { return s.TruncateEpochs(ctx, old, 0) },
-		"succeed":   func() error { return s.Succeed(ctx, old, TestResult{Accuracy: 0.1}, "weights/x", publish) },
-		"fail":      func() error { return s.Fail(ctx, old, "stale") },
-		"release":   func() error { return s.Release(ctx, old) },
+		"succeed": func() error {
+			return s.Succeed(ctx, old, TestResult{Accuracy: 0.1}, Weights{Artifact: "weights/x"}, publish)
+		},
+		"fail":    func() error { return s.Fail(ctx, old, "stale") },
+		"release": func() error { return s.Release(ctx, old) },
 	} {
 		if err := write(); !errors.Is(err, ErrLeaseLost) {
 			t.Errorf("%s by the stale attempt: %v, want ErrLeaseLost", name, err)
@@ -238,7 +240,7 @@ func testLeaseLost(t *testing.T, dialect migrations.Dialect) {
 	if err := s.Heartbeat(ctx, cur); err != nil {
 		t.Fatalf("heartbeat of the holder: %v", err)
 	}
-	if err := s.Succeed(ctx, cur, TestResult{Accuracy: 0.9}, "weights/1", publish); err != nil || !published {
+	if err := s.Succeed(ctx, cur, TestResult{Accuracy: 0.9}, Weights{Artifact: "weights/1"}, publish); err != nil || !published {
 		t.Fatalf("succeed by the holder: %v (published %v)", err, published)
 	}
 	if err := s.Heartbeat(ctx, cur); !errors.Is(err, ErrFinished) {
@@ -262,7 +264,7 @@ func testPublishErrorRollsBack(t *testing.T, dialect migrations.Dialect) {
 	if err := s.RecordEpoch(ctx, l, Epoch{Epoch: 1}, func() error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("record epoch: %v", err)
 	}
-	if err := s.Succeed(ctx, l, TestResult{}, "weights/1", func() error { return boom }); !errors.Is(err, boom) {
+	if err := s.Succeed(ctx, l, TestResult{}, Weights{Artifact: "weights/1"}, func() error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("succeed: %v", err)
 	}
 	got, _ := s.Run(ctx, r.ID)

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/trainyard/trainyard/artifacts"
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
+	"github.com/trainyard/trainyard/trainer"
 )
 
 // experimentJSON is an experiment with its model summary and run ids.
@@ -91,13 +92,17 @@ func (h *handler) apiRunWeights(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	path, err := h.trainer.WeightsFile(r)
-	if err != nil {
+	rd, err := h.trainer.OpenWeights(c.Request().Context(), r)
+	if errors.Is(err, trainer.ErrNoWeights) {
 		return notFound{msg: err.Error()}
 	}
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
 	name := fmt.Sprintf("trainyard-run-%d-%s.safetensors", r.ID, safeName(r.Preset))
-	c.Response().Header().Set(echo.HeaderContentType, "application/octet-stream")
-	return c.Attachment(filepath.Clean(path), name)
+	artifacts.Serve(c.Response(), c.Request(), rd, name)
+	return nil
 }
 
 // safeName keeps letters, digits and dashes of s for a file name.

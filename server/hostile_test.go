@@ -22,6 +22,7 @@ import (
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
+	"github.com/trainyard/trainyard/trainer"
 	"github.com/trainyard/trainyard/trainer/captcha"
 )
 
@@ -299,7 +300,7 @@ func TestPreviewThumbnails(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("preview: %d %s", code, body)
 	}
-	ims := decode[map[string][]previewImage](t, body)["images"]
+	ims := decode[map[string][]trainer.PreviewImage](t, body)["images"]
 	if len(ims) != 24 {
 		t.Fatalf("%d images, want 24", len(ims))
 	}
@@ -309,8 +310,8 @@ func TestPreviewThumbnails(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, err := png.DecodeConfig(bytes.NewReader(raw))
-		if err != nil || cfg.Width > thumbWidth || cfg.Height > thumbHeight {
-			t.Fatalf("original shown at %dx%d (%v), want a thumbnail within %dx%d", cfg.Width, cfg.Height, err, thumbWidth, thumbHeight)
+		if err != nil || cfg.Width > trainer.ThumbWidth || cfg.Height > trainer.ThumbHeight {
+			t.Fatalf("original shown at %dx%d (%v), want a thumbnail within %dx%d", cfg.Width, cfg.Height, err, trainer.ThumbWidth, trainer.ThumbHeight)
 		}
 	}
 	if grew > 100<<20 {

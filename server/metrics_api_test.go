@@ -38,7 +38,7 @@ func TestAPIKeepsZeroAndUnknownMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := st.Succeed(ctx, leases[ids[0]], runs.TestResult{Images: 20, Loss: 11.8, Accuracy: 0, ImageAccuracy: zero, CharAccuracy: zero,
-		PerPosition: []float64{0, 0, 0, 0}, Confusion: [][]int{}, Classes: []string{}}, "weights/x.safetensors", nil); err != nil {
+		PerPosition: []float64{0, 0, 0, 0}, Confusion: [][]int{}, Classes: []string{}}, runs.Weights{Artifact: "weights/x.safetensors"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.RecordEpoch(ctx, leases[mnist[0]], runs.Epoch{Epoch: 1, Loss: 0.5, Accuracy: runs.Float(0.9), ValLoss: runs.Float(0.4),

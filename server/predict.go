@@ -1,21 +1,17 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	_ "image/jpeg" // Register JPEG uploads.
 	_ "image/png"  // Register PNG uploads.
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/trainyard/trainyard/runs"
 	"github.com/trainyard/trainyard/trainer"
-	"github.com/trainyard/trainyard/trainer/captcha"
-	"github.com/trainyard/trainyard/trainer/nn"
 )
 
 // finishedRun returns the run, or a 409 when it has no weights yet.
@@ -33,14 +29,6 @@ func (h *handler) finishedRun(c echo.Context) (runs.Run, error) {
 	}
 	return r, nil
 }
-
-// Limits of an image posted for prediction (a photo of a digit may be
-// larger than a CAPTCHA data set's images); both are checked on the header,
-// before the pixels are decoded.
-const (
-	maxPredictSide   = 4096
-	maxPredictPixels = 4 << 20
-)
 
 // uploadedImage reads and decodes the multipart field "image".
 func uploadedImage(c echo.Context) (image.Image, error) {
@@ -63,23 +51,15 @@ func uploadedImage(c echo.Context) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := captcha.Quote(fh.Filename)
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, fieldErrors{"image": name + " is not a PNG or JPEG image"}
+	img, err := trainer.DecodeImage(fh.Filename, data)
+	if de := dataError(err); de != nil {
+		return nil, fieldErrors{"image": de.Error()}
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPredictSide || cfg.Height > maxPredictSide || cfg.Width*cfg.Height > maxPredictPixels {
-		return nil, fieldErrors{"image": fmt.Sprintf("%s is a %dx%d %s image; at most %dx%d and %d pixels are accepted", name, cfg.Width, cfg.Height, format, maxPredictSide, maxPredictSide, maxPredictPixels)}
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fieldErrors{"image": name + " could not be decoded: " + captcha.Quote(err.Error())}
-	}
-	return img, nil
+	return img, err
 }
 
-// apiRunPredict reads an uploaded image with the run's weights; the model is
-// loaded once per run and kept (see modelCache).
+// apiRunPredict reads an uploaded image with the run's weights; the trainer
+// loads the model once per run and keeps it.
 func (h *handler) apiRunPredict(c echo.Context) error {
 	r, err := h.finishedRun(c)
 	if err != nil {
@@ -94,24 +74,7 @@ func (h *handler) apiRunPredict(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	lm, err := h.models.get(r.ID, func() (*nn.Model, error) {
-		path, err := h.trainer.WeightsFile(r)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return nn.Load(f, 1)
-	})
-	if err != nil {
-		return err
-	}
-	lm.mu.Lock()
-	p, err := trainer.Predict(lm.model, img)
-	lm.mu.Unlock()
+	p, err := h.trainer.PredictRun(c.Request().Context(), r, img)
 	if err != nil {
 		return err
 	}
@@ -139,30 +102,22 @@ func (h *handler) apiRunEvaluate(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	dir := ""
 	if req.DatasetID != 0 {
 		if _, err := h.datasets.Dataset(ctx, req.DatasetID); err != nil {
 			return err
 		}
-		if dir, err = h.trainer.DatasetDir(ctx, req.DatasetID); err != nil {
-			return err
+		if r.Spec.Dataset == "mnist" {
+			return fieldErrors{"dataset_id": "MNIST runs are evaluated on the MNIST test set; leave out dataset_id"}
 		}
 	} else if r.Spec.Dataset != "mnist" {
 		return fieldErrors{"dataset_id": "choose an imported dataset to evaluate on"}
-	}
-	if r.Spec.Dataset == "mnist" && dir != "" {
-		return fieldErrors{"dataset_id": "MNIST runs are evaluated on the MNIST test set; leave out dataset_id"}
-	}
-	path, err := h.trainer.WeightsFile(r)
-	if err != nil {
-		return err
 	}
 	release, err := h.evaluating.take(c)
 	if err != nil {
 		return err
 	}
 	defer release()
-	res, err := trainer.EvaluateFile(ctx, path, dir)
+	res, err := h.trainer.EvaluateRun(ctx, r, req.DatasetID)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/trainyard/trainyard/trainer"
 )
 
 func TestPreview(t *testing.T) {
@@ -14,7 +16,7 @@ func TestPreview(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("preview: %d %s", code, b)
 	}
-	resp := decode[map[string][]previewImage](t, b)
+	resp := decode[map[string][]trainer.PreviewImage](t, b)
 	ims := resp["images"]
 	if len(ims) != 6 || len(ims[0].Label) != 4 {
 		t.Fatalf("preview images %d", len(ims))

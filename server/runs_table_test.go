@@ -152,6 +152,9 @@ func testRunsTableAPI(t *testing.T, d migrations.Dialect) {
 	if code, _, _ := a.do(t, "GET", "/api/runs/"+itoa(id)+"/weights", ""); code != http.StatusNotFound {
 		t.Fatalf("weights after delete: %d", code)
 	}
+	if left := a.runArtifacts(t, id); len(left) > 0 {
+		t.Fatalf("artifacts of the deleted run: %q", left)
+	}
 	if code, _, _ := a.do(t, "DELETE", "/api/experiments/"+itoa(expID), ""); code != http.StatusNoContent {
 		t.Fatalf("delete of an experiment: %d", code)
 	}

@@ -101,7 +101,6 @@ type handler struct {
 	datasets     *experiments.DatasetStore
 	suites       *experiments.SuiteStore
 	datasetRoots []string
-	models       *modelCache
 	// evaluating and predicting let one evaluation and one prediction run
 	// at a time.
 	evaluating, predicting *slot
@@ -146,7 +145,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.h = &handler{
 		exps: experiments.NewStore(db), runs: runs.NewStore(db), trainer: tr, broker: broker,
 		closing: s.closing, log: cfg.Logger,
-		datasets: experiments.NewDatasetStore(db), datasetRoots: cfg.DatasetRoots, models: newModelCache(),
+		datasets: experiments.NewDatasetStore(db), datasetRoots: cfg.DatasetRoots,
 		suites: experiments.NewSuiteStore(db), evaluating: newSlot("evaluation", 10), predicting: newSlot("prediction", 1),
 		accounts: accts, auth: cfg.Auth,
 	}

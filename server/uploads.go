@@ -10,7 +10,6 @@ import (
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/trainer"
-	"github.com/trainyard/trainyard/trainer/captcha"
 )
 
 // Upload limits of the routes that take files; they replace the server-wide
@@ -43,20 +42,24 @@ func uploadLimit(path string) echo.MiddlewareFunc {
 	return middleware.BodyLimit(fmt.Sprintf("%dB", uploadRoutes[path]))
 }
 
-// dataError returns the *captcha.DataError in err's chain, or nil.
-func dataError(err error) *captcha.DataError {
-	var de *captcha.DataError
+// dataError returns the *trainer.DataError in err's chain, or nil.
+func dataError(err error) *trainer.DataError {
+	var de *trainer.DataError
 	if errors.As(err, &de) {
 		return de
 	}
 	return nil
 }
 
-// uploadError maps the errors of datasets and uploads: a bad data set is 422
-// naming the file and line (once, in errors.file), an unknown dataset 404, a
-// busy evaluation or prediction 429. ok is false for others.
+// uploadError maps the errors of datasets and uploads: bad data is 422
+// under its field (a data set's file and line, once, in errors.file; an
+// image in errors.image), an unknown dataset 404, a busy evaluation or
+// prediction 429. ok is false for others.
 func uploadError(err error) (code int, msg string, fields fieldErrors, ok bool) {
 	if de := dataError(err); de != nil {
+		if de.Field == "image" {
+			return http.StatusUnprocessableEntity, "invalid image", fieldErrors{"image": de.Error()}, true
+		}
 		return http.StatusUnprocessableEntity, "invalid dataset", fieldErrors{"file": de.Error()}, true
 	}
 	var b busy

@@ -3,8 +3,6 @@ package trainer
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/trainyard/trainyard/experiments"
@@ -65,31 +63,19 @@ func (t *Trainer) applyRung(ctx context.Context, r runs.Run, a experiments.ASHA,
 }
 
 // keepStoppedWeights turns a stopped run's last checkpoint (the epoch it
-// had recorded when it stopped) into its weights file, so a stopped run
-// keeps its epochs and its weights as of the stop. Without a readable
-// checkpoint the run keeps no weights (logged).
+// had recorded when it stopped) into its weights, so a stopped run keeps its
+// epochs and its weights as of the stop. Without a readable checkpoint the
+// run keeps no weights (logged).
 func (t *Trainer) keepStoppedWeights(ctx context.Context, r runs.Run) {
 	if len(r.Epochs) == 0 || r.WeightsPath != "" {
 		return
 	}
 	last := r.Epochs[len(r.Epochs)-1].Epoch
-	model, at, err := loadCheckpoint(filepath.Join(t.checkpointDir(r.ID), checkpointName(last)), r.Spec.BatchSize)
-	if err == nil && at != last {
-		err = fmt.Errorf("the checkpoint holds epoch %d, not %d", at, last)
+	model, err := t.loadCheckpoint(ctx, r.ID, last, r.Spec.BatchSize)
+	if err == nil {
+		err = t.saveStoppedWeights(ctx, r.ID, model)
 	}
 	if err != nil {
-		t.cfg.Logger.Warn("stopped run keeps no weights", "run", r.ID, "err", err)
-		return
-	}
-	rel := filepath.ToSlash(filepath.Join("weights", fmt.Sprintf("run-%d.safetensors", r.ID)))
-	path := filepath.Join(t.cfg.DataDir, rel)
-	tmp, err := writeTemp(filepath.Dir(path), fmt.Sprintf(".run-%d-stopped-*.tmp", r.ID), model.WriteWeights)
-	if err != nil {
-		t.cfg.Logger.Warn("stopped run keeps no weights", "run", r.ID, "err", err)
-		return
-	}
-	defer os.Remove(tmp)
-	if err := t.runs.KeepStoppedWeights(ctx, r.ID, rel, func() error { return os.Rename(tmp, path) }); err != nil {
 		t.cfg.Logger.Warn("stopped run keeps no weights", "run", r.ID, "err", err)
 	}
 }

@@ -53,7 +53,7 @@ func (t *Trainer) ImportZip(ctx context.Context, name string, r io.ReaderAt, siz
 	dest := filepath.Join(t.cfg.DataDir, filepath.FromSlash(rel))
 	entries, err := captcha.ExtractZip(r, size, MaxDatasetBytes, dest)
 	if err != nil {
-		return experiments.Dataset{}, err
+		return experiments.Dataset{}, dataError(err, "file")
 	}
 	d := experiments.Dataset{Name: name, Images: len(entries), Path: rel}
 	if err := experiments.NewDatasetStore(t.db).CreateDataset(ctx, &d); err != nil {
@@ -154,7 +154,7 @@ func (t *Trainer) ImportFolder(ctx context.Context, name, folder string, roots [
 	}
 	f, err := captcha.OpenRoot(root)
 	if err != nil {
-		return d, false, err
+		return d, false, dataError(err, "file")
 	}
 	if name == "" {
 		name = filepath.Base(src)
@@ -162,7 +162,7 @@ func (t *Trainer) ImportFolder(ctx context.Context, name, folder string, roots [
 	rel := newDatasetPath(name)
 	dest := filepath.Join(t.cfg.DataDir, filepath.FromSlash(rel))
 	if err := f.Extract(dest); err != nil {
-		return d, false, err
+		return d, false, dataError(err, "file")
 	}
 	d = experiments.Dataset{Name: name, Images: f.Len(), Path: rel, Source: src}
 	if err := store.CreateDataset(ctx, &d); err != nil {

@@ -2,15 +2,15 @@ package trainer
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/trainyard/trainyard/runs"
 )
 
-// DeleteRun deletes a finished run: its row, epochs and tags in the database,
-// then its weights file and any checkpoints. A queued or running run is
+// DeleteRun deletes a finished run: its row, epochs, tags and artifacts
+// (weights, checkpoint) in the database, then any file an older version
+// kept for it. A queued or running run is
 // refused with runs.ErrActive (cancel it first).
 func (t *Trainer) DeleteRun(ctx context.Context, id int64) error {
 	r, err := t.runs.Run(ctx, id)
@@ -37,11 +37,13 @@ func (t *Trainer) DeleteExperiment(ctx context.Context, id int64) error {
 	return nil
 }
 
-// removeRunFiles removes what a deleted run left on disk. The database no
-// longer names these files, so a failure only leaves garbage, which is logged.
+// removeRunFiles removes what a deleted run may have left on disk from an
+// older version (its weights file, a checkpoint folder); its artifacts went
+// with its row. The database no longer names these files, so a failure
+// only leaves garbage, which is logged.
 func (t *Trainer) removeRunFiles(r runs.Run) {
-	paths := []string{filepath.Join(t.cfg.DataDir, "checkpoints", fmt.Sprintf("run-%d", r.ID))}
-	if r.WeightsPath != "" {
+	paths := []string{t.legacyCheckpointDir(r.ID)}
+	if r.WeightsPath != "" && r.WeightsPath != runs.WeightsArtifact(r.ID) && filepath.IsLocal(filepath.FromSlash(r.WeightsPath)) {
 		paths = append(paths, filepath.Join(t.cfg.DataDir, filepath.FromSlash(r.WeightsPath)))
 	}
 	for _, p := range paths {

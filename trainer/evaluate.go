@@ -62,6 +62,12 @@ func EvaluateFile(ctx context.Context, weights, dir string) (EvalResult, error) 
 	if err != nil {
 		return EvalResult{}, err
 	}
+	return evaluateModel(ctx, m, dir)
+}
+
+// evaluateModel evaluates m on the labelled folder dir (a CAPTCHA model) or
+// the embedded MNIST test set (an MNIST model, dir empty).
+func evaluateModel(ctx context.Context, m *nn.Model, dir string) (EvalResult, error) {
 	spec := m.Spec()
 	switch spec.Dataset {
 	case experiments.DatasetCaptcha:

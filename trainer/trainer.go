@@ -5,12 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
+	"github.com/trainyard/trainyard/artifacts"
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
 )
@@ -57,10 +53,12 @@ type Trainer struct {
 	db      *gorm.DB
 	exps    *experiments.Store
 	runs    *runs.Store
+	arts    *artifacts.Store
 	broker  *runs.Broker
 	client  *river.Client[*sql.Tx]
 	devices chan string
 	data    *dataCache
+	models  modelCache
 
 	mu sync.Mutex
 	// active holds the cancel functions of the runs training in this process.
@@ -96,6 +94,7 @@ func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, c
 		db:      db,
 		exps:    experiments.NewStore(db),
 		runs:    runs.NewStore(db),
+		arts:    artifacts.NewStore(db),
 		broker:  broker,
 		devices: make(chan string, max(cfg.Workers, len(cfg.Devices), 1)),
 		data:    newDataCache(),
@@ -138,11 +137,15 @@ func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, c
 	return t, nil
 }
 
-// Start starts the workers; it returns at once. It first deletes the
-// checkpoints that runs which ended left behind.
+// Start starts the workers; it returns at once. It first moves weights
+// and checkpoints that an older version kept as files into the database.
 func (t *Trainer) Start(ctx context.Context) error {
-	if err := t.sweepCheckpoints(ctx); err != nil {
-		t.cfg.Logger.Warn("sweep checkpoints", "err", err)
+	if err := t.importLegacyFiles(ctx); err != nil {
+		t.cfg.Logger.Warn("move files into the database", "err", err)
+	}
+	// What writers that died mid-write left (an ended run's go with it).
+	if _, err := t.arts.DeleteIncomplete(ctx, time.Hour); err != nil {
+		t.cfg.Logger.Warn("delete incomplete artifacts", "err", err)
 	}
 	if t.cfg.Workers == 0 {
 		return nil
@@ -154,46 +157,6 @@ func (t *Trainer) Start(ctx context.Context) error {
 		t.machine() // the throughput, measured while no run trains yet
 	}()
 	return t.client.Start(ctx)
-}
-
-// sweepCheckpoints deletes the checkpoint folders of runs that ended or no
-// longer exist (a process that died between a run's end and its clean-up
-// leaves one behind).
-func (t *Trainer) sweepCheckpoints(ctx context.Context) error {
-	entries, err := os.ReadDir(filepath.Join(t.cfg.DataDir, "checkpoints"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	dirs := map[int64]bool{}
-	for _, e := range entries {
-		n, ok := strings.CutPrefix(e.Name(), "run-")
-		if id, err := strconv.ParseInt(n, 10, 64); ok && err == nil && e.IsDir() {
-			dirs[id] = true
-		}
-	}
-	if len(dirs) == 0 {
-		return nil
-	}
-	ids := make([]int64, 0, len(dirs))
-	for id := range dirs {
-		ids = append(ids, id)
-	}
-	live, err := t.runs.Runs(ctx, runs.Filter{IDs: ids})
-	if err != nil {
-		return err
-	}
-	for _, r := range live {
-		if !r.Status.Done() {
-			delete(dirs, r.ID)
-		}
-	}
-	for id := range dirs {
-		t.removeCheckpoints(id)
-	}
-	return nil
 }
 
 // Stop stops fetching new jobs, cancels running ones (they resume from their
@@ -234,10 +197,9 @@ func (t *Trainer) Cancel(ctx context.Context, id int64) (runs.Run, error) {
 	// A worker that still holds the run can no longer record a checkpoint
 	// (the run is cancelled), so its checkpoints can go now.
 	t.removeCheckpoints(id)
-	var row struct{ JobID int64 }
-	if err := t.db.WithContext(ctx).Raw(`SELECT job_id FROM runs WHERE id = ?`, id).Scan(&row).Error; err == nil && row.JobID > 0 {
-		if _, err := t.client.JobCancel(ctx, row.JobID); err != nil {
-			t.cfg.Logger.Warn("cancel job", "run", id, "job", row.JobID, "err", err)
+	if job, err := t.runs.JobID(ctx, id); err == nil && job > 0 {
+		if _, err := t.client.JobCancel(ctx, job); err != nil {
+			t.cfg.Logger.Warn("cancel job", "run", id, "job", job, "err", err)
 		}
 	}
 	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusCancelled}})
@@ -253,15 +215,3 @@ var errShutdown = errors.New("trainer stopping")
 type quickRetry struct{}
 
 func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Second) }
-
-// WeightsFile is the path of a finished run's weights file, or an error when it has none.
-func (t *Trainer) WeightsFile(r runs.Run) (string, error) {
-	if (r.Status != runs.StatusSucceeded && r.Status != runs.StatusStopped) || r.WeightsPath == "" {
-		return "", fmt.Errorf("run %d has no weights: it is %s", r.ID, r.Status)
-	}
-	p := filepath.Join(t.cfg.DataDir, filepath.FromSlash(r.WeightsPath))
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("weights of run %d: %w", r.ID, err)
-	}
-	return p, nil
-}

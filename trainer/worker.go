@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -273,190 +271,61 @@ func (e *writeError) Error() string {
 func (e *writeError) Unwrap() error { return e.err }
 
 // train runs the lease's run to the end: resume or build, fit, evaluate,
-// save. Every write goes through the lease, so an attempt that lost its run
-// stops at its next write with runs.ErrLeaseLost.
+// save (see Training). Every write goes through the lease, so an attempt
+// that lost its run stops at its next write with runs.ErrLeaseLost.
 func (t *Trainer) train(ctx context.Context, lease runs.Lease) error {
 	id := lease.RunID
 	run, err := t.runs.Run(ctx, id)
 	if err != nil {
 		return err
 	}
-	spec := run.Spec
 	asha, err := t.ashaOf(ctx, run)
 	if err != nil {
 		return err
 	}
-	data, err := t.data.splits(spec)
+	data, err := t.data.splits(run.Spec)
 	if err != nil {
 		return err
 	}
-	ckptDir := t.checkpointDir(id)
-	from := lease.Checkpoint
-	var model *nn.Model
-	if from > 0 {
-		var at int
-		model, at, err = loadCheckpoint(filepath.Join(ckptDir, checkpointName(from)), spec.BatchSize)
-		if err == nil && at != from {
-			err = fmt.Errorf("the file holds epoch %d", at)
-		}
+	tr := &Training{Spec: run.Spec, Data: data, ProgressEvery: 250 * time.Millisecond}
+	if from := lease.Checkpoint; from > 0 {
+		model, err := t.loadCheckpoint(ctx, id, from, run.Spec.BatchSize)
 		if err != nil {
 			t.cfg.Logger.Warn("checkpoint unreadable, starting over", "run", id, "epoch", from, "err", err)
-			model = nil
+		} else {
+			tr.Model, tr.From = model, from
+			for _, e := range run.Epochs {
+				if e.Epoch <= from {
+					tr.Epochs = append(tr.Epochs, e)
+				}
+			}
 		}
 	}
-	if model == nil {
-		from = 0
-		if model, err = nn.Build(spec, spec.BatchSize); err != nil {
+	if err := t.runs.TruncateEpochs(ctx, lease, tr.From); err != nil {
+		return err
+	}
+	tr.OnProgress = func(p runs.Progress) {
+		t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventProgress, Data: p})
+	}
+	tr.OnEpoch = func(e runs.Epoch) error {
+		if err := t.saveCheckpoint(ctx, lease, tr.Model, e); err != nil {
 			return err
 		}
-	}
-	if err := t.runs.TruncateEpochs(ctx, lease, from); err != nil {
-		return err
-	}
-	// Files of earlier attempts: temporary ones, and checkpoints after the one resumed from.
-	keepOnly(ckptDir, checkpointName(from))
-
-	var lastProgress time.Time
-	hooks := nn.Hooks{
-		OnBatch: func(p nn.Progress) {
-			if time.Since(lastProgress) < 250*time.Millisecond && p.Batch != p.Batches {
-				return
-			}
-			lastProgress = time.Now()
-			t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventProgress, Data: progress(p)})
-		},
-		OnEpoch: func(e runs.Epoch) error {
-			// The checkpoint goes to a temporary file; the epoch row, the
-			// run's checkpoint epoch and the file's rename into place then
-			// happen in one transaction, only while this attempt holds the run.
-			tmp, err := writeTemp(ckptDir, fmt.Sprintf(".epoch-%d-%s-*.tmp", e.Epoch, lease.Token), model.WriteCheckpoint)
-			if err != nil {
-				return &writeError{"checkpoint", err}
-			}
-			defer os.Remove(tmp)
-			name := checkpointName(e.Epoch)
-			err = t.runs.RecordEpoch(context.WithoutCancel(ctx), lease, e, func() error {
-				if err := os.Rename(tmp, filepath.Join(ckptDir, name)); err != nil {
-					return &writeError{"checkpoint", err}
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			keepOnly(ckptDir, name)
-			t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventEpoch, Data: e})
-			if asha != nil && asha.rungs[e.Epoch] {
-				return t.applyRung(ctx, run, asha.ASHA, e.Epoch)
-			}
-			return nil
-		},
-	}
-	if err := model.Fit(ctx, data.Train, data.Val, from, hooks); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	test, err := model.Evaluate(data.Test)
-	if err != nil {
-		return err
-	}
-	epochs, err := t.runs.Epochs(ctx, id)
-	if err != nil {
-		return err
-	}
-	test.BestOf(epochs)
-	// The weights go to this attempt's own temporary file, renamed into
-	// place in the transaction that marks the run succeeded under the lease:
-	// a stale attempt can never replace the weights of the stored result.
-	rel := filepath.ToSlash(filepath.Join("weights", fmt.Sprintf("run-%d.safetensors", id)))
-	path := filepath.Join(t.cfg.DataDir, rel)
-	tmp, err := writeTemp(filepath.Dir(path), fmt.Sprintf(".run-%d-%s-*.tmp", id, lease.Token), model.WriteWeights)
-	if err != nil {
-		return &writeError{"weights file", err}
-	}
-	defer os.Remove(tmp)
-	err = t.runs.Succeed(context.WithoutCancel(ctx), lease, test, rel, func() error {
-		if err := os.Rename(tmp, path); err != nil {
-			return &writeError{"weights file", err}
+		t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventEpoch, Data: e})
+		if asha != nil && asha.rungs[e.Epoch] {
+			return t.applyRung(ctx, run, asha.ASHA, e.Epoch)
 		}
 		return nil
-	})
+	}
+	test, err := tr.Run(ctx)
 	if err != nil {
 		return err
 	}
-	t.removeCheckpoints(id)
+	if err := t.saveWeights(ctx, lease, tr.Model, test); err != nil {
+		return err
+	}
 	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusSucceeded}})
 	return nil
-}
-
-func progress(p nn.Progress) runs.Progress {
-	out := runs.Progress{Epoch: p.Epoch, Epochs: p.Epochs, Batch: p.Batch, Batches: p.Batches, ImagesPerSec: p.ImagesPerSec}
-	if p.Batch > 0 && p.Batches > 0 {
-		perBatch := p.Elapsed.Seconds() / float64(p.Batch)
-		left := float64(p.Batches-p.Batch) + float64(p.Epochs-p.Epoch)*float64(p.Batches)
-		out.ETASeconds = perBatch * left
-	}
-	return out
-}
-
-// checkpointDir is where run id keeps its checkpoint.
-func (t *Trainer) checkpointDir(id int64) string {
-	return filepath.Join(t.cfg.DataDir, "checkpoints", fmt.Sprintf("run-%d", id))
-}
-
-func checkpointName(epoch int) string { return fmt.Sprintf("epoch-%d.safetensors", epoch) }
-
-// removeCheckpoints deletes run id's checkpoints, once it ended.
-func (t *Trainer) removeCheckpoints(id int64) {
-	if err := os.RemoveAll(t.checkpointDir(id)); err != nil {
-		t.cfg.Logger.Warn("remove checkpoints", "run", id, "err", err)
-	}
-}
-
-// keepOnly deletes every file in dir but name.
-func keepOnly(dir, name string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if e.Name() != name {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
-}
-
-// writeTemp writes a new temporary file in dir (named after pattern, as
-// os.CreateTemp does) with write, synced to disk, and returns its path. On
-// error nothing is left behind.
-func writeTemp(dir, pattern string, write func(io.Writer) error) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return "", err
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
-func loadCheckpoint(path string, batch int) (*nn.Model, int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer f.Close()
-	return nn.LoadCheckpoint(f, batch)
 }
 
 func loadModel(path string, batch int) (*nn.Model, error) {
