@@ -417,7 +417,7 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	sz := g.o * g.pixels
 	used, _ := numRanges(g.n, len(scr))
 	// With at most 48 filters, A's rows are read where they lie in the
-	// padded input (no panel copies) by the 6x16 kernel.
+	// padded input (no panel copies) by the 6x16, 6x32 or 6x48 kernel.
 	rows := ks.hasOffKernel() && o16 <= 48
 	op.st.maskGrad(y, dy)
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
@@ -438,18 +438,22 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			}
 			gc.pad(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], gs.xpad)
 			gc.packDyT(gm, s.dyT)
+			if rows {
+				// A's rows read in place from the padded input, all o16
+				// columns in one call, over chunks of grid positions whose
+				// rows of dy^T stay in L1 for every block of six taps.
+				kc := chunks(gc.ngrid, gradWL1Rows)
+				for j0 := 0; j0 < gc.ngrid; j0 += kc {
+					k := min(kc, gc.ngrid-j0)
+					for i0 := 0; i0 < len(gc.offs6); i0 += tileM {
+						ks.kRows(o16, k, gs.xpad[j0:], gc.offs6[i0:i0+tileM], s.dyT[j0*panelW:], panelW, s.dwt[i0*o16:], o16, flagAcc)
+					}
+				}
+				continue
+			}
 			for p := 0; p < gc.npan; p++ {
 				j0 := p * panelW
 				nc := min(panelW, gc.ngrid-j0)
-				if rows {
-					// A's rows read in place from the padded input.
-					for i0 := 0; i0 < len(gc.offs6); i0 += tileM {
-						for q := 0; q < o16; q += 16 {
-							ks.k16rows(nc, gs.xpad[j0:], gc.offs6[i0:i0+tileM], s.dyT[j0*panelW+q:], s.dwt[i0*o16+q:], o16, nil, flagAcc)
-						}
-					}
-					continue
-				}
 				gc.buildPanel(gs.xpad, gs.panel, p)
 				for q := 0; q < npanO; q++ {
 					bq := s.dyT[(q*gc.ngrid+j0)*panelW:]
@@ -472,6 +476,18 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	}
 	return out, nil
+}
+
+// gradWL1Rows is how many rows of dy^T (o16 floats used of each 64) a
+// weight-gradient kernel call spans: at most 18 KiB, which stay in L1 while
+// every block of six filter taps reads them.
+const gradWL1Rows = 96
+
+// chunks splits n into about equal parts of at most most each and returns
+// the part length.
+func chunks(n, most int) int {
+	parts := (n + most - 1) / most
+	return (n + parts - 1) / parts
 }
 
 func (op *conv2dGradWOp) DiffWRT(int) []bool { return []bool{false, false, false} }

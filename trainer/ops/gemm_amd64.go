@@ -83,10 +83,27 @@ func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, 
 //go:noescape
 func kern6x16RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
 
-// k16rows computes a 6x16 tile (flags as k16) whose A row i is the k floats
-// at a[aoffs[i]/4:] (aoffs in bytes, six of them); B rows are panelW apart.
-// Only when hasOffKernel.
-func (ks *kernels) k16rows(k int, a []float32, aoffs []int, b []float32, c []float32, ldc int, bias []float32, flags int) {
+//go:noescape
+func kern6x32RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func kern6x48RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+
+// kRows computes a 6 x n tile, n 16, 32 or 48, whose A row i is the k
+// floats at a[aoffs[i]/4:] (aoffs in bytes, six of them) and whose B rows
+// are bs floats apart, into C (ldc apart) or, with flagAcc, onto it; no
+// other flag. Only when hasOffKernel.
+func (ks *kernels) kRows(n, k int, a []float32, aoffs []int, b []float32, bs int, c []float32, ldc int, flags int) {
 	_ = aoffs[5]
-	kern6x16RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), panelW*4, unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
+	flags &= flagAcc
+	switch n {
+	case 48:
+		kern6x48RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags)
+	case 32:
+		kern6x32RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags)
+	case 16:
+		kern6x16RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags)
+	default:
+		panic("ops: kRows wants 16, 32 or 48 columns")
+	}
 }

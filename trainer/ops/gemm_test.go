@@ -189,3 +189,48 @@ func TestPeakGFLOPS(t *testing.T) {
 	}
 	t.Logf("%s kernel: %.0f GFLOP/s on one thread", KernelName(), one)
 }
+
+// TestKRows checks the 6x16, 6x32 and 6x48 kernels that read A's rows
+// through offsets against a plain sum, storing and accumulating, over
+// depths with and without a tail.
+func TestKRows(t *testing.T) {
+	ks := defaultKernels
+	if !ks.hasOffKernel() {
+		t.Skip("no AVX-512 kernels")
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	a := randSlice(r, 4096)
+	for _, n := range []int{16, 32, 48} {
+		for _, k := range []int{1, 2, 7, 64, 126} {
+			for _, acc := range []bool{false, true} {
+				offs := []int{0, 4 * 300, 4 * 1000, 4 * 17, 4 * 2500, 4 * 3900}
+				const bs, ldc = 64, 53
+				b := randSlice(r, k*bs)
+				c := randSlice(r, 6*ldc)
+				want := append([]float32(nil), c...)
+				for i := 0; i < 6; i++ {
+					for j := 0; j < n; j++ {
+						var sum float64
+						for kk := 0; kk < k; kk++ {
+							sum += float64(a[offs[i]/4+kk]) * float64(b[kk*bs+j])
+						}
+						if acc {
+							sum += float64(want[i*ldc+j])
+						}
+						want[i*ldc+j] = float32(sum)
+					}
+				}
+				flags := 0
+				if acc {
+					flags = flagAcc
+				}
+				ks.kRows(n, k, a, offs, b, bs, c, ldc, flags)
+				for i := range c {
+					if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("n %d k %d acc %v: c[%d] = %v, want %v", n, k, acc, i, c[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
