@@ -101,6 +101,11 @@ type SummaryRow struct {
 	SecondsPerEpoch     float64  `json:"seconds_per_epoch"`
 	MsPerImage          *float64 `json:"ms_per_image"`
 	Params              int      `json:"params"`
+	// TimeToTarget is the training time (seconds, summed over epochs) until
+	// the first epoch whose validation accuracy reached the comparison's
+	// Target, and TargetEpoch that epoch; both null when it never did.
+	TimeToTarget *float64 `json:"time_to_target"`
+	TargetEpoch  *int     `json:"target_epoch"`
 }
 
 // ParamRow is one setting across the compared runs.
@@ -116,6 +121,37 @@ type Comparison struct {
 	Runs    []Run        `json:"runs"`
 	Params  []ParamRow   `json:"params"`
 	Summary []SummaryRow `json:"summary"`
+	// Target is the validation accuracy (a fraction) the summary's
+	// time_to_target is measured to (DefaultTarget unless asked).
+	Target float64 `json:"target"`
+}
+
+// DefaultTarget is the validation accuracy a comparison times the runs to.
+const DefaultTarget = 0.9
+
+// TimeToValAccuracy is the training time (summed epoch seconds) until the
+// first epoch whose validation accuracy is at least target, and that
+// epoch; ok is false when no epoch reached it.
+func (r Run) TimeToValAccuracy(target float64) (seconds float64, epoch int, ok bool) {
+	for _, e := range r.Epochs {
+		seconds += e.Seconds
+		if e.ValAccuracy != nil && *e.ValAccuracy >= target {
+			return seconds, e.Epoch, true
+		}
+	}
+	return 0, 0, false
+}
+
+// SetTarget times every run of the comparison to the validation accuracy
+// target (a fraction): the summary's TimeToTarget and TargetEpoch.
+func (c *Comparison) SetTarget(target float64) {
+	c.Target = target
+	for i := range c.Summary {
+		c.Summary[i].TimeToTarget, c.Summary[i].TargetEpoch = nil, nil
+		if s, ep, ok := c.Runs[i].TimeToValAccuracy(target); ok {
+			c.Summary[i].TimeToTarget, c.Summary[i].TargetEpoch = Float(s), &ep
+		}
+	}
 }
 
 // Compare builds the comparison of runs, which should carry their epochs:
@@ -123,13 +159,14 @@ type Comparison struct {
 // (matched by name, "–" where a run has none), one per layer position and
 // one for the parameter count.
 func Compare(rs []Run) Comparison {
-	c := Comparison{Runs: rs}
+	c := Comparison{Runs: rs, Target: DefaultTarget}
 	if len(rs) == 0 {
 		return c
 	}
 	for _, r := range rs {
 		c.Summary = append(c.Summary, summarize(r))
 	}
+	c.SetTarget(DefaultTarget)
 	add := func(name string, value func(r Run) string) {
 		row := ParamRow{Name: name, Values: make([]string, len(rs))}
 		for i, r := range rs {

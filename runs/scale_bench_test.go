@@ -104,6 +104,7 @@ func BenchmarkRunsTableAtScale(b *testing.B) {
 				b.Fatal(err)
 			}
 			c := Compare(rs)
+			c.SetTarget(0.95)
 			if _, err := GroupBy(rs, []string{"epochs"}); err != nil || len(c.Summary) != 100 {
 				b.Fatal(err)
 			}

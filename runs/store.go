@@ -277,10 +277,23 @@ func (s *Store) CountsByExperiment(ctx context.Context, ids ...int64) (map[int64
 // RunsWithEpochs returns the runs with the given ids, in the order asked, with
 // their epochs; ErrNotFound names the first missing id.
 func (s *Store) RunsWithEpochs(ctx context.Context, ids []int64) ([]Run, error) {
+	out, missing, err := s.RunsWithEpochsFound(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("run %d: %w", missing[0], ErrNotFound)
+	}
+	return out, nil
+}
+
+// RunsWithEpochsFound is RunsWithEpochs that skips the ids of runs that do
+// not exist and returns them as missing, in the order asked.
+func (s *Store) RunsWithEpochsFound(ctx context.Context, ids []int64) (found []Run, missing []int64, err error) {
 	// Two queries whatever the number of runs: theirs, then all their epochs.
 	var rows []runRow
 	if err := s.base(ctx).Where("runs.id IN ?", ids).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("runs: %w", err)
+		return nil, nil, fmt.Errorf("runs: %w", err)
 	}
 	byID := make(map[int64]runRow, len(rows))
 	for _, r := range rows {
@@ -288,17 +301,18 @@ func (s *Store) RunsWithEpochs(ctx context.Context, ids []int64) ([]Run, error) 
 	}
 	epochs, err := s.epochsOf(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]Run, 0, len(ids))
 	for _, id := range ids {
 		row, ok := byID[id]
 		if !ok {
-			return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
+			missing = append(missing, id)
+			continue
 		}
 		r, err := row.run()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.Epochs = epochs[id]
 		if r.Epochs == nil {
@@ -306,7 +320,7 @@ func (s *Store) RunsWithEpochs(ctx context.Context, ids []int64) ([]Run, error) 
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 // Epochs returns the run's recorded epochs in order.

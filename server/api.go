@@ -128,6 +128,10 @@ func (h *handler) apiCompare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	target, err := targetParam(c.QueryParam("target"))
+	if err != nil {
+		return err
+	}
 	rs, err := h.runs.RunsWithEpochs(c.Request().Context(), ids)
 	if err != nil {
 		return err
@@ -137,7 +141,9 @@ func (h *handler) apiCompare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, compareResponse{Comparison: runs.Compare(rs), Groups: groups})
+	cmp := runs.Compare(rs)
+	cmp.SetTarget(target)
+	return c.JSON(http.StatusOK, compareResponse{Comparison: cmp, Groups: groups})
 }
 
 // compareResponse is GET /api/compare: the comparison and its groups.

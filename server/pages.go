@@ -159,19 +159,17 @@ func (h *handler) compareShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	target, err := targetParam(c.QueryParam("target"))
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	props := web.CompareProps{}
-	for _, id := range ids {
-		r, err := h.runs.Run(ctx, id)
-		if errors.Is(err, runs.ErrNotFound) {
-			props.Missing = append(props.Missing, id)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		props.Runs = append(props.Runs, r)
+	if props.Runs, props.Missing, err = h.runs.RunsWithEpochsFound(ctx, ids); err != nil {
+		return err
 	}
+	props.Comparison = runs.Compare(props.Runs)
+	props.Comparison.SetTarget(target)
 	if len(props.Runs) == 0 {
 		return notFound{msg: fmt.Sprintf("none of the runs %v exist", ids)}
 	}

@@ -20,7 +20,7 @@ func idParam(c echo.Context, what string) (int64, error) {
 }
 
 // maxCompare is the most runs one comparison takes.
-const maxCompare = 20
+const maxCompare = 100
 
 // runIDs reads a comma-separated list of distinct run ids ("3,4,9"); a bad
 // list is a *runs.ParamError naming "runs".
@@ -52,4 +52,20 @@ func runIDs(s string) ([]int64, error) {
 		return nil, &runs.ParamError{Param: "runs", Msg: "name at least one run, e.g. ?runs=3,4"}
 	}
 	return ids, nil
+}
+
+// targetParam reads ?target=, the validation accuracy (a fraction above 0,
+// at most 1) a comparison times the runs to; empty is runs.DefaultTarget.
+func targetParam(s string) (float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return runs.DefaultTarget, nil
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(x > 0 && x <= 1) {
+		if len(s) > 20 {
+			s = s[:20] + "…"
+		}
+		return 0, &runs.ParamError{Param: "target", Msg: fmt.Sprintf("%q is not a validation accuracy: give a fraction above 0 and at most 1, e.g. 0.9", s)}
+	}
+	return x, nil
 }

@@ -55,7 +55,8 @@ func (s *stub) handler() http.Handler {
 		s.page(w, r, HomePage(HomeProps{Runs: listed(live, b, a)}))
 	})
 	mux.HandleFunc("GET /compare", func(w http.ResponseWriter, r *http.Request) {
-		s.page(w, r, ComparePage(CompareProps{Runs: []runs.Run{a, b}}))
+		rs := []runs.Run{a, b}
+		s.page(w, r, ComparePage(CompareProps{Runs: rs, Comparison: runs.Compare(rs)}))
 	})
 	mux.HandleFunc("GET /experiments/new", func(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, NewExperimentPage(NewExperimentProps{Presets: experiments.Presets()}))
@@ -84,6 +85,10 @@ func (s *stub) handler() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
+	})
+	mux.HandleFunc("POST /api/experiments/preview", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"runs": 1, "points": 1, "repeats": 1, "epochs": 1, "seconds": null, "text": "Queues 1 run.", "errors": {}}`)
 	})
 	mux.HandleFunc("GET /runs/8", func(w http.ResponseWriter, r *http.Request) {
 		if s.finished.Load() {

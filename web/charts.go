@@ -11,14 +11,29 @@ func palette() []string {
 	return []string{"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"}
 }
 
-// colourClass is the CSS class of the i-th run's colour.
-func colourClass(i int) string { return "c" + itoa(i%len(palette())) }
+// dashes are the line styles (uPlot dash arrays) that, crossed with the
+// palette, tell up to 32 runs apart: runs 0-7 solid, 8-15 dashed, 16-23
+// dotted, 24-31 dash-dot, then again.
+func dashes() [][]int { return [][]int{{}, {8, 4}, {2, 3}, {10, 3, 2, 3}} }
+
+// dashOf is the i-th run's line style.
+func dashOf(i int) []int {
+	d := dashes()
+	return d[(i/len(palette()))%len(d)]
+}
+
+// colourClass is the CSS classes of the i-th run's colour and line style
+// ("c3 d1": the fourth colour, dashed), for swatches beside its name.
+func colourClass(i int) string {
+	return "c" + itoa(i%len(palette())) + " d" + itoa((i/len(palette()))%len(dashes()))
+}
 
 // chartSeries is one run's curves, handed to the page's script as JSON.
 type chartSeries struct {
 	ID     int64        `json:"id"`
 	Label  string       `json:"label"`
 	Colour string       `json:"colour"`
+	Dash   []int        `json:"dash"`
 	Heads  int          `json:"heads"`
 	Epochs []runs.Epoch `json:"epochs"`
 }
@@ -57,7 +72,7 @@ func compareSeries(rs []runs.Run) []chartSeries {
 		if eps == nil {
 			eps = []runs.Epoch{}
 		}
-		out[i] = chartSeries{ID: r.ID, Label: runLabel(r), Colour: pal[i%len(pal)], Heads: r.Spec.Heads, Epochs: eps}
+		out[i] = chartSeries{ID: r.ID, Label: runLabel(r), Colour: pal[i%len(pal)], Dash: dashOf(i), Heads: r.Spec.Heads, Epochs: eps}
 	}
 	return out
 }
@@ -82,9 +97,8 @@ func (r paramRow) cellDiffers(i int) bool {
 	return r.Differs && r.Values[i] != r.Values[0]
 }
 
-// paramRows lays the runs' settings and layers side by side (runs.Compare).
-func paramRows(rs []runs.Run) []paramRow {
-	c := runs.Compare(rs)
+// paramRows lays the runs' settings and layers side by side.
+func paramRows(c runs.Comparison) []paramRow {
 	rows := make([]paramRow, len(c.Params))
 	for i, p := range c.Params {
 		rows[i] = paramRow{p}
@@ -106,13 +120,15 @@ type summaryRow struct {
 	PerEpoch    string
 	MsPerImage  string
 	Params      string
+	// TimeToTarget is the training time until the validation accuracy first
+	// reached the comparison's target ("–" when it never did).
+	TimeToTarget string
 }
 
-// summaryRows formats the summary of runs.Compare for the compare page.
-func summaryRows(rs []runs.Run) []summaryRow {
-	c := runs.Compare(rs)
-	out := make([]summaryRow, len(rs))
-	for i, r := range rs {
+// summaryRows formats the comparison's summary for the compare page.
+func summaryRows(c runs.Comparison) []summaryRow {
+	out := make([]summaryRow, len(c.Runs))
+	for i, r := range c.Runs {
 		sum := c.Summary[i]
 		row := summaryRow{
 			Run:          r,
@@ -129,6 +145,10 @@ func summaryRows(rs []runs.Run) []summaryRow {
 			row.BestVal = pct(*sum.BestValAccuracy) + " (epoch " + itoa(sum.BestEpoch) + ")"
 		}
 		row.TestChar, row.BestValChar = pctp(sum.TestCharAccuracy), pctp(sum.BestValCharAccuracy)
+		row.TimeToTarget = "–"
+		if sum.TimeToTarget != nil {
+			row.TimeToTarget = seconds(*sum.TimeToTarget) + " (epoch " + itoa(*sum.TargetEpoch) + ")"
+		}
 		if sum.MsPerImage != nil && *sum.MsPerImage > 0 {
 			row.MsPerImage = fixed(*sum.MsPerImage, 3)
 		}
@@ -150,3 +170,6 @@ func anyMultiHead(rs []runs.Run) bool {
 
 // summaryOf is the Keras-style summary of a spec.
 func summaryOf(s experiments.Spec) experiments.Summary { return s.Summarize() }
+
+// targetPercent is the comparison's target as the page's input shows it ("90").
+func targetPercent(c runs.Comparison) string { return num(c.Target * 100) }

@@ -93,6 +93,9 @@ type StatusEvent = runs.StatusChange
 // CompareProps is the comparison of several stored runs, in the order given.
 type CompareProps struct {
 	Runs []runs.Run
+	// Comparison is runs.Compare of Runs, built once by the handler, timed
+	// to its Target validation accuracy.
+	Comparison runs.Comparison
 	// Missing lists requested run ids that were not found, shown as a note.
 	Missing []int64
 	// Groups are the runs grouped by GroupBy (by everything but the seed

@@ -182,7 +182,7 @@ func TestNewExperimentPageErrors(t *testing.T) {
 		}
 	}
 	mustContain(t, html, `value="typed name"`, `value="50"`, `data-key="layers[2].kernel"`,
-		`id="epochs" min="1" max="1000" step="1" value="0" class="invalid"`, `data-key="source.kind"`)
+		`id="epochs" data-sweep="epochs" value="0" class="invalid"`, `data-key="source.kind"`)
 	if strings.Contains(html, `id="form-errors" role="alert" class="alert error hidden"`) {
 		t.Error("error box hidden")
 	}
@@ -245,7 +245,8 @@ func TestRunPageMultiHead(t *testing.T) {
 func TestComparePage(t *testing.T) {
 	t.Parallel()
 	a, b := sampleRun(t, 3, "mnist-cnn1", 50), sampleRun(t, 4, "mnist-cnn1", 15)
-	html := render(t, ComparePage(CompareProps{Runs: []runs.Run{a, b}, Missing: []int64{99}}))
+	rs := []runs.Run{a, b}
+	html := render(t, ComparePage(CompareProps{Runs: rs, Comparison: runs.Compare(rs), Missing: []int64{99}}))
 	summary := regexp.MustCompile(`(?s)<table class="data" id="summary">.*?</table>`).FindString(html)
 	if got := strings.Count(summary, "<tr data-run-id="); got != 2 {
 		t.Errorf("summary has %d run rows, want 2", got)

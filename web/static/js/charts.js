@@ -42,8 +42,12 @@
 
   // lineChart draws a chart into el. spec: {title, percent, sync, series:
   // [{label, colour, dash}], data: [xs, ys0, ys1, ...]} where a missing value is null.
+  // With spec.time the x values are seconds of training (wall-clock time
+  // from the run's start), else epochs. A series' dash (uPlot's dash array)
+  // shows in its legend marker too: solid, dashed, dotted or dash-dot.
   function lineChart(el, spec) {
-    var series = [{ label: "epoch", value: function (u, v) { return v == null ? "–" : v; } }];
+    var xLabel = spec.time ? "training time" : "epoch";
+    var series = [{ label: xLabel, value: function (u, v) { return v == null ? "–" : spec.time ? seconds(v) : v; } }];
     spec.series.forEach(function (s) {
       series.push({
         label: s.label,
@@ -62,7 +66,9 @@
       scales: { x: { time: false } },
       series: series,
       axes: [
-        { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], grid: { stroke: "#eef0f3" } },
+        spec.time
+          ? { label: "training time", grid: { stroke: "#eef0f3" }, values: function (u, vals) { return vals.map(function (v) { return v == null ? "" : seconds(v); }); } }
+          : { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], grid: { stroke: "#eef0f3" } },
         {
           size: axisSize,
           grid: { stroke: "#eef0f3" },
@@ -70,7 +76,7 @@
         },
       ],
       cursor: { drag: { x: true, y: false }, sync: spec.sync ? { key: spec.sync, setSeries: true } : undefined },
-      legend: { live: true },
+      legend: { live: true, markers: { dash: markerDash } },
     };
     var plot = new uPlot(opts, spec.data, el);
     if (window.ResizeObserver) {
@@ -81,6 +87,25 @@
     }
     el.uplot = plot; // for the page's scripts and the browser tests
     return plot;
+  }
+
+  // markerDash is the CSS border style of a series' legend marker, from its dash array.
+  function markerDash(u, i) {
+    var d = u.series[i].dash;
+    if (!d || d.length === 0) return "solid";
+    return d[0] <= 2 ? "dotted" : d.length > 2 ? "double" : "dashed";
+  }
+
+  // byTime turns a run's epochs into [xs, ys]: cumulative epoch seconds
+  // (its wall-clock training time at the end of each epoch) and the metric.
+  function byTime(epochs, metric) {
+    var xs = [], ys = [], t = 0;
+    epochs.forEach(function (e) {
+      t += e.seconds || 0;
+      xs.push(t);
+      ys.push(e[metric] == null ? null : e[metric]);
+    });
+    return [xs, ys];
   }
 
   // byEpoch turns epochs into aligned columns: xs = 1..n and one array per
@@ -112,5 +137,5 @@
     return h + "h " + (mm < 10 ? "0" : "") + mm + "m";
   }
 
-  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, range: range, seconds: seconds, tickLabels: tickLabels };
+  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, byTime: byTime, range: range, seconds: seconds, tickLabels: tickLabels };
 })();
