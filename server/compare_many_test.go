@@ -44,7 +44,7 @@ func seedFinishedRuns(t *testing.T, a *testApp, n, perExp, epochs int) []int64 {
 				t.Fatal(err)
 			}
 		}
-		if err := st.Succeed(ctx, l, runs.TestResult{Images: 100, Accuracy: 0.9, Confusion: [][]int{}, Classes: []string{}}, "", nil); err != nil {
+		if err := st.Succeed(ctx, l, runs.TestResult{Images: 100, Accuracy: 0.9, Confusion: [][]int{}, Classes: []string{}}, runs.Weights{}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
