@@ -17,14 +17,15 @@ import (
 
 const backupHelp = `Usage: trainyard backup --out FILE [--data-dir ./data]
 
-Writes a consistent copy of trainyard's SQLite database together with the data
-dir's weights, checkpoints and imported datasets into one tar file (gzipped
+Writes a consistent copy of trainyard's SQLite database (which holds the runs'
+weights and checkpoints and the imported datasets) together with the data dir's
+other files into one tar file (gzipped
 when FILE ends in .gz or .tgz). It may run while trainyard serve runs and
 trains. To restore, stop trainyard, extract the file into an empty data dir
 (tar -xf FILE -C DIR) and start trainyard serve --data-dir DIR.
 
-With --db postgres://... it refuses: back up the database with pg_dump and the
-data dir's files with tar.`
+With --db postgres://... it refuses: back up the database with pg_dump, which
+holds everything (weights, checkpoints and datasets live in the database).`
 
 func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup", stderr, backupHelp)
@@ -37,7 +38,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("backup: --out FILE is required")
 	}
 	if db.db != "" {
-		return errors.New("backup: the database is PostgreSQL (--db); back it up with pg_dump (pg_dump -Fc -f trainyard.dump DBNAME; restore with pg_restore -d DBNAME trainyard.dump) and the data dir's weights/, checkpoints/ and datasets/ with tar")
+		return errors.New("backup: the database is PostgreSQL (--db); back it up with pg_dump (pg_dump -Fc -f trainyard.dump DBNAME; restore with pg_restore -d DBNAME trainyard.dump): it holds everything, weights, checkpoints and datasets included")
 	}
 	n, size, err := backup(ctx, db.dataDir, *out)
 	if err != nil {
@@ -108,6 +109,8 @@ func backup(ctx context.Context, dataDir, out string) (files int, size int64, er
 				return filepath.SkipDir
 			}
 			return nil
+		case rel == "cache" && d.IsDir(): // copies of what the database holds (datasets)
+			return filepath.SkipDir
 		case rel == migrations.SQLiteFile || strings.HasPrefix(rel, migrations.SQLiteFile+"-"): // the live database, its WAL and journal
 			return nil
 		case path == absOut || strings.HasPrefix(path, tmp):

@@ -25,7 +25,14 @@ func testDatasetImportZip(t *testing.T, dialect migrations.Dialect) {
 	if d.ID == 0 || d.Images != 100 || d.Name != "vi000246" {
 		t.Fatalf("dataset %+v", d)
 	}
-	if _, err := os.Stat(filepath.Join(a.srv.cfg.DataDir, d.Path, "labels.csv")); err != nil {
+	// Stored in the database, the checked copy kept as the process's cache.
+	if d.SHA256 == nil || !strings.HasPrefix(d.Path, "datasets/") {
+		t.Fatalf("dataset stored as %q, sha256 %v", d.Path, d.SHA256)
+	}
+	if got := a.artifactsLike(t, "datasets/%"); len(got) != 1 || got[0] != d.Path {
+		t.Fatalf("dataset artifacts %q, want %q", got, d.Path)
+	}
+	if _, err := os.Stat(filepath.Join(a.srv.cfg.DataDir, "cache", "datasets", *d.SHA256, "labels.csv")); err != nil {
 		t.Fatal(err)
 	}
 	_, b, _ = a.do(t, "GET", "/api/datasets", "")
@@ -52,9 +59,12 @@ func testDatasetImportZip(t *testing.T, dialect migrations.Dialect) {
 		}
 	}
 	// Nothing half-imported remains.
-	entries, _ := os.ReadDir(filepath.Join(a.srv.cfg.DataDir, "datasets"))
+	if got := a.artifactsLike(t, "datasets/%"); len(got) != 1 {
+		t.Fatalf("dataset artifacts %q, want one", got)
+	}
+	entries, _ := os.ReadDir(filepath.Join(a.srv.cfg.DataDir, "cache", "datasets"))
 	if len(entries) != 1 {
-		t.Fatalf("datasets folder holds %d entries, want 1", len(entries))
+		t.Fatalf("the dataset cache holds %d entries, want 1", len(entries))
 	}
 	if code, b, _ := a.do(t, "GET", "/datasets", ""); code != 200 || !strings.Contains(string(b), "vi000246") {
 		t.Fatalf("page: %d", code)

@@ -16,8 +16,15 @@ import (
 // runArtifacts lists the names of run id's artifacts, complete or not.
 func (a *testApp) runArtifacts(t *testing.T, id int64) []string {
 	t.Helper()
+	return a.artifactsLike(t, fmt.Sprintf("runs/%d/%%", id))
+}
+
+// artifactsLike lists the names of the artifacts, complete or not, whose
+// names are LIKE pattern.
+func (a *testApp) artifactsLike(t *testing.T, pattern string) []string {
+	t.Helper()
 	var names []string
-	if err := a.srv.db.Gorm.Raw("SELECT name FROM artifacts WHERE name LIKE ? ORDER BY name", fmt.Sprintf("runs/%d/%%", id)).Scan(&names).Error; err != nil {
+	if err := a.srv.db.Gorm.Raw("SELECT name FROM artifacts WHERE name LIKE ? ORDER BY name", pattern).Scan(&names).Error; err != nil {
 		t.Fatal(err)
 	}
 	return names

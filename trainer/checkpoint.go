@@ -188,7 +188,8 @@ func (t *Trainer) importWeightsFile(ctx context.Context, id int64, rel string) (
 
 // importLegacyFiles moves what an older version kept as files under the
 // data dir into the artifact store, once: the weights files of succeeded
-// runs, and the last checkpoint of each run not yet ended. A file that
+// runs, imported datasets' folders, and the last checkpoint of each run not
+// yet ended. A file that
 // cannot be moved is logged and left where it is.
 func (t *Trainer) importLegacyFiles(ctx context.Context) error {
 	files, err := t.runs.LegacyWeights(ctx)
@@ -199,6 +200,9 @@ func (t *Trainer) importLegacyFiles(ctx context.Context) error {
 		if _, err := t.importWeightsFile(ctx, id, rel); err != nil {
 			t.cfg.Logger.Warn("move weights file into the database", "run", id, "err", err)
 		}
+	}
+	if err := t.importLegacyDatasets(ctx); err != nil {
+		return err
 	}
 	return t.importLegacyCheckpoints(ctx)
 }

@@ -21,17 +21,22 @@ const MaxDatasetBytes = 200 << 20
 // ErrOutsideRoots is returned for a folder import outside every data root.
 var ErrOutsideRoots = errors.New("the folder is not inside a data root the server was started with (--datasets)")
 
-// DatasetDir returns the folder of the imported dataset id under the data dir.
+// DatasetDir returns a local folder holding the imported dataset id: this
+// process's cached copy of it (see cachedDataset), or, for a dataset an
+// older version kept as a folder under the data dir, that folder.
 func (t *Trainer) DatasetDir(ctx context.Context, id int64) (string, error) {
 	d, err := experiments.NewDatasetStore(t.db).Dataset(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("dataset %d: %w", id, err)
 	}
-	return filepath.Join(t.cfg.DataDir, filepath.FromSlash(d.Path)), nil
+	if d.SHA256 == nil {
+		return filepath.Join(t.cfg.DataDir, filepath.FromSlash(d.Path)), nil
+	}
+	return t.cachedDataset(ctx, d)
 }
 
-// newDatasetPath returns a fresh folder for a dataset, relative to the data dir.
-func newDatasetPath(name string) string {
+// newDatasetName returns a fresh artifact name for a dataset.
+func newDatasetName(name string) string {
 	clean := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
@@ -42,25 +47,23 @@ func newDatasetPath(name string) string {
 	if len(clean) > 40 {
 		clean = clean[:40]
 	}
-	return fmt.Sprintf("datasets/%d-%s", time.Now().UnixNano(), clean)
+	return fmt.Sprintf("datasets/%d-%s.zip", time.Now().UnixNano(), clean)
 }
 
 // ImportZip checks the zip archive of size bytes (labels.csv and images) and
-// stores it under the data dir as a new dataset; nothing half-imported
-// remains on error. Problems with the archive are *captcha.DataError.
+// stores it in the database as a new dataset; nothing half-imported remains
+// on error. Problems with the archive are a *DataError.
 func (t *Trainer) ImportZip(ctx context.Context, name string, r io.ReaderAt, size int64) (experiments.Dataset, error) {
-	rel := newDatasetPath(name)
-	dest := filepath.Join(t.cfg.DataDir, filepath.FromSlash(rel))
-	entries, err := captcha.ExtractZip(r, size, MaxDatasetBytes, dest)
+	tmp, err := t.newCacheEntry()
+	if err != nil {
+		return experiments.Dataset{}, err
+	}
+	defer os.RemoveAll(tmp)
+	entries, err := captcha.ExtractZip(r, size, MaxDatasetBytes, tmp)
 	if err != nil {
 		return experiments.Dataset{}, dataError(err, "file")
 	}
-	d := experiments.Dataset{Name: name, Images: len(entries), Path: rel}
-	if err := experiments.NewDatasetStore(t.db).CreateDataset(ctx, &d); err != nil {
-		os.RemoveAll(dest)
-		return experiments.Dataset{}, err
-	}
-	return d, nil
+	return t.storeDataset(ctx, experiments.Dataset{Name: name, Images: len(entries)}, tmp)
 }
 
 // ErrFolderLink is returned for a folder import whose path goes through a
@@ -138,8 +141,8 @@ func openBelow(root *os.Root, rel string) (*os.Root, error) {
 }
 
 // ImportFolder checks the labelled folder (which must lie inside one of
-// roots, reached without symbolic links) and copies it under the data dir as
-// a new dataset. Only regular files are read, through an os.Root (see
+// roots, reached without symbolic links) and stores it in the database as a
+// new dataset. Only regular files are read, through an os.Root (see
 // captcha.RegularFS); anything else is a *captcha.DataError naming the file.
 // A folder imported before is returned as stored, with created false.
 func (t *Trainer) ImportFolder(ctx context.Context, name, folder string, roots []string) (d experiments.Dataset, created bool, err error) {
@@ -148,8 +151,7 @@ func (t *Trainer) ImportFolder(ctx context.Context, name, folder string, roots [
 		return d, false, err
 	}
 	defer root.Close()
-	store := experiments.NewDatasetStore(t.db)
-	if d, err := store.DatasetBySource(ctx, src); err == nil {
+	if d, err := experiments.NewDatasetStore(t.db).DatasetBySource(ctx, src); err == nil {
 		return d, false, nil
 	}
 	f, err := captcha.OpenRoot(root)
@@ -159,15 +161,14 @@ func (t *Trainer) ImportFolder(ctx context.Context, name, folder string, roots [
 	if name == "" {
 		name = filepath.Base(src)
 	}
-	rel := newDatasetPath(name)
-	dest := filepath.Join(t.cfg.DataDir, filepath.FromSlash(rel))
-	if err := f.Extract(dest); err != nil {
-		return d, false, dataError(err, "file")
-	}
-	d = experiments.Dataset{Name: name, Images: f.Len(), Path: rel, Source: src}
-	if err := store.CreateDataset(ctx, &d); err != nil {
-		os.RemoveAll(dest)
+	tmp, err := t.newCacheEntry()
+	if err != nil {
 		return d, false, err
 	}
-	return d, true, nil
+	defer os.RemoveAll(tmp)
+	if err := f.Extract(tmp); err != nil {
+		return d, false, dataError(err, "file")
+	}
+	d, err = t.storeDataset(ctx, experiments.Dataset{Name: name, Images: f.Len(), Source: src}, tmp)
+	return d, err == nil, err
 }

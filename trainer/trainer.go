@@ -59,6 +59,8 @@ type Trainer struct {
 	devices chan string
 	data    *dataCache
 	models  modelCache
+	// datasetMu serializes the dataset cache's changes in this process.
+	datasetMu sync.Mutex
 
 	mu sync.Mutex
 	// active holds the cancel functions of the runs training in this process.

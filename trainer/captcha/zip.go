@@ -82,10 +82,50 @@ func (f *Folder) Extract(dest string) error {
 	return nil
 }
 
-// write copies the listed files into dir, with a fresh labels.csv.
-func (f *Folder) write(dir string) error {
+// WriteZip writes the folder as a zip archive to w: a fresh labels.csv and
+// the files it lists, stored uncompressed (the images are compressed
+// already), one file in memory at a time. ExtractZip reads it back.
+func (f *Folder) WriteZip(w io.Writer) error {
+	zw := zip.NewWriter(w)
+	for _, e := range f.Entries {
+		data, err := readLimited(f.fsys, e.File, f.maxFile)
+		if err != nil {
+			return &DataError{File: f.display(e.File), Line: e.Line, Msg: pathErrorText(err)}
+		}
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: e.File, Method: zip.Store})
+		if err != nil {
+			return err
+		}
+		if _, err := fw.Write(data); err != nil {
+			return err
+		}
+	}
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: LabelsFile, Method: zip.Deflate})
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(fw, f.labelsCSV()); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// labelsCSV is a fresh labels.csv of the listed files.
+func (f *Folder) labelsCSV() string {
 	var csv strings.Builder
 	csv.WriteString("filename,label\n")
+	for _, e := range f.Entries {
+		name := e.File
+		if strings.ContainsAny(name, ",\"\n\r") {
+			name = `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+		}
+		fmt.Fprintf(&csv, "%s,%s\n", name, e.Label)
+	}
+	return csv.String()
+}
+
+// write copies the listed files into dir, with a fresh labels.csv.
+func (f *Folder) write(dir string) error {
 	for _, e := range f.Entries {
 		data, err := readLimited(f.fsys, e.File, f.maxFile)
 		if err != nil {
@@ -98,13 +138,8 @@ func (f *Folder) write(dir string) error {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return fmt.Errorf("captcha: extract: %w", err)
 		}
-		name := e.File
-		if strings.ContainsAny(name, ",\"\n\r") {
-			name = `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-		}
-		fmt.Fprintf(&csv, "%s,%s\n", name, e.Label)
 	}
-	if err := os.WriteFile(filepath.Join(dir, LabelsFile), []byte(csv.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, LabelsFile), []byte(f.labelsCSV()), 0o644); err != nil {
 		return fmt.Errorf("captcha: extract: %w", err)
 	}
 	return nil
