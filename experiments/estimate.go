@@ -301,8 +301,9 @@ const winoMinChannels = 16
 
 // winoFloats is what trainer/ops' Winograd F(2x2, 3x3) convolution of n
 // samples from c to o channels with an ho x wo output holds, in floats: the
-// transformed filters, its tile segments, and each of w workers' padded
-// sample, transformed input and products, plus, for the forward one, the
+// transformed filters and a copy of the filters they came from, its tile
+// segments, and each of w workers' padded sample, transformed input and
+// products, plus, for the forward one, the
 // buffers of the weight gradient.
 func winoFloats(n, w float64, c, o, ho, wo int, gradW bool) float64 {
 	th, tw := (ho+1)/2, (wo+1)/2
@@ -316,7 +317,7 @@ func winoFloats(n, w float64, c, o, ho, wo int, gradW bool) float64 {
 	if gradW {
 		per += 4*float64(th*tw)*o16 + 16*tb*o16 + 16*cpad*o16
 	}
-	return 16*float64(c*o) + segs + w*per
+	return 25*float64(c*o) + segs + w*per // transformed filters (16 per filter) and the 9 they came from
 }
 
 // packed is the size of a k x n matrix packed in 64-column panels.

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"math/rand/v2"
+	"runtime"
+	"syscall"
 	"testing"
 )
 
@@ -51,6 +53,42 @@ func BenchmarkTrainStepCNN2(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*m.batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+// BenchmarkOneImage reads one CAPTCHA image with a batch-1 model on one
+// core, as `trainyard bench --latency` does; cpu-ms/image is the process's
+// CPU time per image, which other work on the machine disturbs less than the
+// wall clock.
+func BenchmarkOneImage(b *testing.B) {
+	for _, name := range []string{"captcha-model1", "captcha-model2"} {
+		b.Run(name, func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			m, err := Build(preset(b, name), 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float32, m.size)
+			for i := range x {
+				x[i] = float32(i%7) / 7
+			}
+			for range 2 {
+				if _, err := m.Predict(x, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var ru0, ru1 syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := m.Predict(x, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/image")
 		})
 	}
 }

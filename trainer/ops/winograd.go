@@ -1,6 +1,9 @@
 package ops
 
-import "unsafe"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // Winograd's minimal filtering F(2x2, 3x3) for stride-1 3x3 convolutions
 // (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
@@ -71,8 +74,12 @@ type winoConv struct {
 	segs       []winoSeg
 	blocks     []int // block b holds segs[blocks[b]:blocks[b+1]]
 	u          []float32
-	k          *winoKernels
-	scratch    []winoScratch
+	// ukey holds the filters u was computed from, bit for bit: a model
+	// that reads images with unchanged weights (validation, evaluation,
+	// one image at a time) transforms them once, not on every pass.
+	ukey    []float32
+	k       *winoKernels
+	scratch []winoScratch
 }
 
 // winoScratch is one worker's buffers.
@@ -151,9 +158,15 @@ func (wc *winoConv) pad(x, xpad []float32) {
 	}
 }
 
-// filters writes U (16, o, c) = G g G^T for filters g (o, c, 3, 3).
+// filters writes U (16, o, c) = G g G^T for filters g (o, c, 3, 3), unless
+// U already holds the transform of filters with the same bits.
 func (wc *winoConv) filters(g []float32) {
 	n := wc.o * wc.c
+	g = g[:9*n]
+	if len(wc.u) == winoXi*n && sameBits(wc.ukey, g) {
+		return
+	}
+	defer func() { wc.ukey = append(wc.ukey[:0], g...) }()
 	wc.u = grow(wc.u, winoXi*n)
 	u := wc.u
 	parallelFor(n, workers(), func(_, lo, hi int) {
@@ -480,3 +493,16 @@ func mmGo(nr int) func(k int, a []float32, rsA, csA int, b []float32, bs int, c 
 // ptr returns the address of s[0] for the assembly routines, which may
 // read and write past len(s) within the buffer's slack.
 func ptr(s []float32) *float32 { return unsafe.SliceData(s) }
+
+// sameBits reports whether a and b hold the same float32 bit patterns (NaNs
+// and signed zeros included). A training step changes the weights and
+// usually their first float, so the comparison ends at once.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	return bytes.Equal(unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 4*len(a)), unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 4*len(b)))
+}

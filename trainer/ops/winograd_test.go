@@ -186,3 +186,35 @@ func TestWinogradChosenByShape(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradFiltersFollowWeights checks that the transformed filters kept
+// between passes follow any change of the weights, even of the last float
+// only or of a zero's sign: after each change the Winograd output matches
+// the direct convolution with the changed weights.
+func TestWinogradFiltersFollowWeights(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 21))
+	const n, c, h, wd, o = 2, 16, 7, 9, 16
+	x := newParam(r, 1, n, c, h, wd)
+	w := newParam(r, 0.1, o, c, 3, 3)
+	b := newParam(r, 0.5, o)
+	params, wrt := []*param{x, w, b}, []bool{false, false, false}
+	build := func(algo convAlgo) *testGraph {
+		return buildTest(t, r, params, wrt, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return conv2DAlgo(in[0], in[1], in[2], Same, false, false, algo)
+		})
+	}
+	wino, direct := build(algoWinograd), build(algoDirect)
+	for step, change := range []func(){
+		func() {},
+		func() {},
+		func() { w.data[len(w.data)-1] += 0.5 },
+		func() { w.data[0] = 0 },
+		func() { w.data[0] = float32(math.Copysign(0, -1)) },
+		func() { w.data[len(w.data)/2] *= -3 },
+	} {
+		change()
+		_, got, _ := wino.run(t)
+		_, want, _ := direct.run(t)
+		assertClose(t, fmt.Sprintf("output after change %d", step), got, want, winoErrBound)
+	}
+}
