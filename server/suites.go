@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
@@ -108,12 +107,11 @@ func (h *handler) queueSeedReport(ctx context.Context, choice string) (suiteResp
 		subs = append(subs, &trainer.Submission{Experiment: exp, Specs: []experiments.Spec{spec}})
 	}
 	su := experiments.Suite{Name: "Seed report (" + srcText + ")", Kind: experiments.SeedReportKind, Members: map[string]int64{}}
-	err = h.trainer.SubmitMany(ctx, subs, func(tx *gorm.DB) error {
-		for i, e := range entries {
-			su.Members[e.Key] = subs[i].Experiment.ID
-		}
-		return h.suites.WithTx(tx).CreateSuite(ctx, &su)
-	})
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	err = h.trainer.SubmitSuite(ctx, &su, subs, keys)
 	if err != nil {
 		return suiteResponse{}, err
 	}

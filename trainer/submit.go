@@ -22,13 +22,35 @@ type Submission struct {
 }
 
 // SubmitMany stores and queues several experiments (each with its runs and
-// one River job per run) in one transaction, then calls then, if not nil, in
-// the same transaction, say to group them as a suite. Either all of it is
-// stored or, on any error, none of it: no experiment, run or job is left.
+// one River job per run) in one transaction. Either all of it is stored or,
+// on any error, none of it: no experiment, run or job is left.
 //
 // Every spec must fit this trainer's limits (Admit); the first that does not
 // is returned as a *experiments.ValidationError and nothing is stored.
-func (t *Trainer) SubmitMany(ctx context.Context, subs []*Submission, then func(tx *gorm.DB) error) error {
+func (t *Trainer) SubmitMany(ctx context.Context, subs []*Submission) error {
+	return t.submit(ctx, subs, nil)
+}
+
+// SubmitSuite stores and queues the experiments of subs as SubmitMany does
+// and, in the same transaction, the suite su grouping them: the experiment
+// of subs[i] becomes the member keys[i]. On any error nothing is stored.
+func (t *Trainer) SubmitSuite(ctx context.Context, su *experiments.Suite, subs []*Submission, keys []string) error {
+	if len(keys) != len(subs) {
+		return fmt.Errorf("submit suite: %d keys for %d experiments", len(keys), len(subs))
+	}
+	return t.submit(ctx, subs, func(tx *gorm.DB) error {
+		if su.Members == nil {
+			su.Members = map[string]int64{}
+		}
+		for i, k := range keys {
+			su.Members[k] = subs[i].Experiment.ID
+		}
+		return experiments.NewSuiteStore(tx).CreateSuite(ctx, su)
+	})
+}
+
+// submit is SubmitMany with then, when not nil, called last in its transaction.
+func (t *Trainer) submit(ctx context.Context, subs []*Submission, then func(tx *gorm.DB) error) error {
 	for _, s := range subs {
 		for _, spec := range s.Specs {
 			if _, err := t.Admit(ctx, spec); err != nil {

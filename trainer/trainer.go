@@ -182,7 +182,7 @@ func (t *Trainer) Stop(ctx context.Context) error {
 // per run, all in one transaction.
 func (t *Trainer) Submit(ctx context.Context, e *experiments.Experiment, specs []experiments.Spec) ([]runs.Run, error) {
 	sub := &Submission{Experiment: e, Specs: specs}
-	if err := t.SubmitMany(ctx, []*Submission{sub}, nil); err != nil {
+	if err := t.SubmitMany(ctx, []*Submission{sub}); err != nil {
 		return nil, err
 	}
 	return sub.Runs, nil
