@@ -177,7 +177,7 @@ func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo conv
 	}
 	g.gradX = gradX
 	st := &convState{g: g, ks: defaultKernels}
-	if algo == algoAuto && winoUse(st.ks, g.c, g.o, g.kh, g.kw) {
+	if algo == algoAuto && winoUse(st.ks, g.n, g.c, g.o, g.kh, g.kw, g.ho, g.wo) {
 		algo = algoWinograd
 	}
 	if algo == algoWinograd {

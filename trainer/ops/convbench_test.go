@@ -94,7 +94,7 @@ func BenchmarkWinograd(b *testing.B) {
 			name string
 			algo convAlgo
 		}{{"direct", algoDirect}, {"winograd", algoWinograd}} {
-			b.Run(l.name+"/"+a.name, func(b *testing.B) { benchConvAlgo(b, 16, l.c, l.h, l.w, l.o, 3, l.pad, a.algo) })
+			b.Run(l.name+"/"+a.name, func(b *testing.B) { benchConvAlgo(b, winoBenchBatch, l.c, l.h, l.w, l.o, 3, l.pad, a.algo) })
 		}
 	}
 }
@@ -132,3 +132,6 @@ func BenchmarkPool2(b *testing.B) {
 		}
 	}
 }
+
+// winoBenchBatch is BenchmarkWinograd's batch.
+var winoBenchBatch = 16

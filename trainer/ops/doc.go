@@ -82,14 +82,24 @@
 // done by the same 6x64 kernel, with the input, output and output-gradient
 // transforms in AVX-512 assembly vectorised over 16 tiles (or 16 channels).
 // Forward pass, input gradient and filter gradient all use it. The choice
-// depends only on the layer's shape and the CPU's features (winoUse), never
-// on timings, so a model computes the same numbers on every run; its
-// float32 error against the direct convolution is about 1e-6 of the
-// result's scale (bounded at 1e-5 in TestWinogradAgainstDirect).
+// depends only on the layer's shape, batch included, and the CPU's features
+// (winoUse), never on timings, so a model computes the same numbers on every
+// run; a layer whose batch has too few tiles to fill the kernel's panels (a
+// small late layer of a one-image model) stays direct. The transformed
+// filters are kept while the weights keep their bits. Winograd's float32
+// error against the direct convolution is about 1e-6 of the result's scale
+// (bounded at 1e-5 in TestWinogradAgainstDirect).
 //
 // 2x2 max pooling runs, on AVX-512, as an assembly routine over 16 outputs at
 // a time (pool_amd64.s), with the same maxima and indices as the Go loop
-// (TestPool2Kernels): NaN wins, the first of equal maxima is chosen.
+// (TestPool2Kernels): NaN wins, the first of equal maxima is chosen. Its
+// gradient writes each window whole (pool2GradAVX512); after a convolution
+// with a fused ReLU it also applies the ReLU's mask, read from the pooled
+// output, so the convolution's gradient ops skip that pass.
+//
+// The weight gradient of a direct convolution with at most 48 filters reads
+// the im2col rows in place from the padded input with 6x16, 6x32 or 6x48
+// kernels (kRows) that take all filters in one call.
 //
 // Every op is unique per instance (gorgonia never merges two of them), so an op
 // belongs to exactly one graph; graphs for separate runs are built

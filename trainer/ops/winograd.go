@@ -41,14 +41,27 @@ const (
 	winoLane = 16 // tiles per segment: the AVX-512 width
 )
 
-// winoUse reports whether a stride-1 convolution of this geometry runs with
+// winoUse reports whether a stride-1 convolution of this geometry (a batch
+// of n, c to o channels, kh x kw filters, ho x wo output) runs with
 // Winograd's F(2x2, 3x3) on these kernels. The rule depends only on the
 // shape and the CPU's features, never on timings, so that a model computes
 // the same numbers on every run on the same machine. With few channels the
 // transforms cost more than the multiplies they save (the layers that read
-// the one- or three-channel input image keep the direct convolution).
-func winoUse(ks *kernels, c, o, kh, kw int) bool {
-	return ks.kind == kindAVX512 && kh == 3 && kw == 3 && c >= winoMinChannels && o >= winoMinChannels
+// the one- or three-channel input image keep the direct convolution). The
+// products of both are computed in 64-column panels: Winograd's 16 per
+// 2x2 tile over the batch's tiles, the direct convolution's 9 per grid
+// position over each sample's grid; Winograd is chosen when its panels,
+// with a quarter more for its transforms, cost less. That keeps the small
+// late layers of a one-image model, whose few tiles fill a fraction of one
+// panel, on the direct convolution.
+func winoUse(ks *kernels, n, c, o, kh, kw, ho, wo int) bool {
+	if ks.kind != kindAVX512 || kh != 3 || kw != 3 || c < winoMinChannels || o < winoMinChannels {
+		return false
+	}
+	panels := func(v int) int { return (v + panelW - 1) / panelW }
+	wino := 16 * panels(n*((ho+1)/2)*((wo+1)/2))
+	direct := 9 * n * panels(ho*(wo+2))
+	return 5*wino < 4*direct
 }
 
 // winoMinChannels is the fewest input and output channels for which

@@ -172,16 +172,29 @@ func TestWinogradFiniteDiff(t *testing.T) {
 }
 
 // TestWinogradChosenByShape checks the rule that picks Winograd: 3x3 filters
-// with at least winoMinChannels input and output channels, on AVX-512 only.
+// with at least winoMinChannels input and output channels, on AVX-512 only,
+// and enough tiles to fill its panels: the CAPTCHA models' small late
+// layers take Winograd in a training batch but not one image at a time.
 func TestWinogradChosenByShape(t *testing.T) {
 	for _, ks := range kernelSets {
 		for _, tc := range []struct {
-			c, o, k int
-			want    bool
-		}{{32, 32, 3, true}, {128, 256, 3, true}, {3, 32, 3, false}, {32, 8, 3, false}, {32, 64, 5, false}} {
+			n, c, o, k, ho, wo int
+			want               bool
+		}{
+			{128, 32, 32, 3, 48, 128, true},
+			{128, 128, 256, 3, 2, 12, true},
+			{128, 128, 128, 3, 4, 14, true},
+			{1, 32, 32, 3, 48, 128, true},
+			{1, 128, 128, 3, 9, 29, true},
+			{1, 128, 128, 3, 4, 14, false},
+			{1, 128, 256, 3, 2, 12, false},
+			{128, 3, 32, 3, 50, 130, false},
+			{128, 32, 8, 3, 48, 128, false},
+			{128, 32, 64, 5, 24, 64, false},
+		} {
 			want := tc.want && ks.kind == kindAVX512
-			if got := winoUse(ks, tc.c, tc.o, tc.k, tc.k); got != want {
-				t.Errorf("%s: winoUse(c=%d, o=%d, %dx%d) = %v, want %v", ks.name, tc.c, tc.o, tc.k, tc.k, got, want)
+			if got := winoUse(ks, tc.n, tc.c, tc.o, tc.k, tc.k, tc.ho, tc.wo); got != want {
+				t.Errorf("%s: winoUse(%+v) = %v, want %v", ks.name, tc, got, want)
 			}
 		}
 	}
