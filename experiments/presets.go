@@ -103,3 +103,18 @@ func PresetNames() []string {
 	}
 	return names
 }
+
+// FormDefaults is the spec the new-experiment form starts from when no
+// preset is offered: a small MLP on MNIST.
+func FormDefaults() Spec {
+	return Spec{
+		Dataset: DatasetMNIST,
+		Layers: []Layer{
+			{Type: LayerFlatten},
+			{Type: LayerDense, Units: 128, Activation: ActReLU},
+			{Type: LayerDense, Units: 10, Activation: ActSoftmax},
+		},
+		Heads: 1, Optimizer: OptAdam, Epochs: 10, BatchSize: 256, LearningRate: 0.001,
+		TrainFraction: 0.5, ValFraction: 0.2, Seed: 1,
+	}
+}

@@ -40,19 +40,6 @@ type formState struct {
 	Sweep *experiments.Sweep
 }
 
-// formDefaults is the spec the form starts from when no preset is offered.
-func formDefaults() experiments.Spec {
-	return experiments.Spec{
-		Dataset: experiments.DatasetMNIST,
-		Layers: []experiments.Layer{
-			{Type: experiments.LayerFlatten},
-			{Type: experiments.LayerDense, Units: 128, Activation: experiments.ActReLU},
-			{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
-		},
-		Heads: 1, Optimizer: experiments.OptAdam, Epochs: 10, BatchSize: 256, LearningRate: 0.001,
-		TrainFraction: 0.5, ValFraction: 0.2, Seed: 1,
-	}
-}
 
 // newFormState resolves the props into what the form draws: a zero Spec
 // starts from the named preset (or the first one offered).
@@ -67,7 +54,7 @@ func newFormState(p NewExperimentProps) formState {
 		st.Repeats = 1
 	}
 	if len(st.Spec.Layers) == 0 && st.Spec.Epochs == 0 {
-		st.Spec = formDefaults()
+		st.Spec = experiments.FormDefaults()
 		found := false
 		for _, pr := range st.Presets {
 			if pr.Name == st.Preset {

@@ -56,25 +56,9 @@ func fixed(f float64, n int) string {
 // itoa writes an int.
 func itoa[T ~int | ~int64](i T) string { return strconv.FormatInt(int64(i), 10) }
 
-// thousands writes an int with comma separators ("203,530").
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// thousands writes an int with comma separators ("203,530"), as
+// experiments.Thousands does for every page and message.
+func thousands(n int) string { return experiments.Thousands(int64(n)) }
 
 // seconds writes a duration in seconds the way people read it ("850 ms", "42.1 s", "3m 05s", "1h 02m").
 func seconds(s float64) string {

@@ -58,8 +58,8 @@ type NewExperimentProps struct {
 	Spec experiments.Spec
 	// Presets are the presets to offer, in order (experiments.Presets()).
 	Presets []experiments.Preset
-	// CaptchaEnabled offers the captcha dataset and its presets; off until the
-	// CAPTCHA pipeline lands.
+	// CaptchaEnabled offers the captcha dataset and its presets (the server
+	// always does; off, the form offers MNIST only).
 	CaptchaEnabled bool
 	// Errors maps a field's JSON path ("epochs", "layers[2].kernel", "name",
 	// "repeats") to its message.
