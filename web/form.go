@@ -40,7 +40,6 @@ type formState struct {
 	Sweep *experiments.Sweep
 }
 
-
 // newFormState resolves the props into what the form draws: a zero Spec
 // starts from the named preset (or the first one offered).
 func newFormState(p NewExperimentProps) formState {
