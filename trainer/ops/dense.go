@@ -85,8 +85,34 @@ func (op *denseOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	if s.relu {
 		flags |= flagReLU
 	}
+	if s.n < tileM {
+		denseRows(s.n, s.in, s.o, x, w, b, s.relu, out.Float32s())
+		return out, nil
+	}
 	s.ks.gemm(false, false, s.n, s.o, s.in, x, s.in, w, s.o, out.Float32s(), s.o, b, flags, &s.pack, workers())
 	return out, nil
+}
+
+// denseRows computes y (n x o) = x (n x in) * w (in x o) + b, with a ReLU
+// when relu is set, one row of x at a time, reading w where it lies. With
+// fewer rows than the kernels' tile (a model that reads one image) packing
+// w into panels on every pass would cost more than the multiply.
+func denseRows(n, in, o int, x, w, b []float32, relu bool, y []float32) {
+	for i := 0; i < n; i++ {
+		acc := y[i*o : (i+1)*o]
+		copy(acc, b[:o])
+		for k, xv := range x[i*in : (i+1)*in] {
+			row := w[k*o : (k+1)*o]
+			for j, wv := range row {
+				acc[j] += xv * wv
+			}
+		}
+		if relu {
+			for j, v := range acc {
+				acc[j] = max(v, 0)
+			}
+		}
+	}
 }
 
 func (op *denseOp) DiffWRT(int) []bool { return []bool{op.st.gradX, true, true} }
