@@ -274,7 +274,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) (Page, error) {
 // confusion matrices and images.
 const listColumns = "runs.id, runs.experiment_id, runs.status, runs.error, runs.device, runs.spec, runs.train_seconds, " +
 	"runs.created_at, runs.started_at, runs.finished_at, runs.test_accuracy, runs.best_val_accuracy, runs.params, " +
-	"runs.epochs, runs.learning_rate, runs.note, runs.stop_rung, experiments.name AS experiment_name, experiments.preset AS experiment_preset, " +
+	"runs.epochs, runs.learning_rate, runs.note, runs.stop_rung, runs.weights_sha256, experiments.name AS experiment_name, experiments.preset AS experiment_preset, " +
 	"experiments.created_by AS created_by"
 
 func (r runRow) sortValue(name string) *float64 {

@@ -40,7 +40,7 @@ func testRunsTableAPI(t *testing.T, d migrations.Dialect) {
 		var raw struct{ Runs []map[string]json.RawMessage }
 		json.Unmarshal(b, &raw)
 		for _, r := range raw.Runs {
-			for _, k := range []string{"test_accuracy", "best_val_accuracy", "train_seconds", "params", "tags"} {
+			for _, k := range []string{"test_accuracy", "best_val_accuracy", "train_seconds", "params", "tags", "weights_sha256"} {
 				if _, ok := r[k]; !ok {
 					t.Fatalf("run without %q: %s", k, b)
 				}
@@ -50,7 +50,8 @@ func testRunsTableAPI(t *testing.T, d migrations.Dialect) {
 	}
 	p := list("?sort=-test_accuracy&limit=2")
 	if len(p.Runs) != 2 || p.Runs[0].ID != id || p.Runs[0].TestAccuracy == nil || *p.Runs[0].TestAccuracy < 0.5 ||
-		p.Runs[0].BestValAccuracy == nil || p.Runs[1].TestAccuracy != nil || p.NextCursor == nil {
+		p.Runs[0].BestValAccuracy == nil || p.Runs[1].TestAccuracy != nil || p.NextCursor == nil ||
+		p.Runs[0].WeightsSHA256 == nil || r.WeightsSHA256 == nil || *p.Runs[0].WeightsSHA256 != *r.WeightsSHA256 || p.Runs[1].WeightsSHA256 != nil {
 		t.Fatalf("first page: %+v", p)
 	}
 	p2 := list("?sort=-test_accuracy&limit=2&cursor=" + *p.NextCursor)
