@@ -133,3 +133,15 @@ func (s *DatasetStore) Datasets(ctx context.Context) ([]Dataset, error) {
 	}
 	return out, nil
 }
+
+// DeleteDataset deletes the dataset's row; ErrDatasetNotFound when there is none.
+func (s *DatasetStore) DeleteDataset(ctx context.Context, id int64) error {
+	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&datasetRow{})
+	if res.Error != nil {
+		return fmt.Errorf("delete dataset %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrDatasetNotFound
+	}
+	return nil
+}

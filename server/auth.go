@@ -177,6 +177,19 @@ func (h *handler) ownExperiment(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// adminOnly is the middleware of routes that change what belongs to no
+// one user (imported datasets): admins, and the anonymous user of a server
+// without --auth, may; members may not.
+func (h *handler) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := callerOf(c.Request().Context()).user
+		if u == nil || u.Role == accounts.RoleAdmin {
+			return next(c)
+		}
+		return echo.NewHTTPError(http.StatusForbidden, "only an admin may do this")
+	}
+}
+
 func ownerText(name string) string {
 	if name == "" {
 		return "no account"

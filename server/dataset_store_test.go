@@ -123,3 +123,38 @@ func TestStoredDatasetCheckedAgain(t *testing.T) {
 		t.Fatalf("the cache kept %d entries of a refused dataset", len(entries))
 	}
 }
+
+func TestDatasetDelete(t *testing.T) { eachDB(t, testDatasetDelete) }
+
+// testDatasetDelete: a dataset a queued run trains on cannot be deleted
+// (409); once the run is cancelled, DELETE removes its row, its stored zip
+// and the process's copy, and a second DELETE answers 404.
+func testDatasetDelete(t *testing.T, d migrations.Dialect) {
+	a := setupOn(t, d, 0)
+	code, b := a.upload(t, "/api/datasets", "file", "vi.zip", zipDir(t, fixtureDir, nil), map[string]string{"name": "vi"})
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	ds := decode[experiments.Dataset](t, b)
+	_, ids := a.create(t, datasetSpec(ds.ID))
+	path := fmt.Sprintf("/api/datasets/%d", ds.ID)
+	if code, b, _ := a.do(t, "DELETE", path, ""); code != http.StatusConflict || !strings.Contains(string(b), "cancel it first") {
+		t.Fatalf("delete of a dataset a queued run uses: %d %s", code, b)
+	}
+	a.do(t, "POST", fmt.Sprintf("/api/runs/%d/cancel", ids[0]), "")
+	if code, b, _ := a.do(t, "DELETE", path, ""); code != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", code, b)
+	}
+	if got := a.artifactsLike(t, "datasets/%"); len(got) > 0 {
+		t.Errorf("artifacts left: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(a.srv.cfg.DataDir, "cache", "datasets", *ds.SHA256)); !os.IsNotExist(err) {
+		t.Errorf("cached copy left: %v", err)
+	}
+	if _, b, _ := a.do(t, "GET", "/api/datasets", ""); len(decode[[]experiments.Dataset](t, b)) != 0 {
+		t.Errorf("datasets after delete: %s", b)
+	}
+	if code, _, _ := a.do(t, "DELETE", path, ""); code != http.StatusNotFound {
+		t.Errorf("second delete: %d", code)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -184,4 +185,20 @@ func datasetError(err error) (int, string) {
 		return http.StatusUnprocessableEntity, dataError(err).Error()
 	}
 	return http.StatusInternalServerError, ""
+}
+
+// apiDatasetDelete is DELETE /api/datasets/:id: 204, or 409 while a queued
+// or running run trains on it.
+func (h *handler) apiDatasetDelete(c echo.Context) error {
+	id, err := idParam(c, "dataset")
+	if err != nil {
+		return err
+	}
+	if err := h.trainer.DeleteDataset(c.Request().Context(), id); err != nil {
+		if errors.Is(err, trainer.ErrDatasetInUse) {
+			return conflict{msg: fmt.Sprintf("dataset %d is used by a queued or running run: cancel it first, then delete the dataset", id)}
+		}
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

@@ -64,6 +64,7 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/suites/:id", h.apiSuite)
 	api.POST("/suites/:id/members/:key/requeue", h.apiSuiteRequeue)
 	api.POST("/datasets", h.apiDatasetCreate, uploadLimit("/api/datasets"), bodyOf("application/json", "multipart/form-data"))
+	api.DELETE("/datasets/:id", h.apiDatasetDelete, h.adminOnly)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

@@ -105,6 +105,17 @@ func (c *captchaCache) drop(k captchaKey) {
 	delete(c.sets, k)
 }
 
+// dropDataset forgets the decoded sets of the imported dataset id (deleted).
+func (c *captchaCache) dropDataset(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.sets {
+		if k.kind == experiments.SourceDataset && k.datasetID == id {
+			delete(c.sets, k)
+		}
+	}
+}
+
 // decode draws or reads every image of the source straight into its
 // preprocessed place; no original outlives its preprocessing.
 func (c *captchaCache) decode(k captchaKey) (*dataset.Set, error) {
