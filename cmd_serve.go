@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trainyard/trainyard/server"
+	"github.com/trainyard/trainyard/trainer"
 )
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -40,7 +41,8 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, error) {
 	var flagRoots []string
 	fs.StringVar(&cfg.Addr, "addr", envOr("ADDR", "127.0.0.1:8080"), "listen address (TRAINYARD_ADDR)")
 	db := addDBFlags(fs)
-	fs.IntVar(&cfg.Workers, "workers", envInt("WORKERS", 1), "runs trained at once; 0 only queues (TRAINYARD_WORKERS)")
+	fs.IntVar(&cfg.Workers, "workers", envInt("WORKERS", 1), "runs trained at once in this process; 0 serves pages and the API only, runs train on `trainyard worker`s (TRAINYARD_WORKERS)")
+	fs.StringVar(&cfg.WorkerName, "name", envOr("WORKER_NAME", ""), "name of this process's workers on the workers page and their runs (TRAINYARD_WORKER_NAME; default HOST-serve)")
 	fs.Func("datasets", "folder CAPTCHA datasets may be imported from (repeatable; TRAINYARD_DATASETS, \":\"-separated)", func(dir string) error {
 		flagRoots = append(flagRoots, dir)
 		return nil
@@ -80,6 +82,12 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, error) {
 			}
 		}
 	}
+	if cfg.WorkerName != "" {
+		if err := trainer.CheckWorkerName(cfg.WorkerName); err != nil {
+			return cfg, fmt.Errorf("--name: %w", err)
+		}
+	}
+	cfg.Version = version()
 	cfg.Logger = logger(stderr)
 	return cfg, nil
 }

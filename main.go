@@ -20,13 +20,19 @@ const usage = `trainyard: define, queue, train and compare neural-network experi
 
 Usage:
   trainyard serve [--addr 127.0.0.1:8080] [--data-dir ./data] [--db URL]
-                  [--workers 1] [--datasets DIR ...] [--rescue-after 5m]
+                  [--workers 1] [--name NAME] [--datasets DIR ...] [--rescue-after 5m]
                   [--auth] [--allowed-hosts NAME,...] [--tls-cert F --tls-key F]
       Runs the web app: the experiment form, the queue and trainer workers,
       live run pages, comparisons and weights downloads. Everything lives in
       one SQLite file under the data dir, or with --db postgres://... in
       PostgreSQL (weights and checkpoints stay in the data dir). An address
       other machines can reach needs --auth and at least one user.
+      --workers 0 serves pages and the API only (runs train on workers).
+
+  trainyard worker --db postgres://... [--devices cpu,cpu] [--name NAME]
+                   [--rescue-after 5m] [--max-run-memory 8GiB] [--data-dir ./data]
+      Trains queued runs on this machine without serving pages: one run at a
+      time per device. SIGTERM hands its runs back to be resumed elsewhere.
 
   trainyard user add NAME --role admin|member|viewer [--password-file FILE]
   trainyard user list | remove NAME
@@ -56,7 +62,8 @@ Usage:
 
 Flags of serve can also be set with TRAINYARD_ADDR, TRAINYARD_DATA_DIR,
 TRAINYARD_DB, TRAINYARD_WORKERS and TRAINYARD_DATASETS (folders separated by
-":"); a flag wins over its variable.
+":"); worker's with TRAINYARD_DB, TRAINYARD_DATA_DIR, TRAINYARD_DEVICES and
+TRAINYARD_WORKER_NAME (serve's --name too); a flag wins over its variable.
 
 Run 'trainyard <command> --help' for a command's flags.
 `
@@ -81,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return cmdServe(ctx, args[1:], stderr)
+	case "worker":
+		return cmdWorker(ctx, args[1:], stderr)
 	case "train":
 		return cmdTrain(ctx, args[1:], stdout, stderr)
 	case "eval":

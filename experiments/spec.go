@@ -133,6 +133,9 @@ type Spec struct {
 	EarlyStopping *EarlyStopping `json:"early_stopping,omitempty"`
 	// ReduceLR is optional.
 	ReduceLR *ReduceLR `json:"reduce_lr,omitempty"`
+	// Device is the kind of worker device the run trains on: "any" (the
+	// default, also when empty), "cpu" or "gpu".
+	Device string `json:"device"`
 }
 
 // Classes is the number of classes of each output head of the spec's dataset.

@@ -104,6 +104,9 @@ func (s Spec) Validate() error {
 	if s.Optimizer != OptAdam && s.Optimizer != OptSGD {
 		errs["optimizer"] = `optimizer must be "adam" or "sgd"`
 	}
+	if s.Device != "" && s.Device != DeviceAny && s.Device != DeviceCPU && s.Device != DeviceGPU {
+		errs["device"] = `device must be "any", "cpu" or "gpu"`
+	}
 	if s.Epochs < 1 || s.Epochs > MaxEpochs {
 		errs["epochs"] = fmt.Sprintf("epochs must be 1..%d", MaxEpochs)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river/riverdriver"
@@ -47,6 +48,7 @@ type Database struct {
 	River riverdriver.Driver[*sql.Tx]
 
 	pool, listen *pgxpool.Pool // PostgreSQL only
+	connConfig   *pgx.ConnConfig
 }
 
 // IsPostgresURL reports whether dbURL names a PostgreSQL database.
@@ -107,7 +109,7 @@ func openPostgres(ctx context.Context, dbURL string) (*Database, error) {
 		return nil, fmt.Errorf("open database %s: %w", where, err)
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	d := &Database{Dialect: Postgres, SQL: sqlDB, pool: pool, listen: listen,
+	d := &Database{Dialect: Postgres, SQL: sqlDB, pool: pool, listen: listen, connConfig: cfg.ConnConfig.Copy(),
 		River: riverdatabasesql.NewWithPgxListener(sqlDB, listen)}
 	fail := func(err error) (*Database, error) {
 		d.Close()

@@ -29,7 +29,7 @@ func testStopAtRung(t *testing.T, d migrations.Dialect) {
 		t.Fatal(err)
 	}
 	other := newRun(t, s, es) // another experiment's run, worse than all
-	lo, err := s.Start(ctx, other.ID, "cpu", time.Minute)
+	lo, err := s.Start(ctx, other.ID, "cpu", "w1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func testStopAtRung(t *testing.T, d migrations.Dialect) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+		l, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func testStopAtRung(t *testing.T, d migrations.Dialect) {
 	if err := s.Succeed(ctx, stopped, TestResult{}, Weights{}, nil); !errors.Is(err, ErrFinished) {
 		t.Fatalf("stale attempt succeeds a stopped run: %v, want ErrFinished", err)
 	}
-	if _, err := s.Start(ctx, ids[2], "cpu", -time.Second); !errors.Is(err, ErrFinished) {
+	if _, err := s.Start(ctx, ids[2], "cpu", "w1", -time.Second); !errors.Is(err, ErrFinished) {
 		t.Fatalf("start a stopped run: %v, want ErrFinished", err)
 	}
 	if _, err := s.Cancel(ctx, ids[2]); !errors.Is(err, ErrFinished) {
@@ -137,7 +137,7 @@ func testStopAtRungHigherIsBetter(t *testing.T, d migrations.Dialect) {
 		t.Fatal(err)
 	}
 	for id, acc := range map[int64]float64{a.ID: 0.9, b.ID: 0.8} {
-		l, err := s.Start(ctx, id, "cpu", time.Minute)
+		l, err := s.Start(ctx, id, "cpu", "w1", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,7 @@ func listFixture(t *testing.T, s *Store, es *experiments.Store, n int) []Run {
 		}
 		if i%3 != 2 {
 			acc := 0.5 + float64((i*7)%10)/20 // repeats: ties broken by id
-			l, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+			l, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -62,15 +62,21 @@ func (s Status) Valid() bool {
 
 // Run is one training of one Spec: what happened to it and what came out.
 type Run struct {
-	ID           int64            `json:"id"`
-	ExperimentID int64            `json:"experiment_id"`
-	Experiment   string           `json:"experiment"`
-	Preset       string           `json:"preset"`
-	Status       Status           `json:"status"`
-	Error        string           `json:"error"`
-	Device       string           `json:"device"`
-	Spec         experiments.Spec `json:"spec"`
-	CreatedAt    time.Time        `json:"created_at"`
+	ID           int64  `json:"id"`
+	ExperimentID int64  `json:"experiment_id"`
+	Experiment   string `json:"experiment"`
+	Preset       string `json:"preset"`
+	Status       Status `json:"status"`
+	Error        string `json:"error"`
+	Device       string `json:"device"`
+	// Worker is the name of the worker of the run's latest attempt (nil
+	// while the run has not started).
+	Worker *string `json:"worker"`
+	// Waiting says why a queued run is not starting (no live worker offers
+	// its device kind), nil otherwise. The server fills it in; it is not stored.
+	Waiting   *string          `json:"waiting"`
+	Spec      experiments.Spec `json:"spec"`
+	CreatedAt time.Time        `json:"created_at"`
 	// CreatedBy is the user name of whoever submitted its experiment ("" without accounts).
 	CreatedBy  string     `json:"created_by"`
 	StartedAt  *time.Time `json:"started_at"`

@@ -42,6 +42,7 @@ type runRow struct {
 	Status       string
 	Error        string
 	Device       string
+	Worker       *string
 	Spec         string
 	JobID        int64
 	TrainSeconds float64
@@ -98,7 +99,7 @@ func (epochRow) TableName() string { return "epochs" }
 func (r runRow) run() (Run, error) {
 	run := Run{
 		ID: r.ID, ExperimentID: r.ExperimentID, Experiment: r.ExperimentName, Preset: r.ExperimentPreset, CreatedBy: r.CreatedBy,
-		Status: Status(r.Status), Error: r.Error, Device: r.Device, CreatedAt: r.CreatedAt,
+		Status: Status(r.Status), Error: r.Error, Device: r.Device, Worker: r.Worker, CreatedAt: r.CreatedAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TrainSeconds: r.TrainSeconds, WeightsPath: r.WeightsPath, WeightsSHA256: r.WeightsSHA256,
 		Note: r.Note, Tags: []string{}, StopRung: r.StopRung,
 	}
@@ -380,7 +381,8 @@ type Lease struct {
 	Checkpoint int
 }
 
-// Start takes a lease on a queued run and marks it running on device, or
+// Start takes a lease on a queued run and marks it running on device of
+// the worker named worker (recorded on the run as its latest attempt's), or
 // takes over a running run whose worker has not sent a heartbeat for
 // staleAfter (its process died or stalled) or released it. It returns
 // ErrFinished when the run already ended, for example when it was cancelled
@@ -388,13 +390,13 @@ type Lease struct {
 // stale heartbeat counts as a stop; at the MaxStops-th the run is marked
 // failed ("the process stopped 3 times while training this run (last epoch
 // N)") and Start returns ErrGaveUp.
-func (s *Store) Start(ctx context.Context, id int64, device string, staleAfter time.Duration) (Lease, error) {
+func (s *Store) Start(ctx context.Context, id int64, device, worker string, staleAfter time.Duration) (Lease, error) {
 	now := time.Now().UTC()
 	lease := Lease{RunID: id, Token: rand.Text()}
 	res := s.db.WithContext(ctx).Model(&runRow{}).
 		Where("id = ? AND (status = ? OR (status = ? AND (heartbeat_at IS NULL OR heartbeat_at < ?)))",
 			id, string(StatusQueued), string(StatusRunning), now.Add(-staleAfter)).
-		Updates(map[string]any{"status": string(StatusRunning), "device": device, "heartbeat_at": now,
+		Updates(map[string]any{"status": string(StatusRunning), "device": device, "worker": worker, "heartbeat_at": now,
 			"lease": lease.Token, "error": "",
 			"stops":      gorm.Expr("stops + CASE WHEN status = ? AND heartbeat_at IS NOT NULL THEN 1 ELSE 0 END", string(StatusRunning)),
 			"started_at": gorm.Expr("COALESCE(started_at, ?)", now)})

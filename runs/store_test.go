@@ -53,13 +53,13 @@ func testRunLifecycle(t *testing.T, dialect migrations.Dialect) {
 	if r.Status != StatusQueued || r.ID == 0 {
 		t.Fatalf("new run = %+v", r)
 	}
-	if _, err := s.Start(ctx, r.ID, "cpu", time.Minute); err != nil {
+	if _, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrBusy) {
+	if _, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second start while the heartbeat is fresh: %v, want ErrBusy", err)
 	}
-	l, err := s.Start(ctx, r.ID, "cpu", -time.Second)
+	l, err := s.Start(ctx, r.ID, "cpu", "w1", -time.Second)
 	if err != nil {
 		t.Fatalf("take over a run whose heartbeat is stale: %v", err)
 	}
@@ -113,7 +113,7 @@ func testCancelAndNotFound(t *testing.T, dialect migrations.Dialect) {
 	if err != nil || got.Status != StatusCancelled {
 		t.Fatalf("cancel queued: %+v, %v", got, err)
 	}
-	if _, err := s.Start(ctx, r.ID, "cpu", time.Minute); !errors.Is(err, ErrFinished) {
+	if _, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute); !errors.Is(err, ErrFinished) {
 		t.Fatalf("start of a cancelled run: %v, want ErrFinished", err)
 	}
 	if _, err := s.Run(ctx, 9999); !errors.Is(err, ErrNotFound) {
@@ -133,7 +133,7 @@ func testRunsFilterAndOrder(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
 	s, es := setup(t, dialect)
 	a, b, c := newRun(t, s, es), newRun(t, s, es), newRun(t, s, es)
-	lb, err := s.Start(ctx, b.ID, "cpu", time.Minute)
+	lb, err := s.Start(ctx, b.ID, "cpu", "w1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func testLeaseLost(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
 	s, es := setup(t, dialect)
 	r := newRun(t, s, es)
-	old, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+	old, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func testLeaseLost(t *testing.T, dialect migrations.Dialect) {
 		t.Fatal(err)
 	}
 	// The first attempt stalls; its heartbeat goes stale and a second takes over.
-	cur, err := s.Start(ctx, r.ID, "cpu", -time.Second)
+	cur, err := s.Start(ctx, r.ID, "cpu", "w1", -time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func testPublishErrorRollsBack(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
 	s, es := setup(t, dialect)
 	r := newRun(t, s, es)
-	l, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+	l, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,14 +282,14 @@ func testThreeStopsFail(t *testing.T, dialect migrations.Dialect) {
 	ctx := context.Background()
 	s, es := setup(t, dialect)
 	r := newRun(t, s, es)
-	l, err := s.Start(ctx, r.ID, "cpu", time.Minute)
+	l, err := s.Start(ctx, r.ID, "cpu", "w1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Release(ctx, l); err != nil {
 		t.Fatal(err)
 	}
-	if l, err = s.Start(ctx, r.ID, "cpu", time.Minute); err != nil {
+	if l, err = s.Start(ctx, r.ID, "cpu", "w1", time.Minute); err != nil {
 		t.Fatalf("start after a release: %v", err)
 	}
 	for k := 1; k <= 2; k++ {
@@ -297,18 +297,18 @@ func testThreeStopsFail(t *testing.T, dialect migrations.Dialect) {
 			t.Fatal(err)
 		}
 		// The process dies; the next start finds the heartbeat stale.
-		if l, err = s.Start(ctx, r.ID, "cpu", -time.Second); err != nil {
+		if l, err = s.Start(ctx, r.ID, "cpu", "w1", -time.Second); err != nil {
 			t.Fatalf("start after stop %d: %v", k, err)
 		}
 	}
-	if _, err := s.Start(ctx, r.ID, "cpu", -time.Second); !errors.Is(err, ErrGaveUp) {
+	if _, err := s.Start(ctx, r.ID, "cpu", "w1", -time.Second); !errors.Is(err, ErrGaveUp) {
 		t.Fatalf("start after the third stop: %v, want ErrGaveUp", err)
 	}
 	got, _ := s.Run(ctx, r.ID)
 	if want := "the process stopped 3 times while training this run (last epoch 2)"; got.Status != StatusFailed || got.Error != want {
 		t.Fatalf("run %s %q, want failed %q", got.Status, got.Error, want)
 	}
-	if _, err := s.Start(ctx, r.ID, "cpu", -time.Second); !errors.Is(err, ErrFinished) {
+	if _, err := s.Start(ctx, r.ID, "cpu", "w1", -time.Second); !errors.Is(err, ErrFinished) {
 		t.Fatalf("start of the failed run: %v", err)
 	}
 }

@@ -64,6 +64,9 @@ func (h *handler) apiRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.explainWaiting(c.Request().Context(), &r); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, r)
 }
 

@@ -33,7 +33,7 @@ func seedFinishedRuns(t *testing.T, a *testApp, n, perExp, epochs int) []int64 {
 	}
 	st := a.srv.h.runs
 	for i, id := range ids {
-		l, err := st.Start(ctx, id, "cpu", time.Minute)
+		l, err := st.Start(ctx, id, "cpu", "w1", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

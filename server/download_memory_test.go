@@ -68,7 +68,7 @@ func downloadMemoryChild(t *testing.T) {
 	_, ids := a.create(t, `{"preset": "mnist-nn1", "overrides": {"epochs": 1, "train_limit": 500}}`)
 	id := ids[0]
 	st := runs.NewStore(a.srv.db.Gorm)
-	lease, err := st.Start(ctx, id, "cpu", time.Minute)
+	lease, err := st.Start(ctx, id, "cpu", "w1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

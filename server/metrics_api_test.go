@@ -25,7 +25,7 @@ func TestAPIKeepsZeroAndUnknownMetrics(t *testing.T) {
 	st := a.srv.h.runs
 	leases := map[int64]runs.Lease{}
 	for _, id := range []int64{ids[0], mnist[0]} {
-		l, err := st.Start(ctx, id, "cpu", time.Minute)
+		l, err := st.Start(ctx, id, "cpu", "w1", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -134,6 +134,9 @@ func (h *handler) runShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.explainWaiting(ctx, &r); err != nil {
+		return err
+	}
 	p := web.RunProps{Run: r}
 	if r.Status == runs.StatusSucceeded && r.Spec.Dataset == experiments.DatasetCaptcha {
 		if p.Datasets, err = h.datasets.Datasets(ctx); err != nil {

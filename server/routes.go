@@ -24,6 +24,7 @@ func routes(e *echo.Echo, h *handler) {
 	e.POST("/suites/seed-report", h.seedReportCreate)
 	e.GET("/suites/:id", h.suiteShow)
 	e.POST("/suites/:id/members/:key/requeue", h.suiteRequeue)
+	e.GET("/workers", h.workersPage)
 
 	// Accounts (auth.go, account.go): who may do what is checked for every
 	// route by authenticate; ownRun and ownExperiment limit members to what
@@ -59,6 +60,7 @@ func routes(e *echo.Echo, h *handler) {
 	api.GET("/compare", h.apiCompare)
 	api.GET("/datasets", h.apiDatasets)
 	api.GET("/preview", h.apiPreview)
+	api.GET("/workers", h.apiWorkers)
 	api.GET("/suites", h.apiSuites)
 	api.POST("/suites/seed-report", h.apiSeedReport, jsonBody)
 	api.GET("/suites/:id", h.apiSuite)

@@ -60,6 +60,12 @@ type Config struct {
 	AllowedHosts []string
 	// TLSCert and TLSKey are PEM files; with both, Serve speaks HTTPS.
 	TLSCert, TLSKey string
+	// WorkerName names the in-process workers (--name; default the host
+	// name followed by "-serve", or -serve-2, ... while a live worker holds
+	// that name).
+	WorkerName string
+	// Version is the build's version, recorded with the in-process workers.
+	Version string
 }
 
 func (c *Config) defaults() {
@@ -87,6 +93,8 @@ type Server struct {
 	// closing is closed when the server shuts down, ending open event streams.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// disconnect stops relaying run events through the database.
+	disconnect func()
 }
 
 // handler holds what every HTTP handler needs.
@@ -107,6 +115,7 @@ type handler struct {
 
 	accounts *accounts.Store
 	auth     bool
+	workers  *runs.WorkerStore
 }
 
 // New opens the data dir's database (applying migrations), builds the
@@ -133,21 +142,30 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	broker := runs.NewBroker()
+	host, _ := os.Hostname()
 	tr, err := trainer.New(db, database.River, broker, trainer.Config{
 		DataDir: cfg.DataDir, Workers: cfg.Workers, RescueAfter: cfg.RescueAfter, Logger: cfg.Logger,
-		MaxRunMemory: cfg.MaxRunMemory, MaxParams: cfg.MaxParams,
+		MaxRunMemory: cfg.MaxRunMemory, MaxParams: cfg.MaxParams, Name: cfg.WorkerName, DefaultName: host + "-serve", Version: cfg.Version,
 	})
 	if err != nil {
 		database.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: database, trainer: tr, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, db: database, trainer: tr, closing: make(chan struct{}), disconnect: func() {}}
+	if database.Dialect == migrations.Postgres {
+		// Runs trained by workers in other processes reach the pages' event
+		// streams through the database's notifications.
+		if s.disconnect, err = broker.Connect(ctx, database); err != nil {
+			database.Close()
+			return nil, err
+		}
+	}
 	s.h = &handler{
 		exps: experiments.NewStore(db), runs: runs.NewStore(db), trainer: tr, broker: broker,
 		closing: s.closing, log: cfg.Logger,
 		datasets: experiments.NewDatasetStore(db), datasetRoots: cfg.DatasetRoots,
 		suites: experiments.NewSuiteStore(db), evaluating: newSlot("evaluation", 10), predicting: newSlot("prediction", 1),
-		accounts: accts, auth: cfg.Auth,
+		accounts: accts, auth: cfg.Auth, workers: runs.NewWorkerStore(db),
 	}
 	e := echo.New()
 	e.HideBanner = true
@@ -217,5 +235,6 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	err := s.trainer.Stop(ctx)
+	s.disconnect()
 	return errors.Join(err, s.db.Close())
 }

@@ -50,6 +50,9 @@ func testTrainThroughQueue(t *testing.T, dialect migrations.Dialect) {
 	if len(r.Epochs) != 2 || r.Epochs[0].Epoch != 1 || r.Epochs[1].Epoch != 2 {
 		t.Fatalf("epochs = %+v", r.Epochs)
 	}
+	if r.Worker == nil || *r.Worker != a.srv.trainer.Name() || r.Waiting != nil {
+		t.Fatalf("run's worker %v, waiting %v; want %q and nil", r.Worker, r.Waiting, a.srv.trainer.Name())
+	}
 	for _, e := range r.Epochs {
 		if e.Loss <= 0 || e.ValAccuracy == nil || *e.ValAccuracy <= 0 || e.Seconds <= 0 || e.LearningRate != 0.001 {
 			t.Errorf("epoch %+v has empty metrics", e)

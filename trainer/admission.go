@@ -180,7 +180,7 @@ func (t *Trainer) reserve(ctx context.Context, id int64) (release func(), err er
 // that lease, so it cannot overwrite an attempt elsewhere.
 func (t *Trainer) refuse(ctx context.Context, id int64, why error) error {
 	msg := "refused before training: " + fieldText(why)
-	lease, err := t.runs.Start(ctx, id, "", t.cfg.RescueAfter/2)
+	lease, err := t.runs.Start(ctx, id, "", t.cfg.Name, t.cfg.RescueAfter/2)
 	switch {
 	case errors.Is(err, runs.ErrFinished), errors.Is(err, runs.ErrNotFound):
 		return nil

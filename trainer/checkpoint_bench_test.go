@@ -37,7 +37,7 @@ func BenchmarkCheckpointCaptchaModel2(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lease, err := t.runs.Start(ctx, rs[0].ID, "cpu", time.Minute)
+	lease, err := t.runs.Start(ctx, rs[0].ID, "cpu", "bench", time.Minute)
 	if err != nil {
 		b.Fatal(err)
 	}

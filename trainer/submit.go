@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
 	"github.com/trainyard/trainyard/experiments"
@@ -76,7 +77,7 @@ func (t *Trainer) submit(ctx context.Context, subs []*Submission, then func(tx *
 				if err != nil {
 					return err
 				}
-				res, err := t.client.InsertTx(ctx, sqlTx, TrainArgs{RunID: r.ID}, nil)
+				res, err := t.client.InsertTx(ctx, sqlTx, TrainArgs{RunID: r.ID}, &river.InsertOpts{Queue: Queue(spec.DeviceKindOf())})
 				if err != nil {
 					return fmt.Errorf("queue run %d: %w", r.ID, err)
 				}

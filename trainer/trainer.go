@@ -2,10 +2,12 @@ package trainer
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -45,6 +47,16 @@ type Config struct {
 	// MaxParams is the most parameters a model may have (default
 	// experiments.DefaultMaxParams, 100M).
 	MaxParams int64
+	// Name names this process's workers in the workers table and on the
+	// runs they train. A live worker elsewhere under the same name keeps
+	// this one from starting.
+	Name string
+	// DefaultName is the name when Name is empty (default: the host name);
+	// while a live worker holds it, the first free of DefaultName-2,
+	// DefaultName-3, ... is taken instead.
+	DefaultName string
+	// Version is the build's version, shown on the workers page.
+	Version string
 }
 
 // Trainer queues runs and trains them on a pool of River workers.
@@ -61,6 +73,12 @@ type Trainer struct {
 	models  modelCache
 	// datasetMu serializes the dataset cache's changes in this process.
 	datasetMu sync.Mutex
+
+	// The registry entry of this process's workers (when Workers > 0).
+	workers  *runs.WorkerStore
+	host     string
+	instance string
+	stopBeat func()
 
 	mu sync.Mutex
 	// active holds the cancel functions of the runs training in this process.
@@ -91,24 +109,41 @@ func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, c
 	if cfg.MaxParams == 0 {
 		cfg.MaxParams = experiments.DefaultMaxParams
 	}
+	if len(cfg.Devices) == 0 {
+		for range max(cfg.Workers, 1) {
+			cfg.Devices = append(cfg.Devices, "cpu")
+		}
+	}
+	if err := CheckDevices(cfg.Devices); err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	if cfg.DefaultName == "" {
+		cfg.DefaultName = host
+	}
+	name := cfg.Name
+	if name == "" {
+		name = cfg.DefaultName
+	}
+	if err := CheckWorkerName(name); err != nil {
+		return nil, err
+	}
 	t := &Trainer{
-		cfg:     cfg,
-		db:      db,
-		exps:    experiments.NewStore(db),
-		runs:    runs.NewStore(db),
-		arts:    artifacts.NewStore(db),
-		broker:  broker,
-		devices: make(chan string, max(cfg.Workers, len(cfg.Devices), 1)),
-		data:    newDataCache(),
-		active:  map[int64]context.CancelCauseFunc{},
+		cfg:      cfg,
+		db:       db,
+		exps:     experiments.NewStore(db),
+		runs:     runs.NewStore(db),
+		arts:     artifacts.NewStore(db),
+		broker:   broker,
+		devices:  make(chan string, max(cfg.Workers, len(cfg.Devices), 1)),
+		data:     newDataCache(),
+		active:   map[int64]context.CancelCauseFunc{},
+		workers:  runs.NewWorkerStore(db),
+		host:     host,
+		instance: rand.Text(),
 	}
 	t.admission = newAdmission(cfg.MaxRunMemory)
 	t.data.datasetDir = t.DatasetDir
-	if len(cfg.Devices) == 0 {
-		for range max(cfg.Workers, 1) {
-			t.devices <- "cpu"
-		}
-	}
 	for _, d := range cfg.Devices {
 		t.devices <- d
 	}
@@ -129,7 +164,7 @@ func New(db *gorm.DB, driver riverdriver.Driver[*sql.Tx], broker *runs.Broker, c
 		RetryPolicy: quickRetry{},
 	}
 	if cfg.Workers > 0 {
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Queues = queues(cfg.Devices, cfg.Workers)
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
@@ -151,6 +186,9 @@ func (t *Trainer) Start(ctx context.Context) error {
 	}
 	if t.cfg.Workers == 0 {
 		return nil
+	}
+	if err := t.register(ctx); err != nil {
+		return err
 	}
 	t.setMemoryLimit()
 	t.measuring.Add(1)
@@ -175,7 +213,9 @@ func (t *Trainer) Stop(ctx context.Context) error {
 		stop(errShutdown)
 	}
 	t.mu.Unlock()
-	return t.client.StopAndCancel(ctx)
+	err := t.client.StopAndCancel(ctx)
+	t.deregister(ctx)
+	return err
 }
 
 // Submit stores the experiment, one queued run per spec, and one River job

@@ -60,7 +60,7 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 	}
 	defer func() { t.devices <- device }()
 
-	lease, err := t.runs.Start(ctx, id, device, t.cfg.RescueAfter/2)
+	lease, err := t.runs.Start(ctx, id, device, t.cfg.Name, t.cfg.RescueAfter/2)
 	switch {
 	case errors.Is(err, runs.ErrFinished), errors.Is(err, runs.ErrNotFound):
 		return nil
@@ -115,6 +115,7 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 			return nil
 		}
 		t.removeCheckpoints(id)
+		t.cfg.Logger.Info("run cancelled: training stopped", "run", id)
 		return river.JobCancel(fmt.Errorf("run %d cancelled", id))
 	case trainCtx.Err() != nil:
 		// Stopped by shutdown or by River: release the run so the next
@@ -124,10 +125,13 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 				t.keepStoppedWeights(bg, r)
 			}
 			t.removeCheckpoints(id)
+			t.cfg.Logger.Info("run ended elsewhere: training stopped", "run", id, "status", r.Status)
 			return river.JobCancel(fmt.Errorf("run %d %s", id, r.Status))
 		}
 		if rerr := t.runs.Release(bg, lease); rerr != nil {
 			t.cfg.Logger.Warn("release run", "run", id, "err", rerr)
+		} else {
+			t.cfg.Logger.Info("run handed back: the next worker resumes it", "run", id)
 		}
 		return fmt.Errorf("run %d interrupted: %w", id, context.Cause(trainCtx))
 	default:
@@ -153,8 +157,9 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 }
 
 // trainContext returns the context a run trains under. It ends when the run
-// is cancelled (Trainer.Cancel, or another process marking it cancelled, seen
-// by the heartbeat), when the trainer stops, or when River cancels the job,
+// is cancelled (Trainer.Cancel; in another process, its status event through
+// the database's notifications, River's cancel of the job, or else the
+// heartbeat), when the trainer stops, or when River cancels the job,
 // but not when River's job timeout passes: that timeout only tells River's
 // rescuer when it may look at the job, and a live run answers with heartbeats.
 func (t *Trainer) trainContext(ctx context.Context, id int64) (context.Context, func()) {
@@ -167,8 +172,30 @@ func (t *Trainer) trainContext(ctx context.Context, id int64) (context.Context, 
 	t.mu.Lock()
 	t.active[id] = cancel
 	t.mu.Unlock()
+	events, unsubscribe := t.broker.Subscribe(id)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		for {
+			select {
+			case <-out.Done():
+				return
+			case e := <-events:
+				if sc, ok := e.Data.(runs.StatusChange); ok && sc.Status == runs.StatusCancelled {
+					cancel(errCancelled)
+					return
+				} else if ok && sc.Status == runs.StatusStopped {
+					cancel(errStopped)
+					return
+				}
+			}
+		}
+	}()
 	return out, func() {
 		stop()
+		cancel(nil)
+		<-watching
+		unsubscribe()
 		t.mu.Lock()
 		delete(t.active, id)
 		t.mu.Unlock()

@@ -17,7 +17,7 @@ func layerFields() []string {
 // own; any other key is listed at the top of the form.
 func formFieldKeys() []string {
 	return []string{
-		"name", "preset", "repeats", "dataset", "layers", "heads", "optimizer", "epochs", "batch_size",
+		"name", "preset", "repeats", "dataset", "layers", "heads", "optimizer", "device", "epochs", "batch_size",
 		"learning_rate", "train_fraction", "val_fraction", "train_limit", "seed",
 		"early_stopping.patience", "early_stopping.min_delta",
 		"reduce_lr.factor", "reduce_lr.patience", "reduce_lr.min_lr",

@@ -197,3 +197,19 @@ func errorMessage(m string) string {
 	}
 	return m
 }
+
+// whenSeconds writes a time to the second, in UTC.
+func whenSeconds(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// versionText writes a build's version, or a dash when unknown.
+func versionText(v string) string {
+	if v == "" {
+		return "–"
+	}
+	return v
+}

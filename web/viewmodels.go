@@ -133,3 +133,8 @@ type ErrorProps struct {
 	Code    int
 	Message string
 }
+
+// WorkersProps is the workers page: every registered worker, by name.
+type WorkersProps struct {
+	Workers []runs.Worker
+}

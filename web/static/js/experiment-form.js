@@ -246,6 +246,7 @@
     spec.dataset = $("dataset").value;
     spec.layers = rows().map(readRow);
     spec.optimizer = $("optimizer").value;
+    spec.device = $("device").value;
     spec.epochs = readSweepable($("epochs"), "epochs", true, "epochs");
     spec.batch_size = readSweepable($("batch_size"), "batch_size", true, "batch_size");
     spec.learning_rate = readSweepable($("learning_rate"), "learning_rate", false, "learning_rate");
@@ -287,6 +288,7 @@
     setValue("dataset", spec.dataset);
     setLayers(spec.layers);
     setValue("optimizer", spec.optimizer);
+    setValue("device", spec.device || "any");
     setValue("epochs", spec.epochs);
     setValue("batch_size", spec.batch_size);
     setValue("learning_rate", spec.learning_rate);
