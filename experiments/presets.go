@@ -118,3 +118,11 @@ func FormDefaults() Spec {
 		TrainFraction: 0.5, ValFraction: 0.2, Seed: 1,
 	}
 }
+
+// DefaultCaptchaSource is the source the form offers when CAPTCHA is chosen
+// without one: 2,000 synthetic images drawn with seed 1, preprocessed with
+// DefaultCaptchaPreprocessing.
+func DefaultCaptchaSource() Source { return Source{Kind: SourceSynthetic, Images: 2000, Seed: 1} }
+
+// DefaultCaptchaPreprocessing is the preprocessing the form starts CAPTCHA specs with.
+const DefaultCaptchaPreprocessing = PreNone

@@ -56,7 +56,20 @@ func CaptchaFields(s experiments.Spec) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"><legend>CAPTCHA data</legend><div class=\"fields-3\"><div class=\"field\"><label for=\"captcha_source\">Source</label> <select id=\"captcha_source\"><option value=\"synthetic\">Synthetic (drawn by trainyard)</option> <option value=\"dataset\">Imported dataset</option></select></div><div class=\"field\" data-source=\"synthetic\"><label for=\"captcha_images\">Images</label> <input id=\"captcha_images\" type=\"number\" min=\"10\" max=\"50000\" step=\"1\"><p class=\"field-error\" data-error-for=\"source.images\"></p></div><div class=\"field\" data-source=\"synthetic\"><label for=\"captcha_seed\">Image seed</label> <input id=\"captcha_seed\" type=\"number\" step=\"1\"></div><div class=\"field\" data-source=\"dataset\" hidden><label for=\"captcha_dataset\">Dataset</label> <select id=\"captcha_dataset\"></select><p class=\"hint\"><a href=\"/datasets\">Import a dataset</a></p><p class=\"field-error\" data-error-for=\"source.dataset_id\"></p></div><div class=\"field\"><label for=\"captcha_pre\">Preprocessing</label> <select id=\"captcha_pre\"><option value=\"nopre\">nopre: resize and normalise, RGB (3 channels)</option> <option value=\"dn\">dn: denoise (remove specks and the arc), grey (1 channel)</option></select></div></div><p class=\"help\">Images are resized to 50×130; four heads of 19 symbols (234579ACFHKMNPQRTYZ). 20% of the images are kept apart as the test set (the same for every run on this source); the validation fraction is taken from the rest.</p><div id=\"captcha-preview\" class=\"captcha-preview\" aria-live=\"polite\"></div></fieldset><script src=\"/static/js/captcha-form.js\" defer></script>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" data-defaults=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var3 string
+		templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.JSONString(captchaDefaults())).Resolve(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/captcha_form.templ`, Line: 11, Col: 199}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\"><legend>CAPTCHA data</legend><div class=\"fields-3\"><div class=\"field\"><label for=\"captcha_source\">Source</label> <select id=\"captcha_source\"><option value=\"synthetic\">Synthetic (drawn by trainyard)</option> <option value=\"dataset\">Imported dataset</option></select></div><div class=\"field\" data-source=\"synthetic\"><label for=\"captcha_images\">Images</label> <input id=\"captcha_images\" type=\"number\" min=\"10\" max=\"50000\" step=\"1\"><p class=\"field-error\" data-error-for=\"source.images\"></p></div><div class=\"field\" data-source=\"synthetic\"><label for=\"captcha_seed\">Image seed</label> <input id=\"captcha_seed\" type=\"number\" step=\"1\"></div><div class=\"field\" data-source=\"dataset\" hidden><label for=\"captcha_dataset\">Dataset</label> <select id=\"captcha_dataset\"></select><p class=\"hint\"><a href=\"/datasets\">Import a dataset</a></p><p class=\"field-error\" data-error-for=\"source.dataset_id\"></p></div><div class=\"field\"><label for=\"captcha_pre\">Preprocessing</label> <select id=\"captcha_pre\"><option value=\"nopre\">nopre: resize and normalise, RGB (3 channels)</option> <option value=\"dn\">dn: denoise (remove specks and the arc), grey (1 channel)</option></select></div></div><p class=\"help\">Images are resized to 50×130; four heads of 19 symbols (234579ACFHKMNPQRTYZ). 20% of the images are kept apart as the test set (the same for every run on this source); the validation fraction is taken from the rest.</p><div id=\"captcha-preview\" class=\"captcha-preview\" aria-live=\"polite\"></div></fieldset><script src=\"/static/js/captcha-form.js\" defer></script>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

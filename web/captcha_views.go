@@ -29,7 +29,8 @@ type captchaForm struct {
 }
 
 func captchaFormState(s experiments.Spec) captchaForm {
-	f := captchaForm{Kind: experiments.SourceSynthetic, Images: 2000, Seed: 1, Preprocessing: experiments.PreNone}
+	d := experiments.DefaultCaptchaSource()
+	f := captchaForm{Kind: d.Kind, Images: d.Images, Seed: d.Seed, Preprocessing: experiments.DefaultCaptchaPreprocessing}
 	if s.Source != nil {
 		f.Kind, f.DatasetID = s.Source.Kind, s.Source.DatasetID
 		if s.Source.Images > 0 {
@@ -52,3 +53,7 @@ func sourceDataset(r runs.Run) int64 {
 	}
 	return 0
 }
+
+// captchaDefaults is the CAPTCHA source and preprocessing the form's
+// scripts fall back to (experiments.DefaultCaptchaSource).
+func captchaDefaults() captchaForm { return captchaFormState(experiments.Spec{}) }

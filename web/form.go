@@ -184,6 +184,9 @@ type formData struct {
 	MaxRepeats int `json:"max_repeats"`
 	// Sweep is the submitted sweep, null for none.
 	Sweep *experiments.Sweep `json:"sweep"`
+	// CaptchaDefaults is the source and preprocessing a spec switched to
+	// CAPTCHA starts with.
+	CaptchaDefaults captchaForm `json:"captcha_defaults"`
 }
 
 func (st formState) data() formData {
@@ -191,7 +194,7 @@ func (st formState) data() formData {
 	if presets == nil {
 		presets = []experiments.Preset{}
 	}
-	return formData{Spec: st.Spec, Errors: st.Errors, Presets: presets, MaxRepeats: experiments.MaxRepeats, Sweep: st.Sweep}
+	return formData{Spec: st.Spec, Errors: st.Errors, Presets: presets, MaxRepeats: experiments.MaxRepeats, Sweep: st.Sweep, CaptchaDefaults: captchaDefaults()}
 }
 
 // esPatience and friends are the callback inputs' values, with Keras-like

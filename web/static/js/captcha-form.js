@@ -9,15 +9,17 @@
   var box = $("captcha-fields");
   if (!box) return;
   var state = JSON.parse(box.dataset.spec || "{}");
+  // The defaults come from the server (experiments.DefaultCaptchaSource).
+  var defaults = JSON.parse(box.dataset.defaults || "{}");
   var presets = {};
 
   function isCaptcha() { return $("dataset") && $("dataset").value === "captcha"; }
 
   function fill(s) {
-    $("captcha_source").value = s.kind || "synthetic";
-    $("captcha_images").value = s.images || 2000;
-    $("captcha_seed").value = s.seed || 1;
-    $("captcha_pre").value = s.preprocessing || "nopre";
+    $("captcha_source").value = s.kind || defaults.kind;
+    $("captcha_images").value = s.images || defaults.images;
+    $("captcha_seed").value = s.seed || defaults.seed;
+    $("captcha_pre").value = s.preprocessing || defaults.preprocessing;
     if (s.dataset_id) $("captcha_dataset").value = String(s.dataset_id);
     sync();
   }

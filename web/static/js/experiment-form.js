@@ -327,8 +327,9 @@
   $("dataset").addEventListener("change", function () {
     if (this.value === "captcha") {
       base.heads = base.heads > 1 ? base.heads : 4;
-      base.source = base.source || { kind: "synthetic", images: 2000, seed: 1 };
-      base.preprocessing = base.preprocessing || "nopre";
+      var d = data.captcha_defaults || {};
+      base.source = base.source || { kind: d.kind, images: d.images, seed: d.seed };
+      base.preprocessing = base.preprocessing || d.preprocessing;
     } else {
       base.heads = 1;
       delete base.source;
