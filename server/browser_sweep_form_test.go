@@ -52,11 +52,30 @@ func TestBrowserSweepForm(t *testing.T) {
 	if code, b, _ := a.do(t, "GET", "/api/runs", ""); code != http.StatusOK || !strings.Contains(string(b), `"runs":[]`) {
 		t.Fatalf("something was queued before submit: %d %s", code, b)
 	}
+	// Successive halving: a first rung at the last epoch is named at its field.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#asha_enabled`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `document.querySelector('[data-error-for="sweep.asha.min_epochs"]').textContent.includes("must be below the epochs")`, 15*time.Second); err != nil {
+		t.Fatalf("an asha rung past the epochs is not named at its field: %v", err)
+	}
+	if err := setInput(ctx, `#epochs`, "3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `document.querySelector('[data-error-for="sweep.asha.min_epochs"]').textContent === "" &&
+		document.querySelector('#sweep-summary').textContent.startsWith("Queues 8 runs (4 points × 2 seeds), 24 epochs")`, 15*time.Second); err != nil {
+		txt, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#sweep-summary').textContent`))
+		t.Fatalf("with 3 epochs: %v (%q)", err, txt)
+	}
 	screenshot(t, ctx, "sweep-form.png")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#submit`)), chromedp.WaitVisible(chromedp.CSS(`#sweep-table`))); err != nil {
 		t.Fatalf("submit the sweep: %v", err)
 	}
-	code, b, _ := a.do(t, "GET", "/api/runs?limit=50", "")
+	code, b, _ := a.do(t, "GET", "/api/experiments?limit=1", "")
+	if code != http.StatusOK || !strings.Contains(string(b), `"asha":{"metric":"val_loss","min_epochs":1,"eta":3}`) {
+		t.Fatalf("the queued sweep has no asha block: %d %.400s", code, b)
+	}
+	code, b, _ = a.do(t, "GET", "/api/runs?limit=50", "")
 	var page runs.Page
 	if code != http.StatusOK || json.Unmarshal(b, &page) != nil {
 		t.Fatalf("runs: %d %s", code, b)

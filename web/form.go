@@ -305,3 +305,28 @@ func (st formState) sweepSteps() int {
 	}
 	return 3
 }
+
+// ashaOn and friends are the successive-halving inputs: the submitted
+// sweep's asha block, else off with eta 3 from epoch 1 by val_loss.
+func (st formState) ashaOn() bool { return st.Sweep != nil && st.Sweep.ASHA != nil }
+
+func (st formState) ashaMetric() string {
+	if st.ashaOn() {
+		return st.Sweep.ASHA.Metric
+	}
+	return "val_loss"
+}
+
+func (st formState) ashaMinEpochs() int {
+	if st.ashaOn() {
+		return st.Sweep.ASHA.MinEpochs
+	}
+	return 1
+}
+
+func (st formState) ashaEta() int {
+	if st.ashaOn() {
+		return st.Sweep.ASHA.Eta
+	}
+	return 3
+}

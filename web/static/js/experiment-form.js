@@ -125,6 +125,13 @@
     if (mode === "random") {
       sw.samples = readNumber($("sweep_samples"), "sweep.samples", true);
     }
+    if (checked("asha_enabled")) {
+      sw.asha = {
+        metric: $("asha_metric").value,
+        min_epochs: readNumber($("asha_min_epochs"), "sweep.asha.min_epochs", true),
+        eta: readNumber($("asha_eta"), "sweep.asha.eta", true),
+      };
+    }
     return sw;
   }
 
@@ -311,6 +318,7 @@
   }
 
   function syncCallbacks() {
+    $("asha_fields").classList.toggle("off", !checked("asha_enabled"));
     $("es_fields").classList.toggle("off", !checked("es_enabled"));
     $("rlr_fields").classList.toggle("off", !checked("rlr_enabled"));
   }
@@ -344,6 +352,11 @@
     "reduce_lr.factor": "rlr_factor",
     "reduce_lr.patience": "rlr_patience",
     "reduce_lr.min_lr": "rlr_min_lr",
+    "sweep.mode": "sweep_mode",
+    "sweep.samples": "sweep_samples",
+    "sweep.asha.metric": "asha_metric",
+    "sweep.asha.min_epochs": "asha_min_epochs",
+    "sweep.asha.eta": "asha_eta",
   };
   var layerKey = /^layers\[(\d+)\](?:\.(\w+))?$/;
 
@@ -544,7 +557,7 @@
     changed();
   });
   form.addEventListener("change", function (ev) {
-    if (ev.target.id === "es_enabled" || ev.target.id === "rlr_enabled") syncCallbacks();
+    if (ev.target.id === "es_enabled" || ev.target.id === "rlr_enabled" || ev.target.id === "asha_enabled") syncCallbacks();
     if (ev.target.id !== "name" && ev.target.id !== "preset") changed();
   });
 
