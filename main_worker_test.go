@@ -150,7 +150,7 @@ func listWorkers(t *testing.T, url string) map[string]workerEntry {
 
 // sseCounts reads a run's event stream until its final status and counts
 // each kind of event; the progress events' arrival times come with it.
-func sseCounts(t *testing.T, url string, id int64) (counts map[string]int, progressAt []time.Time) {
+func sseCounts(t *testing.T, url string, id int64) (counts map[string]int, progressAt []time.Time, statuses []string) {
 	t.Helper()
 	res, err := http.Get(fmt.Sprintf("%s/api/runs/%d/events", url, id))
 	if err != nil {
@@ -169,12 +169,15 @@ func sseCounts(t *testing.T, url string, id int64) (counts map[string]int, progr
 				progressAt = append(progressAt, time.Now())
 			}
 		}
-		if d, ok := strings.CutPrefix(line, "data: "); ok && kind == "status" &&
-			(strings.Contains(d, `"succeeded"`) || strings.Contains(d, `"failed"`) || strings.Contains(d, `"cancelled"`)) {
-			return counts, progressAt
+		d, ok := strings.CutPrefix(line, "data: ")
+		if ok && kind == "status" {
+			statuses = append(statuses, d)
+		}
+		if ok && kind == "status" && (strings.Contains(d, `"succeeded"`) || strings.Contains(d, `"failed"`) || strings.Contains(d, `"cancelled"`)) {
+			return counts, progressAt, statuses
 		}
 	}
-	return counts, progressAt
+	return counts, progressAt, statuses
 }
 
 // TestRemoteWorkersOnPostgres runs `serve --workers 0` and `trainyard
@@ -229,11 +232,12 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	type stream struct {
 		counts     map[string]int
 		progressAt []time.Time
+		statuses   []string
 	}
 	streamed := make(chan stream, 1)
 	go func() {
-		c, at := sseCounts(t, url, ids[0])
-		streamed <- stream{c, at}
+		c, at, st := sseCounts(t, url, ids[0])
+		streamed <- stream{c, at, st}
 	}()
 	workersUsed := map[string]bool{}
 	var pickup []time.Duration
@@ -252,6 +256,11 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	s := <-streamed
 	if s.counts["epoch"] != 3 || s.counts["progress"] < 1 {
 		t.Errorf("the stream of a remotely trained run carried %v, want progress and 3 epochs", s.counts)
+	}
+	if !slices.ContainsFunc(s.statuses, func(d string) bool {
+		return strings.Contains(d, `"status":"running"`) && (strings.Contains(d, `"worker":"w1"`) || strings.Contains(d, `"worker":"w2"`))
+	}) {
+		t.Errorf("no status event names the worker: %q", s.statuses)
 	}
 	gap := time.Duration(0)
 	for i := 1; i < len(s.progressAt); i++ {

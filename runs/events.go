@@ -29,6 +29,8 @@ type Progress struct {
 type StatusChange struct {
 	Status Status `json:"status"`
 	Error  string `json:"error"`
+	// Worker names the worker of the run's latest attempt when known ("" otherwise).
+	Worker string `json:"worker"`
 }
 
 // Event is one thing that happened to a run: Data is a Progress, an Epoch or a StatusChange.

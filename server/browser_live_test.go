@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -26,13 +27,15 @@ func TestBrowserLiveProgress(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__marker = 1`)); err != nil {
 		t.Fatal(err)
 	}
-	// Live: progress and speed, with the same page.
+	// Live: progress, speed and the worker that trains it, with the same page.
 	if err := waitJS(ctx, `window.__marker === 1 &&
 		document.querySelector('#live-state').textContent === 'live' &&
 		document.querySelector('#batch-progress').value > 0 &&
 		document.querySelector('#epoch-progress').value > 0 &&
 		/^[0-9,]+ images\/s$/.test(document.querySelector('#p-speed').textContent) &&
-		document.querySelector('#status .badge').dataset.status === 'running'`, 90*time.Second); err != nil {
+		document.querySelector('#status .badge').dataset.status === 'running' &&
+		!document.querySelector('#worker-line').hidden &&
+		document.querySelector('#worker').textContent === `+strconv.Quote(a.srv.trainer.Name()), 90*time.Second); err != nil {
 		t.Fatalf("no live progress (%v): run is %s", err, a.run(t, ids[0]).Status)
 	}
 	t.Logf("live progress after %s", time.Since(start))

@@ -43,7 +43,11 @@ func (h *handler) apiRunEvents(c echo.Context) error {
 		w.Flush()
 		return nil
 	}
-	if err := send(runs.EventStatus, runs.StatusChange{Status: r.Status, Error: r.Error}); err != nil || r.Status.Done() {
+	status := runs.StatusChange{Status: r.Status, Error: r.Error}
+	if r.Worker != nil {
+		status.Worker = *r.Worker
+	}
+	if err := send(runs.EventStatus, status); err != nil || r.Status.Done() {
 		return nil
 	}
 	// The epochs recorded so far, so a page rendered before them (or a

@@ -79,7 +79,7 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 	case err != nil:
 		return err
 	}
-	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusRunning}})
+	t.broker.Publish(runs.Event{RunID: id, Kind: runs.EventStatus, Data: runs.StatusChange{Status: runs.StatusRunning, Worker: t.cfg.Name}})
 
 	trainCtx, release := t.trainContext(ctx, id)
 	defer release()

@@ -3,7 +3,7 @@
 // server-sent events (/api/runs/:id/events, through htmx's SSE extension):
 //   progress {epoch, epochs, batch, batches, images_per_sec, eta_seconds}
 //   epoch    {a runs.Epoch}
-//   status   {status, error}
+//   status   {status, error, worker}
 // and keeps the progress bars, curves and badge current. When the status
 // becomes final the page reloads once to show the results.
 (function () {
@@ -87,7 +87,16 @@
   }
 
   // Status badge.
-  function setStatus(status) {
+  function setStatus(status, worker) {
+    if (worker) {
+      setText("worker", worker);
+      var line = $("worker-line");
+      if (line) line.hidden = false;
+    }
+    if (status !== "queued") {
+      var waiting = $("run-waiting");
+      if (waiting) waiting.hidden = true;
+    }
     var holder = $("status");
     var badge = holder && holder.querySelector(".badge");
     if (badge) {
@@ -160,7 +169,7 @@
   });
   events.addEventListener("sse:status", function (ev) {
     var s = data(ev);
-    setStatus(s.status);
+    setStatus(s.status, s.worker);
     if (FINAL[s.status] && !closed) {
       closed = true;
       htmx.trigger(live, "htmx:beforeCleanupElement"); // closes the event source
