@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trainyard/trainyard/migrations"
 	"github.com/trainyard/trainyard/runs"
@@ -64,4 +65,59 @@ func testWorkersAndWaiting(t *testing.T, dialect migrations.Dialect) {
 	if r := pages.run(t, ids[0]); r.Waiting == nil || *r.Waiting != "waiting for a worker; none is connected" {
 		t.Fatalf("queued run without workers: waiting %v", r.Waiting)
 	}
+}
+
+// TestBusyWorkerHandsBackJobs: a worker serves its devices' queues and the
+// "any" queue, so it may claim a job while its only device trains a run; it
+// hands that job back to the queue (River's snooze, no attempt used) for a
+// worker with a device free, rather than holding it until its own device
+// frees, and trains it later itself when no other worker took it.
+func TestBusyWorkerHandsBackJobs(t *testing.T) {
+	t.Parallel()
+	a := setupCfg(t, Config{Workers: 1})
+	_, long := a.create(t, `{"name": "long", "preset": "mnist-cnn2", "overrides": {"epochs": 40, "train_limit": 4000, "device": "cpu"}}`)
+	a.waitFor(t, long[0], 2*time.Minute, func(r runs.Run) bool { return r.Status == runs.StatusRunning })
+	_, short := a.create(t, `{"name": "short", "preset": "mnist-nn1", "overrides": {"epochs": 1, "train_limit": 300}}`)
+	jobID, err := runs.NewStore(a.srv.db.Gorm).JobID(t.Context(), short[0])
+	if err != nil || jobID == 0 {
+		t.Fatalf("job of the short run: %d (%v)", jobID, err)
+	}
+	// Seen claimed, then handed back (available to every worker again, on
+	// the same attempt) while the long run trains.
+	var states []string
+	var attempts []int
+	handedBack := func() bool {
+		n := len(states)
+		return n >= 2 && states[n-2] == "running" && states[n-1] == "available"
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !handedBack() && time.Now().Before(deadline) {
+		var state string
+		var attempt int
+		if err := a.srv.db.SQL.QueryRow(`SELECT state, attempt FROM river_job WHERE id = `+itoa(jobID)).Scan(&state, &attempt); err != nil {
+			t.Fatal(err)
+		}
+		if len(states) == 0 || states[len(states)-1] != state {
+			states, attempts = append(states, state), append(attempts, attempt)
+		}
+		if r := a.run(t, long[0]); r.Status != runs.StatusRunning {
+			t.Fatalf("the long run ended (%s) before the short run's job was handed back; job states %v", r.Status, states)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !handedBack() {
+		t.Fatalf("the short run's job was never handed back while the only device trained: states %v", states)
+	}
+	// River counts an attempt when it claims a job and takes it back on a
+	// snooze; a job that failed waiting (its timeout) would keep it.
+	if last := attempts[len(attempts)-1]; last != 0 {
+		t.Errorf("the handed-back job is on attempt %d (states %v, attempts %v); a hand-back uses none", last, states, attempts)
+	}
+	if r := a.run(t, short[0]); r.Status != runs.StatusQueued {
+		t.Fatalf("short run %s while the device trains the long one", r.Status)
+	}
+	if code, b, _ := a.do(t, "POST", "/api/runs/"+itoa(long[0])+"/cancel", ""); code != http.StatusOK {
+		t.Fatalf("cancel: %d %s", code, b)
+	}
+	a.waitFor(t, short[0], 2*time.Minute, func(r runs.Run) bool { return r.Status == runs.StatusSucceeded })
 }

@@ -27,6 +27,10 @@ func (TrainArgs) Kind() string { return "train" }
 // InsertOpts lets a run survive several restarts of its process.
 func (TrainArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1000} }
 
+// deviceBusySnooze is how long a job claimed while every device of its
+// worker trains waits in the queue before a worker may claim it again.
+const deviceBusySnooze = 2 * time.Second
+
 // errCancelled is the cause of a training stopped because its run was cancelled.
 var errCancelled = errors.New("run cancelled")
 
@@ -52,11 +56,15 @@ func (w *trainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error
 		return err
 	}
 	defer unreserve()
+	// A worker serves the queue of each of its devices' kinds and the
+	// "any" queue, so it may claim a job while every device it has trains:
+	// such a job goes back to the queue at once (a snooze is no attempt),
+	// for whichever worker has a device free, instead of waiting here.
 	var device string
 	select {
 	case device = <-t.devices:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		return river.JobSnooze(deviceBusySnooze)
 	}
 	defer func() { t.devices <- device }()
 
