@@ -152,16 +152,26 @@ func (h *handler) create(ctx context.Context, req createRequest) (createResponse
 	return resp, nil
 }
 
-func (h *handler) apiExperimentCreate(c echo.Context) error {
+// decodeCreateRequest reads the JSON body of POST /api/experiments and its
+// preview: unknown fields are refused, an oversized body is a 413.
+func decodeCreateRequest(c echo.Context) (createRequest, error) {
 	var req createRequest
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+			return req, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
-		return badRequest{msg: "malformed JSON: " + err.Error()}
+		return req, badRequest{msg: "malformed JSON: " + err.Error()}
+	}
+	return req, nil
+}
+
+func (h *handler) apiExperimentCreate(c echo.Context) error {
+	req, err := decodeCreateRequest(c)
+	if err != nil {
+		return err
 	}
 	resp, err := h.create(c.Request().Context(), req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,15 +34,9 @@ type previewResponse struct {
 // runs and their estimated total time, or the field errors, of a body that
 // POST /api/experiments would take. Nothing is stored.
 func (h *handler) apiExperimentPreview(c echo.Context) error {
-	var req createRequest
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
-		}
-		return badRequest{msg: "malformed JSON: " + err.Error()}
+	req, err := decodeCreateRequest(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	out := previewResponse{Errors: map[string]string{}}
