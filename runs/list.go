@@ -219,7 +219,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) (Page, error) {
 		if col.sql != "runs.id" {
 			order += ", runs.id " + dir
 		}
-		if err := db.Select(listColumns).Order(order).Limit(limit + 1).Find(&rows).Error; err != nil {
+		if err := s.pageRows(ctx, db, order, limit+1, &rows); err != nil {
 			return Page{}, fmt.Errorf("list runs: %w", err)
 		}
 	}
@@ -229,7 +229,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) (Page, error) {
 			db = db.Where("runs.id "+cmp+" ?", after.ID)
 		}
 		var more []runRow
-		if err := db.Select(listColumns).Order("runs.id " + dir).Limit(limit + 1 - len(rows)).Find(&more).Error; err != nil {
+		if err := s.pageRows(ctx, db, "runs.id "+dir, limit+1-len(rows), &more); err != nil {
 			return Page{}, fmt.Errorf("list runs: %w", err)
 		}
 		rows = append(rows, more...)
@@ -268,6 +268,19 @@ func (s *Store) List(ctx context.Context, q ListQuery) (Page, error) {
 		page.Runs = append(page.Runs, lr)
 	}
 	return page, nil
+}
+
+// pageRows reads into rows the first n runs of the filtered query db in
+// order. It picks their ids first, which indexes answer without reading the
+// rows, and then reads only those n rows: a filter that matches many runs
+// (a preset and a name at a million runs) would otherwise read every match
+// whole to sort them.
+func (s *Store) pageRows(ctx context.Context, db *gorm.DB, order string, n int, rows *[]runRow) error {
+	ids := db.Select("runs.id").Order(order).Limit(n)
+	return s.db.WithContext(ctx).Table("runs").
+		Joins("JOIN experiments ON experiments.id = runs.experiment_id").
+		Where("runs.id IN (?)", ids).
+		Select(listColumns).Order(order).Find(rows).Error
 }
 
 // listColumns are the columns a page reads: not the test result, which holds
