@@ -18,7 +18,7 @@ func TestBrowserLiveProgress(t *testing.T) {
 	t.Parallel()
 	a := setup(t, 1)
 	ctx := browser(t)
-	_, ids := a.create(t, `{"name": "live", "preset": "mnist-nn1", "overrides": {"epochs": 6, "batch_size": 8, "train_limit": 4000, "seed": 1}, "repeats": 1}`)
+	_, ids := a.create(t, `{"name": "live", "preset": "mnist-nn1", "overrides": {"epochs": 12, "batch_size": 8, "train_limit": 4000, "seed": 1}, "repeats": 1}`)
 	start := time.Now()
 	err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/runs/%d", a.url, ids[0])), chromedp.WaitVisible(chromedp.CSS(`#live`)))
 	if err != nil {
@@ -48,7 +48,10 @@ func TestBrowserLiveProgress(t *testing.T) {
 		document.querySelector('#chart-loss').uplot.data[1].some(v => v != null) &&
 		document.querySelector('#chart-accuracy').uplot.data[2].some(v => v != null) &&
 		document.querySelector('#no-epochs').hidden`, 90*time.Second); err != nil {
-		t.Fatalf("the curves got no point without a reload (%v): run is %s", err, a.run(t, ids[0]).Status)
+		state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({marker: window.__marker, live: (document.querySelector('#live-state') || {}).textContent,
+			count: (document.querySelector('#epochs-count') || {}).textContent, chart: (document.querySelector('#chart-loss').uplot || {}).data})`))
+		r := a.run(t, ids[0])
+		t.Fatalf("the curves got no point without a reload (%v): run is %s with %d epochs; page %s", err, r.Status, len(r.Epochs), state)
 	}
 	if r := a.run(t, ids[0]); r.Status.Done() {
 		t.Fatalf("the run finished before the page showed a point (%s): give it more work", time.Since(start))
