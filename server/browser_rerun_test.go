@@ -16,7 +16,7 @@ import (
 // 3) and queued, the new run keeps the others (learning rate, batch size,
 // seed, preset) and the old run is untouched.
 func TestBrowserRerunWithChanges(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it runs before the parallel browser tests, not beside them.
 	a := setup(t, 0)
 	_, ids := a.create(t, `{"name": "tuned", "preset": "mnist-cnn1", "overrides": {"epochs": 7, "learning_rate": 0.0031, "batch_size": 96, "seed": 42}}`)
 	ctx := browser(t)
