@@ -167,33 +167,13 @@
     epochs.sort(function (a, b) { return a.epoch - b.epoch; });
     redraw();
   });
-  function ended(status) {
-    if (!FINAL[status] || closed) return;
-    closed = true;
-    htmx.trigger(live, "htmx:beforeCleanupElement"); // closes the event source
-    finish(status);
-  }
   events.addEventListener("sse:status", function (ev) {
     var s = data(ev);
     setStatus(s.status, s.worker);
-    ended(s.status);
+    if (FINAL[s.status] && !closed) {
+      closed = true;
+      htmx.trigger(live, "htmx:beforeCleanupElement"); // closes the event source
+      finish(s.status);
+    }
   });
-  // The stream may open while this deferred script still loads, and what it
-  // sends before these listeners exist is lost: the epochs recorded by now
-  // and the status come once from the API (epochs merge by number).
-  fetch("/api/runs/" + run.id, { headers: { Accept: "application/json" } })
-    .then(function (res) { return res.ok ? res.json() : null; })
-    .then(function (r) {
-      if (!r || closed) return;
-      var known = {};
-      epochs.forEach(function (e) { known[e.epoch] = true; });
-      var added = (r.epochs || []).filter(function (e) { return !known[e.epoch]; });
-      if (added.length) {
-        epochs = epochs.concat(added);
-        epochs.sort(function (a, b) { return a.epoch - b.epoch; });
-        redraw();
-      }
-      ended(r.status);
-    })
-    .catch(function () { /* the stream still brings what comes next */ });
 })();
