@@ -48,7 +48,11 @@ type ValidationError struct {
 }
 
 // Error lists the field errors in a stable order.
-func (e *ValidationError) Error() string {
+func (e *ValidationError) Error() string { return "invalid spec: " + e.Joined(": ") }
+
+// Joined lists the field errors sorted by field, "field<sep>message" each,
+// separated by "; ".
+func (e *ValidationError) Joined(sep string) string {
 	keys := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {
 		keys = append(keys, k)
@@ -56,9 +60,9 @@ func (e *ValidationError) Error() string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + ": " + e.Fields[k]
+		parts[i] = k + sep + e.Fields[k]
 	}
-	return "invalid spec: " + strings.Join(parts, "; ")
+	return strings.Join(parts, "; ")
 }
 
 // Validate checks every field of the spec and returns a *ValidationError

@@ -7,8 +7,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -203,14 +201,5 @@ func fieldText(err error) string {
 	if !errors.As(err, &ve) {
 		return err.Error()
 	}
-	keys := make([]string, 0, len(ve.Fields))
-	for k := range ve.Fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + " " + ve.Fields[k]
-	}
-	return strings.Join(parts, "; ")
+	return ve.Joined(" ")
 }
