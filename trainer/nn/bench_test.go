@@ -92,3 +92,42 @@ func BenchmarkOneImage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInference is one evaluation pass (the forward pass Evaluate and
+// Predict run, moving statistics, no dropout) of each seed model at the
+// batch `trainyard bench` uses: 256 for MNIST, 128 for CAPTCHA.
+//
+//	go test -run '^$' -bench Inference -benchtime 20x ./trainer/nn/
+func BenchmarkInference(b *testing.B) {
+	for _, name := range []string{"mnist-nn1", "mnist-nn2", "mnist-cnn1", "mnist-cnn2", "captcha-model1", "captcha-model2"} {
+		b.Run(name, func(b *testing.B) {
+			batch := 256
+			if name[:7] == "captcha" {
+				batch = 128
+			}
+			m, err := BuildWith(preset(b, name), batch, Options{Engine: EngineFast})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			for i, x := 0, m.xT.Data().([]float32); i < len(x); i++ {
+				x[i] = r.Float32()
+			}
+			m.setTraining(false)
+			run := func() {
+				if err := m.evalVM.RunAll(); err != nil {
+					b.Fatal(err)
+				}
+				m.evalVM.Reset()
+			}
+			run()
+			run()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				run()
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
