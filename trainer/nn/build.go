@@ -299,7 +299,7 @@ func (l denseLayer) apply(b *builder, in *G.Node, name string) (*G.Node, error) 
 	w := b.glorot(name+".weight", n, l.units, n, l.units)
 	bias := b.constant(name+".bias", 0, l.units)
 	if b.fast() {
-		return ops.Dense(in, w, bias, l.relu)
+		return ops.DenseIn(in, w, bias, l.relu, b.m.mode)
 	}
 	out, err := G.Mul(in, w)
 	if err != nil {

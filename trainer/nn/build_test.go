@@ -55,3 +55,43 @@ func TestCNNPresetsTrain(t *testing.T) {
 		}
 	}
 }
+
+// TestSetWeightsReachesKeptPacking checks that weights set while a model
+// evaluates replace those its dense layers keep packed between passes: after
+// SetWeights the model's logits are those of the model the weights came from.
+func TestSetWeightsReachesKeptPacking(t *testing.T) {
+	spec := preset(t, "mnist-nn1")
+	a, err := Build(spec, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Seed++
+	b, err := Build(spec, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 8*a.size)
+	for i := range x {
+		x[i] = float32(i%13) / 13
+	}
+	before, err := a.Logits(x, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetWeights(b.Weights()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Logits(x, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := b.Logits(x, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i][0] != want[i][0] || got[i][len(got[i])-1] != want[i][len(want[i])-1] {
+			t.Fatalf("image %d: logits %v after SetWeights, want %v (before: %v)", i, got[i], want[i], before[i])
+		}
+	}
+}

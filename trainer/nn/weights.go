@@ -48,6 +48,7 @@ func (m *Model) SetWeights(w map[string]Tensor) error {
 	for name, d := range dst {
 		copy(d, w[name].Data)
 	}
+	m.mode.WeightsChanged()
 	return nil
 }
 

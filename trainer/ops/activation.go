@@ -20,6 +20,11 @@ import (
 // restored (RandomState, SetRandomState).
 type Mode struct {
 	eval atomic.Bool
+	// frozen counts the times the weights were declared unchanged from
+	// here on: each switch to evaluation and each WeightsChanged. Ops that
+	// keep their weights prepared (packed for the kernels) reuse them while
+	// in evaluation and the count is the one they prepared them at.
+	frozen atomic.Uint64
 	// sources are the dropout ops' generators, in the order they were built.
 	sources []*rand.PCG
 }
@@ -33,7 +38,24 @@ func (m *Mode) Train() { m.eval.Store(false) }
 
 // Eval switches m to evaluation: dropout passes its input through, batch norm
 // uses its running statistics.
-func (m *Mode) Eval() { m.eval.Store(true) }
+func (m *Mode) Eval() {
+	m.frozen.Add(1)
+	m.eval.Store(true)
+}
+
+// WeightsChanged tells the ops that the weights were written outside a
+// training step (loaded, set, or edited in place) while in evaluation, so
+// that what they prepared from the old weights is prepared again.
+func (m *Mode) WeightsChanged() { m.frozen.Add(1) }
+
+// frozenAt reports whether m is in evaluation, where the weights do not
+// change, and the generation of weights it is at.
+func (m *Mode) frozenAt() (uint64, bool) {
+	if m == nil || !m.eval.Load() {
+		return 0, false
+	}
+	return m.frozen.Load(), true
+}
 
 // Training reports whether m is in training.
 func (m *Mode) Training() bool { return !m.eval.Load() }

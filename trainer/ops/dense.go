@@ -19,6 +19,12 @@ type denseState struct {
 	pack     []float32
 	mask     []float32
 	db       buffer
+	// mode, when set, lets the forward pass keep w packed for the kernels
+	// between passes in evaluation: packedAt is the generation of weights
+	// (Mode.frozenAt) and packedW the weights pack holds.
+	mode     *Mode
+	packedAt uint64
+	packedW  *float32
 }
 
 // denseOp computes y = relu?(x * w + b) with x flattened to (N, in).
@@ -33,15 +39,23 @@ type denseOp struct {
 // (in, out) as in Keras; b is (out). The output is (N, out). The gradient with
 // respect to x is only computed when x is itself computed by an op.
 func Dense(x, w, b *gorgonia.Node, relu bool) (*gorgonia.Node, error) {
-	return dense(x, w, b, relu, !isLeaf(x))
+	return dense(x, w, b, relu, !isLeaf(x), nil)
 }
 
-func dense(x, w, b *gorgonia.Node, relu, gradX bool) (*gorgonia.Node, error) {
+// DenseIn is Dense for a model whose training and evaluation mode is mode:
+// in evaluation the weights, packed for the kernels once, are reused from
+// one forward pass to the next until the mode changes or
+// Mode.WeightsChanged is called.
+func DenseIn(x, w, b *gorgonia.Node, relu bool, mode *Mode) (*gorgonia.Node, error) {
+	return dense(x, w, b, relu, !isLeaf(x), mode)
+}
+
+func dense(x, w, b *gorgonia.Node, relu, gradX bool, mode *Mode) (*gorgonia.Node, error) {
 	xs, ws := shapeOf(x), shapeOf(w)
 	if len(xs) < 2 || len(ws) != 2 {
 		return nil, fmt.Errorf("ops: Dense wants x (N,...) and w (in,out), got %v and %v", xs, ws)
 	}
-	st := &denseState{xShape: append([]int(nil), xs...), n: xs[0], in: prod(xs[1:]), o: ws[1], relu: relu, gradX: gradX, ks: defaultKernels}
+	st := &denseState{xShape: append([]int(nil), xs...), n: xs[0], in: prod(xs[1:]), o: ws[1], relu: relu, gradX: gradX, ks: defaultKernels, mode: mode}
 	if ws[0] != st.in {
 		return nil, fmt.Errorf("ops: Dense input has %d features but w has %d rows", st.in, ws[0])
 	}
@@ -88,6 +102,16 @@ func (op *denseOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	if s.n < tileM {
 		denseRows(s.n, s.in, s.o, x, w, b, s.relu, out.Float32s())
 		return out, nil
+	}
+	packed := false
+	if gen, ok := s.mode.frozenAt(); ok {
+		packed = s.packedAt == gen && s.packedW == &w[0]
+		s.packedAt, s.packedW = gen, &w[0]
+	} else {
+		s.packedW = nil
+	}
+	if packed {
+		flags |= flagPackedB
 	}
 	s.ks.gemm(false, false, s.n, s.o, s.in, x, s.in, w, s.o, out.Float32s(), s.o, b, flags, &s.pack, workers())
 	return out, nil

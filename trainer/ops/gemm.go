@@ -18,6 +18,10 @@ const (
 	flagRowBias = 2 // add bias[i] to row i
 	flagColBias = 4 // add bias[j] to column j
 	flagReLU    = 8 // clamp the result at zero
+	// flagPackedB tells gemm that its pack buffer already holds B packed
+	// from an earlier call with the same B: it is used as it is. gemm
+	// takes it off before the epilogue sees the flags.
+	flagPackedB = 16
 )
 
 const (
@@ -243,10 +247,17 @@ func (ks *kernels) gemm(transA, transB bool, m, n, k int, a []float32, lda int, 
 		rsB, csB = 1, ldb
 	}
 	need := packedSize(k, n)
+	packed := flags&flagPackedB != 0 && len(*pack) == need
+	flags &^= flagPackedB
 	if cap(*pack) < need {
 		*pack = make([]float32, need)
 	}
-	bp := (*pack)[:need]
+	*pack = (*pack)[:need]
+	bp := *pack
+	packB := packB
+	if packed {
+		packB = func(int, int, []float32, int, int, []float32, int, int) {}
+	}
 	npan := (n + panelW - 1) / panelW
 	nrb := (m + tileM - 1) / tileM
 	if m < tileM {

@@ -56,7 +56,7 @@ func TestDense(t *testing.T) {
 			w := newParam(r, 0.3, sz[1], sz[2])
 			b := newParam(r, 0.3, sz[2])
 			params, wrt := []*param{x, w, b}, []bool{true, true, true}
-			mine := func(in []*gorgonia.Node) (*gorgonia.Node, error) { return dense(in[0], in[1], in[2], relu, true) }
+			mine := func(in []*gorgonia.Node) (*gorgonia.Node, error) { return dense(in[0], in[1], in[2], relu, true, nil) }
 			ref := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
 				y, err := gorgonia.Mul(in[0], in[1])
 				if err != nil {
@@ -85,7 +85,7 @@ func TestDenseFlattens4D(t *testing.T) {
 	b := newParam(r, 0.3, 5)
 	params, wrt := []*param{x, w, b}, []bool{true, true, true}
 	tg := buildTest(t, r, params, wrt, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
-		return dense(in[0], in[1], in[2], false, true)
+		return dense(in[0], in[1], in[2], false, true, nil)
 	})
 	checkFiniteDiff(t, tg, params, wrt, 15, 2e-2)
 }
