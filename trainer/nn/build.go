@@ -337,7 +337,7 @@ func (l convLayer) build(b *builder, in *G.Node) (*G.Node, error) {
 		if l.same {
 			pad = ops.Same
 		}
-		return ops.Conv2D(in, wt, bias, pad, l.relu)
+		return ops.Conv2DIn(in, wt, bias, pad, l.relu, b.m.mode)
 	}
 	pad := 0
 	if l.same {

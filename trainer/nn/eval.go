@@ -53,7 +53,7 @@ func (r *forwardResult) charAccuracy() float64 {
 // the batch. Evaluation mode needs no batch statistics, so padding does not
 // change the real examples' outputs.
 func (m *Model) forward(n int, fill func(start, count int), visit func(start, count int, logits [][]float32) error) error {
-	m.setTraining(false)
+	m.setInference()
 	logits := make([][]float32, len(m.logits))
 	for start := 0; start < n; start += m.batch {
 		count := min(m.batch, n-start)

@@ -54,7 +54,7 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (T
 	}
 	res.TrainSamplesPerS = float64(steps*batch) / time.Since(start).Seconds()
 
-	m.setTraining(false)
+	m.setInference()
 	probs := make([]float32, m.classes)
 	for i := range warmup + steps {
 		if i == warmup {

@@ -238,6 +238,13 @@ func (m *Model) trainStep(correct []int) ([]float64, int, error) {
 	return losses, right, nil
 }
 
+// setInference switches to evaluation for forward passes only (ops.Mode's
+// Infer): no gradient and no weight update until the next setTraining.
+func (m *Model) setInference() {
+	m.setTraining(false)
+	m.mode.Infer()
+}
+
 // setTraining switches dropout and batch normalisation between training and
 // evaluation behaviour.
 func (m *Model) setTraining(on bool) {

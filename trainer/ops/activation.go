@@ -25,6 +25,8 @@ type Mode struct {
 	// keep their weights prepared (packed for the kernels) reuse them while
 	// in evaluation and the count is the one they prepared them at.
 	frozen atomic.Uint64
+	// infer is set by Infer: evaluation with forward passes only.
+	infer atomic.Bool
 	// sources are the dropout ops' generators, in the order they were built.
 	sources []*rand.PCG
 }
@@ -34,24 +36,39 @@ func NewMode() *Mode { return &Mode{} }
 
 // Train switches m to training: dropout drops, batch norm uses batch
 // statistics and updates its running ones.
-func (m *Mode) Train() { m.eval.Store(false) }
+func (m *Mode) Train() {
+	m.infer.Store(false)
+	m.eval.Store(false)
+}
 
 // Eval switches m to evaluation: dropout passes its input through, batch norm
 // uses its running statistics.
 func (m *Mode) Eval() {
-	m.frozen.Add(1)
+	m.infer.Store(false)
 	m.eval.Store(true)
 }
 
-// WeightsChanged tells the ops that the weights were written outside a
-// training step (loaded, set, or edited in place) while in evaluation, so
-// that what they prepared from the old weights is prepared again.
+// Infer switches m to evaluation with forward passes only, until the next
+// Train or Eval: no gradient is taken and the weights do not change (neither
+// in place nor by an optimizer), so the ops may keep what they prepare from
+// the weights between passes, and a convolution followed by max pooling
+// writes only the pooled output. A gradient op that runs in this mode
+// returns an error where it would need what was not written.
+func (m *Mode) Infer() {
+	m.frozen.Add(1)
+	m.eval.Store(true)
+	m.infer.Store(true)
+}
+
+// WeightsChanged tells the ops that the weights were written (loaded, set,
+// or edited in place) while in Infer, so that what they prepared from the
+// old weights is prepared again.
 func (m *Mode) WeightsChanged() { m.frozen.Add(1) }
 
-// frozenAt reports whether m is in evaluation, where the weights do not
-// change, and the generation of weights it is at.
+// frozenAt reports whether m is in Infer, where the weights do not change,
+// and the generation of weights it is at.
 func (m *Mode) frozenAt() (uint64, bool) {
-	if m == nil || !m.eval.Load() {
+	if m == nil || !m.infer.Load() {
 		return 0, false
 	}
 	return m.frozen.Load(), true

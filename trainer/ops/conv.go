@@ -107,6 +107,14 @@ type convState struct {
 	// place.
 	fwdRuns, maskedRun int
 	masked             *float32
+	// mode, when set, is the model's training/evaluation switch. In
+	// Mode.Infer a convolution whose output goes to a 2x2 max pooling
+	// (pool, set by MaxPool2D) pools each sample as it computes it and
+	// writes only the pooled output; pooledRun is the forward run it did so
+	// at, which tells the pooling op its output is ready.
+	mode      *Mode
+	pool      *maxPoolOp
+	pooledRun int
 }
 
 // maskGrad applies the fused ReLU's mask to the output gradient dy in place,
@@ -155,7 +163,17 @@ func Conv2D(x, w, b *gorgonia.Node, pad Padding, relu bool) (*gorgonia.Node, err
 }
 
 func conv2D(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool) (*gorgonia.Node, error) {
-	return conv2DAlgo(x, w, b, pad, relu, gradX, algoAuto)
+	return conv2DAlgo(x, w, b, pad, relu, gradX, algoAuto, nil)
+}
+
+// Conv2DIn is Conv2D for a model whose training and evaluation mode is
+// mode. In Mode.Infer, when a MaxPool2D of 2x2 windows is applied to its
+// output, the convolution pools each sample while it is in cache and the
+// pooling op passes that on: the convolution's own output is then not
+// written, so the pooling must be its only consumer (as in a sequential
+// model).
+func Conv2DIn(x, w, b *gorgonia.Node, pad Padding, relu bool, mode *Mode) (*gorgonia.Node, error) {
+	return conv2DAlgo(x, w, b, pad, relu, !isLeaf(x), algoAuto, mode)
 }
 
 // convAlgo selects how a convolution is computed.
@@ -167,7 +185,7 @@ const (
 	algoWinograd                 // F(2x2, 3x3); 3x3 filters only
 )
 
-func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo convAlgo) (*gorgonia.Node, error) {
+func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo convAlgo, mode *Mode) (*gorgonia.Node, error) {
 	g, err := newConvGeom(shapeOf(x), shapeOf(w), pad, relu)
 	if err != nil {
 		return nil, err
@@ -176,7 +194,7 @@ func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo conv
 		return nil, fmt.Errorf("ops: Conv2D bias has shape %v, want (%d)", bs, g.o)
 	}
 	g.gradX = gradX
-	st := &convState{g: g, ks: defaultKernels}
+	st := &convState{g: g, ks: defaultKernels, mode: mode, pooledRun: -1}
 	if algo == algoAuto && winoUse(st.ks, g.n, g.c, g.o, g.kh, g.kw, g.ho, g.wo) {
 		algo = algoWinograd
 	}
@@ -246,6 +264,21 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	gc := op.st.fwd
 	scr := gc.workerScratch()
+	if p := op.st.pool; p != nil {
+		if _, frozen := op.st.mode.frozenAt(); frozen {
+			ps := p.st
+			pooled := p.out.get(ps.n, ps.c, ps.ho, ps.wo)
+			py := pooled.Float32s()
+			per := g.o * ps.ho * ps.wo
+			parallelFor(g.n, len(scr), func(wi, lo, hi int) {
+				for n := lo; n < hi; n++ {
+					gc.forwardPool2(ks, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], w, b, flags, py[n*per:(n+1)*per], &scr[wi])
+				}
+			})
+			op.st.pooledRun = op.st.fwdRuns
+			return out, nil
+		}
+	}
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		for n := lo; n < hi; n++ {
 			gc.forward(ks, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], w, b, flags, y[n*g.o*g.pixels:(n+1)*g.o*g.pixels], &scr[wi])

@@ -29,9 +29,10 @@ type gridConv struct {
 
 // gridScratch is one worker's buffers for a gridConv.
 type gridScratch struct {
-	xpad  []float32 // c*plane, borders and slack always zero
-	wide  []float32 // o*ldw output on the grid
-	panel []float32 // ckk*64, a materialised panel of B
+	xpad   []float32 // c*plane, borders and slack always zero
+	wide   []float32 // o*ldw output on the grid
+	panel  []float32 // ckk*64, a materialised panel of B
+	argmax []int32   // a fused pooling's choices, which evaluation drops
 }
 
 func newGridConv(c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridConv {
@@ -103,6 +104,28 @@ func (g *gridConv) buildPanel(xpad, panel []float32, p int) {
 // forward computes y (o, ho, wo) = wts (o x ckk) * im2col(x) for one sample
 // x (c, h, w), with the epilogue in flags (flagRowBias with bias, flagReLU).
 func (g *gridConv) forward(ks *kernels, x, wts, bias []float32, flags int, y []float32, s *gridScratch) {
+	g.forwardWide(ks, x, wts, bias, flags, s)
+	g.compact(s.wide, y)
+}
+
+// forwardPool2 is forward followed by 2x2 max pooling with stride 2, read
+// from the grid output while it is in cache: y is the pooled (o, ho/2,
+// wo/2), and the convolution's own output is never written out.
+func (g *gridConv) forwardPool2(ks *kernels, x, wts, bias []float32, flags int, y []float32, s *gridScratch) {
+	g.forwardWide(ks, x, wts, bias, flags, s)
+	ho, wo := g.ho/2, g.wo/2
+	if cap(s.argmax) < ho*wo {
+		s.argmax = make([]int32, ho*wo)
+	}
+	am := s.argmax[:ho*wo]
+	for o := 0; o < g.o; o++ {
+		ks.pool2Plane(s.wide[o*g.ldw:(o+1)*g.ldw], g.wp, ho, wo, y[o*ho*wo:(o+1)*ho*wo], am)
+	}
+}
+
+// forwardWide computes the convolution of one sample x into s.wide, on the
+// grid (o x ldw, output row oy at column oy*wp).
+func (g *gridConv) forwardWide(ks *kernels, x, wts, bias []float32, flags int, s *gridScratch) {
 	g.pad(x, s.xpad)
 	s.wide = grow(s.wide, g.o*g.ldw)
 	if ks.hasOffKernel() && g.o >= tileM {
@@ -126,7 +149,6 @@ func (g *gridConv) forward(ks *kernels, x, wts, bias []float32, flags int, y []f
 			ks.gemmPanel(g.o, panelW, g.ckk, wts, g.ckk, 1, s.panel, s.wide[j0:], g.ldw, bias, j0, flags, 0, nrb)
 		}
 	}
-	g.compact(s.wide, y)
 }
 
 // compact copies the valid columns of the grid output wide (o x ldw) into y

@@ -29,7 +29,7 @@ func benchConvAlgo(b *testing.B, n, c, h, w, o, k int, pad Padding, algo convAlg
 	x := gorgonia.NodeFromAny(g, xv)
 	wn := gorgonia.NodeFromAny(g, wv)
 	bn := gorgonia.NodeFromAny(g, bv)
-	y, err := conv2DAlgo(x, wn, bn, pad, true, true, algo)
+	y, err := conv2DAlgo(x, wn, bn, pad, true, true, algo, nil)
 	buildMu.Unlock()
 	if err != nil {
 		b.Fatal(err)

@@ -20,7 +20,7 @@ type denseState struct {
 	mask     []float32
 	db       buffer
 	// mode, when set, lets the forward pass keep w packed for the kernels
-	// between passes in evaluation: packedAt is the generation of weights
+	// between passes in Mode.Infer: packedAt is the generation of weights
 	// (Mode.frozenAt) and packedW the weights pack holds.
 	mode     *Mode
 	packedAt uint64
@@ -43,9 +43,9 @@ func Dense(x, w, b *gorgonia.Node, relu bool) (*gorgonia.Node, error) {
 }
 
 // DenseIn is Dense for a model whose training and evaluation mode is mode:
-// in evaluation the weights, packed for the kernels once, are reused from
-// one forward pass to the next until the mode changes or
-// Mode.WeightsChanged is called.
+// in Infer the weights, packed for the kernels once, are reused from one
+// forward pass to the next until the mode changes or Mode.WeightsChanged is
+// called.
 func DenseIn(x, w, b *gorgonia.Node, relu bool, mode *Mode) (*gorgonia.Node, error) {
 	return dense(x, w, b, relu, !isLeaf(x), mode)
 }

@@ -8,8 +8,8 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// TestDenseInReusesPackedWeightsOnlyWhileFrozen checks the evaluation
-// cache of DenseIn: in evaluation a second pass gives the same output from
+// TestDenseInReusesPackedWeightsOnlyWhileFrozen checks the inference
+// cache of DenseIn: in Mode.Infer a second pass gives the same output from
 // the kept packing, and the output follows the weights again after
 // WeightsChanged, after a switch to training and back, and in training,
 // where every pass packs the weights it is given.
@@ -58,9 +58,9 @@ func TestDenseInReusesPackedWeightsOnlyWhileFrozen(t *testing.T) {
 			}
 		}
 	}
-	mode.Eval()
-	check("first pass in evaluation")
-	check("second pass in evaluation, from the kept packing")
+	mode.Infer()
+	check("first pass in inference")
+	check("second pass in inference, from the kept packing")
 	fill(wT.Float32s())
 	mode.WeightsChanged()
 	check("after WeightsChanged")
@@ -70,7 +70,10 @@ func TestDenseInReusesPackedWeightsOnlyWhileFrozen(t *testing.T) {
 	fill(wT.Float32s())
 	check("in training again")
 	mode.Eval()
-	check("back in evaluation")
+	fill(wT.Float32s())
+	check("in evaluation, weights changed in place")
+	mode.Infer()
+	check("back in inference")
 	fill(xT.Float32s())
 	check("new input, same weights")
 }

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"hash"
 	"math"
@@ -22,6 +23,9 @@ type poolState struct {
 	// gradient op applies the convolution's ReLU mask as it routes dy and
 	// tells conv so (convState.markMasked), sparing it a pass over dx.
 	conv *convState
+	// fusedIn is the convolution that, in Mode.Infer, computes this
+	// pooling itself (convState.pool), or nil.
+	fusedIn *convState
 }
 
 // maxPoolOp is k x k max pooling with stride k; rows and columns that do not
@@ -43,10 +47,16 @@ func MaxPool2D(x *gorgonia.Node, k int) (*gorgonia.Node, error) {
 		return nil, fmt.Errorf("ops: MaxPool2D window %d does not fit input %v", k, s)
 	}
 	st := &poolState{n: s[0], c: s[1], h: s[2], w: s[3], k: k, ho: s[2] / k, wo: s[3] / k, ks: defaultKernels}
-	if c, ok := x.Op().(*conv2dOp); ok && c.st.g.relu {
-		st.conv = c.st
+	op := &maxPoolOp{st: st}
+	if c, ok := x.Op().(*conv2dOp); ok {
+		if c.st.g.relu {
+			st.conv = c.st
+		}
+		if k == 2 && c.st.mode != nil && c.st.fwd != nil && c.st.pool == nil {
+			c.st.pool, st.fusedIn = op, c.st
+		}
 	}
-	return gorgonia.ApplyOp(&maxPoolOp{st: st}, x)
+	return gorgonia.ApplyOp(op, x)
 }
 
 func (op *maxPoolOp) Arity() int { return 1 }
@@ -72,6 +82,9 @@ func (op *maxPoolOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	s := op.st
 	out := op.out.get(s.n, s.c, s.ho, s.wo)
+	if c := s.fusedIn; c != nil && c.pooledRun == c.fwdRuns {
+		return out, nil // pooled by the convolution in this run
+	}
 	y := out.Float32s()
 	if len(s.argmax) != len(y) {
 		s.argmax = make([]int32, len(y))
@@ -150,6 +163,9 @@ func (op *maxPoolGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	s := op.st
+	if c := s.fusedIn; c != nil && c.pooledRun == c.fwdRuns {
+		return nil, errors.New("ops: MaxPool2D gradient after a forward pass in Mode.Infer, which keeps no choices: switch to Train or Eval first")
+	}
 	out := op.out.get(s.n, s.c, s.h, s.w)
 	dx := out.Float32s()
 	planes := s.n * s.c

@@ -119,7 +119,7 @@ func TestWinogradAgainstDirect(t *testing.T) {
 					wrt := []bool{true, true, true}
 					run := func(algo convAlgo) ([]float32, [][]float32) {
 						tg := buildTest(t, r, params, wrt, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
-							return conv2DAlgo(in[0], in[1], in[2], tc.pad, tc.relu, true, algo)
+							return conv2DAlgo(in[0], in[1], in[2], tc.pad, tc.relu, true, algo, nil)
 						})
 						_, out, grads := tg.run(t)
 						return out, grads
@@ -164,7 +164,7 @@ func TestWinogradFiniteDiff(t *testing.T) {
 			params := []*param{x, w, b}
 			wrt := []bool{true, true, true}
 			tg := buildTest(t, r, params, wrt, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
-				return conv2DAlgo(in[0], in[1], in[2], tc.pad, false, true, algoWinograd)
+				return conv2DAlgo(in[0], in[1], in[2], tc.pad, false, true, algoWinograd, nil)
 			})
 			checkFiniteDiff(t, tg, params, wrt, 20, 3e-2)
 		})
@@ -213,7 +213,7 @@ func TestWinogradFiltersFollowWeights(t *testing.T) {
 	params, wrt := []*param{x, w, b}, []bool{false, false, false}
 	build := func(algo convAlgo) *testGraph {
 		return buildTest(t, r, params, wrt, func(in []*gorgonia.Node) (*gorgonia.Node, error) {
-			return conv2DAlgo(in[0], in[1], in[2], Same, false, false, algo)
+			return conv2DAlgo(in[0], in[1], in[2], Same, false, false, algo, nil)
 		})
 	}
 	wino, direct := build(algoWinograd), build(algoDirect)
