@@ -241,8 +241,8 @@ func (m *Model) trainStep(correct []int) ([]float64, int, error) {
 // setInference switches to evaluation for forward passes only (ops.Mode's
 // Infer): no gradient and no weight update until the next setTraining.
 func (m *Model) setInference() {
-	m.setTraining(false)
 	m.mode.Infer()
+	m.setLayers(false)
 }
 
 // setTraining switches dropout and batch normalisation between training and
@@ -253,6 +253,11 @@ func (m *Model) setTraining(on bool) {
 	} else {
 		m.mode.Eval()
 	}
+	m.setLayers(on)
+}
+
+// setLayers switches the built-in engine's dropout and batch normalisation.
+func (m *Model) setLayers(on bool) {
 	for _, n := range m.norms {
 		n.training = on
 	}

@@ -21,9 +21,10 @@ import (
 type Mode struct {
 	eval atomic.Bool
 	// frozen counts the times the weights were declared unchanged from
-	// here on: each switch to evaluation and each WeightsChanged. Ops that
-	// keep their weights prepared (packed for the kernels) reuse them while
-	// in evaluation and the count is the one they prepared them at.
+	// here on: each switch into Infer from another mode and each
+	// WeightsChanged. Ops that keep their weights prepared (packed for the
+	// kernels) reuse them while in Infer and the count is the one they
+	// prepared them at.
 	frozen atomic.Uint64
 	// infer is set by Infer: evaluation with forward passes only.
 	infer atomic.Bool
@@ -55,7 +56,9 @@ func (m *Mode) Eval() {
 // writes only the pooled output. A gradient op that runs in this mode
 // returns an error where it would need what was not written.
 func (m *Mode) Infer() {
-	m.frozen.Add(1)
+	if !m.infer.Load() {
+		m.frozen.Add(1) // the weights may have changed since the last Infer
+	}
 	m.eval.Store(true)
 	m.infer.Store(true)
 }

@@ -104,7 +104,7 @@ func (op *denseOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		return out, nil
 	}
 	packed := false
-	if gen, ok := s.mode.frozenAt(); ok {
+	if gen, frozen := s.mode.frozenAt(); frozen {
 		packed = s.packedAt == gen && s.packedW == &w[0]
 		s.packedAt, s.packedW = gen, &w[0]
 	} else {
@@ -120,7 +120,8 @@ func (op *denseOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 // denseRows computes y (n x o) = x (n x in) * w (in x o) + b, with a ReLU
 // when relu is set, one row of x at a time, reading w where it lies. With
 // fewer rows than the kernels' tile (a model that reads one image) packing
-// w into panels on every pass would cost more than the multiply.
+// w into panels on every pass would cost more than the multiply, and the
+// kernels' tile of rows would be mostly padding.
 func denseRows(n, in, o int, x, w, b []float32, relu bool, y []float32) {
 	for i := 0; i < n; i++ {
 		acc := y[i*o : (i+1)*o]
