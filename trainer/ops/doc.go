@@ -38,7 +38,9 @@
 //	    mean over the batch; labels is a (N) float32 or int32 tensor node of class indices.
 //	Softmax(logits *gorgonia.Node) (*gorgonia.Node, error)
 //	    for inference; not differentiable.
-//	NewMode() *Mode; (*Mode).Train(); (*Mode).Eval(); (*Mode).Training() bool
+//	Conv2DIn(x, w, b *gorgonia.Node, pad Padding, relu bool, mode *Mode); DenseIn(x, w, b *gorgonia.Node, relu bool, mode *Mode)
+//	    Conv2D and Dense for a model with a Mode: they serve Mode.Infer (below).
+//	NewMode() *Mode; (*Mode).Train(); (*Mode).Eval(); (*Mode).Infer(); (*Mode).WeightsChanged(); (*Mode).Training() bool
 //	NewAdam(lr float64) *Adam
 //	KernelName() string; PeakRSS() (int64, error)
 //
@@ -52,6 +54,17 @@
 // pass and mode.Train() after. BatchNorm's running mean and variance live
 // in its BNState as ordinary tensors (Mean, Var), outside the graph and the
 // VM: save them with the weights and copy saved values into them to load.
+//
+// mode.Infer() is evaluation for forward passes only: no gradient is taken
+// and the weights do not change until the next Train or Eval (call
+// WeightsChanged after writing weights while in it). There, layers built
+// with DenseIn keep their weights packed for the kernels from one pass to
+// the next, and a Conv2DIn whose output goes to a 2x2 MaxPool2D pools each
+// sample from its grid output while it is in cache and writes only the
+// pooled output (the convolution's own output is left unwritten, so the
+// pooling must be its only consumer, as in a sequential model). A pooling
+// gradient after such a pass is an error, not a gradient from stale
+// choices. The pooled values are the same bits as the two ops give apart.
 //
 // # Gradients
 //
