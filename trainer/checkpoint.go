@@ -30,15 +30,7 @@ import (
 // epoch e, together, while the lease holds the run.
 func (t *Trainer) saveCheckpoint(ctx context.Context, l runs.Lease, m *nn.Model, e runs.Epoch) error {
 	ctx = context.WithoutCancel(ctx)
-	w, err := t.arts.Create(ctx, runs.CheckpointArtifact(l.RunID))
-	if err != nil {
-		return &writeError{"checkpoint", err}
-	}
-	if err := m.WriteCheckpoint(w); err != nil {
-		w.Abort()
-		return &writeError{"checkpoint", err}
-	}
-	_, err = w.Commit(func(tx *gorm.DB, _ artifacts.Artifact) error {
+	_, err := t.storeArtifact(ctx, runs.CheckpointArtifact(l.RunID), m.WriteCheckpoint, func(tx *gorm.DB, _ artifacts.Artifact) error {
 		return t.runs.WithTx(tx).RecordEpoch(ctx, l, e, nil)
 	})
 	return leaseOrWrite(err, "checkpoint")
@@ -49,15 +41,7 @@ func (t *Trainer) saveCheckpoint(ctx context.Context, l runs.Lease, m *nn.Model,
 // holds the run. The run's checkpoint goes in the same transaction.
 func (t *Trainer) saveWeights(ctx context.Context, l runs.Lease, m *nn.Model, test runs.TestResult) error {
 	ctx = context.WithoutCancel(ctx)
-	w, err := t.arts.Create(ctx, runs.WeightsArtifact(l.RunID))
-	if err != nil {
-		return &writeError{"weights", err}
-	}
-	if err := m.WriteWeights(w); err != nil {
-		w.Abort()
-		return &writeError{"weights", err}
-	}
-	_, err = w.Commit(func(tx *gorm.DB, a artifacts.Artifact) error {
+	_, err := t.storeArtifact(ctx, runs.WeightsArtifact(l.RunID), m.WriteWeights, func(tx *gorm.DB, a artifacts.Artifact) error {
 		return t.runs.WithTx(tx).Succeed(ctx, l, test, runs.Weights{Artifact: a.Name, SHA256: a.SHA256}, nil)
 	})
 	return leaseOrWrite(err, "weights")
@@ -66,18 +50,25 @@ func (t *Trainer) saveWeights(ctx context.Context, l runs.Lease, m *nn.Model, te
 // saveStoppedWeights stores m's weights as the weights of run id, which
 // successive halving stopped, while it is stopped and has none.
 func (t *Trainer) saveStoppedWeights(ctx context.Context, id int64, m *nn.Model) error {
-	w, err := t.arts.Create(ctx, runs.WeightsArtifact(id))
-	if err != nil {
-		return err
-	}
-	if err := m.WriteWeights(w); err != nil {
-		w.Abort()
-		return err
-	}
-	_, err = w.Commit(func(tx *gorm.DB, a artifacts.Artifact) error {
+	_, err := t.storeArtifact(ctx, runs.WeightsArtifact(id), m.WriteWeights, func(tx *gorm.DB, a artifacts.Artifact) error {
 		return t.runs.WithTx(tx).KeepStoppedWeights(ctx, id, runs.Weights{Artifact: a.Name, SHA256: a.SHA256}, nil)
 	})
 	return err
+}
+
+// storeArtifact stores what write writes as the artifact name and commits
+// it together with what record writes in the same transaction; an error
+// from record leaves the stored artifact as it was.
+func (t *Trainer) storeArtifact(ctx context.Context, name string, write func(io.Writer) error, record func(*gorm.DB, artifacts.Artifact) error) (artifacts.Artifact, error) {
+	w, err := t.arts.Create(ctx, name)
+	if err != nil {
+		return artifacts.Artifact{}, err
+	}
+	if err := write(w); err != nil {
+		w.Abort()
+		return artifacts.Artifact{}, err
+	}
+	return w.Commit(record)
 }
 
 // leaseOrWrite passes a lost lease or an ended run on as it is and makes
@@ -167,15 +158,11 @@ func (t *Trainer) importWeightsFile(ctx context.Context, id int64, rel string) (
 		return artifacts.Artifact{}, err
 	}
 	defer f.Close()
-	w, err := t.arts.Create(ctx, runs.WeightsArtifact(id))
-	if err != nil {
-		return artifacts.Artifact{}, err
+	copyFile := func(w io.Writer) error {
+		_, err := io.Copy(w, f)
+		return err
 	}
-	if _, err := io.Copy(w, f); err != nil {
-		w.Abort()
-		return artifacts.Artifact{}, err
-	}
-	a, err := w.Commit(func(tx *gorm.DB, a artifacts.Artifact) error {
+	a, err := t.storeArtifact(ctx, runs.WeightsArtifact(id), copyFile, func(tx *gorm.DB, a artifacts.Artifact) error {
 		return t.runs.WithTx(tx).SetWeights(ctx, id, runs.Weights{Artifact: a.Name, SHA256: a.SHA256})
 	})
 	if err != nil {
