@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/trainyard/trainyard/accounts"
+	"github.com/trainyard/trainyard/runs"
 	"github.com/trainyard/trainyard/web"
 )
 
@@ -133,26 +134,42 @@ func loginRequired(c echo.Context) error {
 
 // ownRun is the middleware of routes that change one run (:id): a member
 // may change only the runs of experiments they created; admins, and the
-// anonymous user of a server without --auth, any run.
+// anonymous user of a server without --auth, any run. The run it reads to
+// check a member is handed on to the handler through routeRun.
 func (h *handler) ownRun(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		u := callerOf(c.Request().Context()).user
+		ctx := c.Request().Context()
+		u := callerOf(ctx).user
 		if u == nil || u.Role == accounts.RoleAdmin {
 			return next(c)
 		}
-		id, err := idParam(c, "run")
-		if err != nil {
-			return err
-		}
-		r, err := h.runs.Run(c.Request().Context(), id)
+		r, err := h.routeRun(c)
 		if err != nil {
 			return err
 		}
 		if r.CreatedBy != u.Name {
-			return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("run %d belongs to %s: only they or an admin may change it", id, ownerText(r.CreatedBy)))
+			return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("run %d belongs to %s: only they or an admin may change it", r.ID, ownerText(r.CreatedBy)))
 		}
+		c.SetRequest(c.Request().WithContext(context.WithValue(ctx, routeRunKey{}, r)))
 		return next(c)
 	}
+}
+
+type routeRunKey struct{}
+
+// routeRun returns the run the route's :id names: the one ownRun read
+// for this request, else the run as the store has it now. A handler that
+// needs the run as it is after a change reads it again.
+func (h *handler) routeRun(c echo.Context) (runs.Run, error) {
+	ctx := c.Request().Context()
+	if r, ok := ctx.Value(routeRunKey{}).(runs.Run); ok {
+		return r, nil
+	}
+	id, err := idParam(c, "run")
+	if err != nil {
+		return runs.Run{}, err
+	}
+	return h.runs.Run(ctx, id)
 }
 
 // ownExperiment is ownRun for routes that change one experiment (:id).

@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// setupCfg is setup with a chosen Config (data roots, workers).
-func setupCfg(t *testing.T, cfg Config) *testApp {
+// setupCfg is setup with a chosen Config (data roots, workers); each of
+// beforeStart sees the server before its workers start.
+func setupCfg(t *testing.T, cfg Config, beforeStart ...func(*Server)) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	if cfg.DataDir == "" {
@@ -26,6 +27,9 @@ func setupCfg(t *testing.T, cfg Config) *testApp {
 	s, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range beforeStart {
+		f(s)
 	}
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -258,13 +258,13 @@ func (h *handler) apiExperimentPatch(c echo.Context) error {
 
 // apiRunDelete is DELETE /api/runs/:id: 204, or 409 while it is queued or running.
 func (h *handler) apiRunDelete(c echo.Context) error {
-	id, err := idParam(c, "run")
+	r, err := h.routeRun(c)
 	if err != nil {
 		return err
 	}
-	if err := h.trainer.DeleteRun(c.Request().Context(), id); err != nil {
+	if err := h.trainer.DeleteRun(c.Request().Context(), r); err != nil {
 		if errors.Is(err, runs.ErrActive) {
-			return conflict{msg: fmt.Sprintf("run %d is queued or running: cancel it first, then delete it", id)}
+			return conflict{msg: fmt.Sprintf("run %d is queued or running: cancel it first, then delete it", r.ID)}
 		}
 		return err
 	}

@@ -8,7 +8,10 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"github.com/trainyard/trainyard/accounts"
 	"github.com/trainyard/trainyard/migrations"
@@ -508,6 +511,75 @@ func testMemberCannotCancelAnotherMembersRun(t *testing.T, d migrations.Dialect)
 	}
 	if code, _, _ := a.send(t, nil, probe{"POST", "/api/runs/" + itoa(r2.Runs[0]) + "/cancel", "", ada}); code != http.StatusOK {
 		t.Errorf("an admin cancels amy's run: %d", code)
+	}
+	// A run that does not exist is 404 to a member, as to anyone.
+	missing := itoa(r2.Runs[0] + 1000)
+	for _, p := range []probe{
+		{"POST", "/api/runs/" + missing + "/cancel", "", bob},
+		{"POST", "/runs/" + missing + "/cancel", "", bob},
+		{"PATCH", "/api/runs/" + missing, `{"note": "x"}`, bob},
+		{"DELETE", "/api/runs/" + missing, "", bob},
+		{"DELETE", "/api/runs/" + missing, "", ada},
+	} {
+		if code, body, _ := a.send(t, nil, p); code != http.StatusNotFound {
+			t.Errorf("%s %s: %d %s", p.method, p.path, code, body)
+		}
+	}
+}
+
+// TestOwnRunHandsOnTheRun: ownRun reads the run to check a member's
+// request and the handler uses that run, so a member's delete reads the
+// runs table as often as an admin's (whom ownRun does not check).
+func TestOwnRunHandsOnTheRun(t *testing.T) { eachDB(t, testOwnRunHandsOnTheRun) }
+
+func testOwnRunHandsOnTheRun(t *testing.T, d migrations.Dialect) {
+	var reads atomic.Int64
+	a := setupCfg(t, Config{Auth: true, DB: dbtest.URL(t, d)}, func(s *Server) {
+		// Count the queries of the runs table that requests make.
+		err := s.db.Gorm.Callback().Query().After("gorm:query").Register("test:count_run_reads", func(db *gorm.DB) {
+			if _, ok := db.Statement.Context.Value(callerKey{}).(caller); ok && db.Statement.Table == "runs" {
+				reads.Add(1)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	a.addUser(t, "amy", accounts.RoleMember)
+	a.addUser(t, "ada", accounts.RoleAdmin)
+	amy := map[string]string{"Authorization": "Bearer " + a.token(t, "amy"), "Content-Type": jsonType}
+	ada := map[string]string{"Authorization": "Bearer " + a.token(t, "ada"), "Content-Type": jsonType}
+	var ids []int64
+	for range 2 {
+		code, body, _ := a.send(t, nil, probe{"POST", "/api/experiments", nn1Quick, amy})
+		var r createResponse
+		if err := json.Unmarshal([]byte(body), &r); code != http.StatusCreated || err != nil {
+			t.Fatalf("create: %d %s", code, body)
+		}
+		if code, body, _ := a.send(t, nil, probe{"POST", "/api/runs/" + itoa(r.Runs[0]) + "/cancel", "", amy}); code != http.StatusOK {
+			t.Fatalf("cancel: %d %s", code, body)
+		}
+		ids = append(ids, r.Runs[0])
+	}
+	deleteReads := func(id int64, as map[string]string) int64 {
+		t.Helper()
+		reads.Store(0)
+		if code, body, _ := a.send(t, nil, probe{"DELETE", "/api/runs/" + itoa(id), "", as}); code != http.StatusNoContent {
+			t.Fatalf("delete run %d: %d %s", id, code, body)
+		}
+		n := reads.Load()
+		if code, _, _ := a.send(t, nil, probe{"GET", "/api/runs/" + itoa(id), "", ada}); code != http.StatusNotFound {
+			t.Fatalf("run %d after its delete: %d", id, code)
+		}
+		return n
+	}
+	member, admin := deleteReads(ids[0], amy), deleteReads(ids[1], ada)
+	t.Logf("reads of the runs table by a delete: member %d, admin %d", member, admin)
+	if admin == 0 {
+		t.Fatal("no reads of the runs table counted")
+	}
+	if member != admin {
+		t.Errorf("a member's delete read the runs table %d times, an admin's %d: the handler read the run ownRun had read", member, admin)
 	}
 }
 

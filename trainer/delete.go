@@ -14,16 +14,12 @@ import (
 	"github.com/trainyard/trainyard/runs"
 )
 
-// DeleteRun deletes a finished run: its row, epochs, tags and artifacts
-// (weights, checkpoint) in the database, then any file an older version
-// kept for it. A queued or running run is
-// refused with runs.ErrActive (cancel it first).
-func (t *Trainer) DeleteRun(ctx context.Context, id int64) error {
-	r, err := t.runs.Run(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := t.runs.Delete(ctx, id); err != nil {
+// DeleteRun deletes a finished run r, as the caller read it: its row,
+// epochs, tags and artifacts (weights, checkpoint) in the database, then
+// any file an older version kept for it. A run queued or running when it
+// is deleted is refused with runs.ErrActive (cancel it first).
+func (t *Trainer) DeleteRun(ctx context.Context, r runs.Run) error {
+	if err := t.runs.Delete(ctx, r.ID); err != nil {
 		return err
 	}
 	t.removeRunFiles(r)
