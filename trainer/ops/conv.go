@@ -115,6 +115,10 @@ type convState struct {
 	mode      *Mode
 	pool      *maxPoolOp
 	pooledRun int
+	// winoAt and winoW are the generation of weights (Mode.frozenAt) and
+	// the filters whose Winograd transform wfwd holds, in Mode.Infer.
+	winoAt uint64
+	winoW  *float32
 }
 
 // maskGrad applies the fused ReLU's mask to the output gradient dy in place,
@@ -254,7 +258,14 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	out := op.out.get(g.n, g.o, g.ho, g.wo)
 	y := out.Float32s()
 	if op.st.wfwd != nil {
-		op.st.wfwd.forward(x, w, b, g.relu, y)
+		known := false
+		if gen, ok := op.st.mode.frozenAt(); ok {
+			known = op.st.winoAt == gen && op.st.winoW == &w[0]
+			op.st.winoAt, op.st.winoW = gen, &w[0]
+		} else {
+			op.st.winoW = nil
+		}
+		op.st.wfwd.forward(x, w, b, g.relu, known, y)
 		return out, nil
 	}
 	ks := op.st.ks
@@ -369,7 +380,7 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	}
 	if op.st.wbwd != nil {
-		op.st.wbwd.forward(dy, wf, nil, false, dx)
+		op.st.wbwd.forward(dy, wf, nil, false, false, dx)
 		return out, nil
 	}
 	gc := op.st.bwd

@@ -103,3 +103,61 @@ func TestConvPoolGradientRefusedAfterInfer(t *testing.T) {
 		t.Fatal("no gradients in training")
 	}
 }
+
+// TestWinogradInferFollowsWeights checks that a Winograd convolution in
+// Mode.Infer, which reuses its transformed filters without comparing them,
+// gives what Eval gives after the weights change: through WeightsChanged
+// while in Infer, and through a switch out of Infer and back.
+func TestWinogradInferFollowsWeights(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	x := newParam(r, 1, 8, 16, 12, 12)
+	w := newParam(r, 0.3, 16, 16, 3, 3)
+	b := newParam(r, 0.3, 16)
+	g := gorgonia.NewGraph()
+	node := func(p *param, name string) *gorgonia.Node {
+		return gorgonia.NodeFromAny(g, tensor.New(tensor.WithShape(p.shape...), tensor.WithBacking(p.data)), gorgonia.WithName(name))
+	}
+	mode := NewMode()
+	y, err := Conv2DIn(node(x, "x"), node(w, "w"), node(b, "b"), Same, true, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y.Op().(*conv2dOp).st.wfwd == nil {
+		if defaultKernels.kind != kindAVX512 {
+			t.Skip("Winograd runs on AVX-512 only")
+		}
+		t.Fatal("the layer does not run with Winograd")
+	}
+	vm := gorgonia.NewTapeMachine(g)
+	defer vm.Close()
+	pass := func() []float32 {
+		t.Helper()
+		defer vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(y.Value().Data().([]float32))
+	}
+	newWeights := func() {
+		for i := range w.data {
+			w.data[i] = 0.3 * float32(r.NormFloat64())
+		}
+	}
+	for _, change := range []string{"WeightsChanged", "Eval and back"} {
+		mode.Infer()
+		before := pass()
+		newWeights()
+		if change == "WeightsChanged" {
+			mode.WeightsChanged()
+		} else {
+			mode.Eval()
+			mode.Infer()
+		}
+		got := pass()
+		mode.Eval()
+		want := pass()
+		if !slices.Equal(got, want) {
+			t.Fatalf("after %s: Infer gives %v, Eval %v (before the change: %v)", change, got[:4], want[:4], before[:4])
+		}
+	}
+}

@@ -207,8 +207,13 @@ func (wc *winoConv) filters(g []float32) {
 
 // forward computes y (n, o, ho, wo) = conv(x, g) + bias (bias may be nil),
 // with a ReLU when relu is set, for the whole batch x (n, c, h, w).
-func (wc *winoConv) forward(x, g, bias []float32, relu bool, y []float32) {
-	wc.filters(g)
+//
+// With known set the filters are those of the last call (Mode.Infer's
+// promise) and their transform is reused without comparing them.
+func (wc *winoConv) forward(x, g, bias []float32, relu, known bool, y []float32) {
+	if !known || len(wc.u) == 0 {
+		wc.filters(g)
+	}
 	scr := wc.workerScratch()
 	nb := len(wc.blocks) - 1
 	parallelFor(nb, len(scr), func(wi, lo, hi int) {
