@@ -100,7 +100,7 @@ func (op *denseOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		flags |= flagReLU
 	}
 	if s.n < tileM {
-		denseRows(s.n, s.in, s.o, x, w, b, s.relu, out.Float32s())
+		s.ks.denseRows(s.n, s.in, s.o, x, w, b, s.relu, out.Float32s())
 		return out, nil
 	}
 	packed := false
@@ -118,24 +118,30 @@ func (op *denseOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 // denseRows computes y (n x o) = x (n x in) * w (in x o) + b, with a ReLU
-// when relu is set, one row of x at a time, reading w where it lies. With
-// fewer rows than the kernels' tile (a model that reads one image) packing
-// w into panels on every pass would cost more than the multiply, and the
-// kernels' tile of rows would be mostly padding.
-func denseRows(n, in, o int, x, w, b []float32, relu bool, y []float32) {
+// when relu is set, one row of x at a time, reading w where it lies (the
+// kernels' rowAxpy). With fewer rows than the kernels' tile (a model that
+// reads one image) packing w into panels on every pass would cost more than
+// the multiply, and the kernels' tile of rows would be mostly padding.
+func (ks *kernels) denseRows(n, in, o int, x, w, b []float32, relu bool, y []float32) {
 	for i := 0; i < n; i++ {
 		acc := y[i*o : (i+1)*o]
 		copy(acc, b[:o])
-		for k, xv := range x[i*in : (i+1)*in] {
-			row := w[k*o : (k+1)*o]
-			for j, wv := range row {
-				acc[j] += xv * wv
-			}
-		}
+		ks.rowAxpy(x[i*in:(i+1)*in], w, o, o, acc)
 		if relu {
 			for j, v := range acc {
 				acc[j] = max(v, 0)
 			}
+		}
+	}
+}
+
+// rowAxpy adds x (k values) times w (k rows ldw floats apart, n columns)
+// to acc (n values).
+func rowAxpy(x, w []float32, ldw, n int, acc []float32) {
+	for k, xv := range x {
+		row := w[k*ldw : k*ldw+n]
+		for j, wv := range row {
+			acc[j] += xv * wv
 		}
 	}
 }
