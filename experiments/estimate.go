@@ -209,7 +209,9 @@ func (s Spec) Estimate(m Machine) Estimate {
 			}
 			act += 2 * nf * o // output and argmax indexes
 			fwd += in
-			if upstream {
+			if upstream && (i == 0 || s.Layers[i-1].Type != LayerConv2D) {
+				// The input gradient; after a convolution it is written
+				// over the convolution's output instead.
 				act += nf * in
 			}
 		case LayerDropout:

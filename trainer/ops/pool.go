@@ -26,6 +26,12 @@ type poolState struct {
 	// fusedIn is the convolution that, in Mode.Infer, computes this
 	// pooling itself (convState.pool), or nil.
 	fusedIn *convState
+	// into, when set, is the output buffer of the convolution whose output
+	// this pooling reads (built with Conv2DIn, so the pooling is its only
+	// consumer): once pooled, that output is read again only for the ReLU
+	// mask, which the gradient applies itself, so the gradient is written
+	// over it instead of into a buffer of its own.
+	into *buffer
 }
 
 // maxPoolOp is k x k max pooling with stride k; rows and columns that do not
@@ -54,6 +60,9 @@ func MaxPool2D(x *gorgonia.Node, k int) (*gorgonia.Node, error) {
 		}
 		if k == 2 && c.st.mode != nil && c.st.fwd != nil && c.st.pool == nil {
 			c.st.pool, st.fusedIn = op, c.st
+		}
+		if c.st.mode != nil {
+			st.into = &c.out
 		}
 	}
 	return gorgonia.ApplyOp(op, x)
@@ -166,7 +175,11 @@ func (op *maxPoolGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	if c := s.fusedIn; c != nil && c.pooledRun == c.fwdRuns {
 		return nil, errors.New("ops: MaxPool2D gradient after a forward pass in Mode.Infer, which keeps no choices: switch to Train or Eval first")
 	}
-	out := op.out.get(s.n, s.c, s.h, s.w)
+	into := &op.out
+	if s.into != nil {
+		into = s.into
+	}
+	out := into.get(s.n, s.c, s.h, s.w)
 	dx := out.Float32s()
 	planes := s.n * s.c
 	mask := s.conv != nil
