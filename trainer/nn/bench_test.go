@@ -46,13 +46,18 @@ func BenchmarkTrainStepCNN2(b *testing.B) {
 			m := newBenchModel(b, "mnist-cnn2", Options{Engine: e})
 			correct := make([]int, len(m.logits))
 			b.ReportAllocs()
+			var ru0, ru1 syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 			b.ResetTimer()
 			for range b.N {
 				if _, _, err := m.trainStep(correct); err != nil {
 					b.Fatal(err)
 				}
 			}
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
 			b.ReportMetric(float64(b.N*m.batch)/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

@@ -107,14 +107,17 @@ type convState struct {
 	// place.
 	fwdRuns, maskedRun int
 	masked             *float32
-	// mode, when set, is the model's training/evaluation switch. In
-	// Mode.Infer a convolution whose output goes to a 2x2 max pooling
-	// (pool, set by MaxPool2D) pools each sample as it computes it and
-	// writes only the pooled output; pooledRun is the forward run it did so
-	// at, which tells the pooling op its output is ready.
+	// mode, when set, is the model's training/evaluation switch, and the
+	// convolution's output has no other consumer than the op that reads
+	// it. When that is a 2x2 max pooling (pool, set by MaxPool2D), the
+	// convolution pools each sample as it computes it, while the grid
+	// output is in cache, and writes only the pooled output and, outside
+	// Mode.Infer, the pooling's choices (choices). pooledRun is the
+	// forward run it did so at, which tells the pooling ops.
 	mode      *Mode
 	pool      *maxPoolOp
 	pooledRun int
+	choices   bool
 	// winoAt and winoW are the generation of weights (Mode.frozenAt) and
 	// the filters whose Winograd transform wfwd holds, in Mode.Infer.
 	winoAt uint64
@@ -171,11 +174,11 @@ func conv2D(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool) (*gorgonia.No
 }
 
 // Conv2DIn is Conv2D for a model whose training and evaluation mode is
-// mode. In Mode.Infer, when a MaxPool2D of 2x2 windows is applied to its
-// output, the convolution pools each sample while it is in cache and the
-// pooling op passes that on: the convolution's own output is then not
-// written, so the pooling must be its only consumer (as in a sequential
-// model).
+// mode, and whose output has a single consumer (as in a sequential model).
+// When that is a MaxPool2D of 2x2 windows, the convolution pools each
+// sample while it is in cache and the pooling op passes that on: the
+// convolution's own output is not written, and the pooling's gradient is
+// written into its buffer instead.
 func Conv2DIn(x, w, b *gorgonia.Node, pad Padding, relu bool, mode *Mode) (*gorgonia.Node, error) {
 	return conv2DAlgo(x, w, b, pad, relu, !isLeaf(x), algoAuto, mode)
 }
@@ -276,19 +279,29 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	gc := op.st.fwd
 	scr := gc.workerScratch()
 	if p := op.st.pool; p != nil {
-		if _, frozen := op.st.mode.frozenAt(); frozen {
-			ps := p.st
-			pooled := p.out.get(ps.n, ps.c, ps.ho, ps.wo)
-			py := pooled.Float32s()
-			per := g.o * ps.ho * ps.wo
-			parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-				for n := lo; n < hi; n++ {
-					gc.forwardPool2(ks, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], w, b, flags, py[n*per:(n+1)*per], &scr[wi])
-				}
-			})
-			op.st.pooledRun = op.st.fwdRuns
-			return out, nil
+		_, frozen := op.st.mode.frozenAt()
+		ps := p.st
+		pooled := p.out.get(ps.n, ps.c, ps.ho, ps.wo)
+		py := pooled.Float32s()
+		var am []int32
+		if !frozen {
+			if len(ps.argmax) != len(py) {
+				ps.argmax = make([]int32, len(py))
+			}
+			am = ps.argmax
 		}
+		per := g.o * ps.ho * ps.wo
+		parallelFor(g.n, len(scr), func(wi, lo, hi int) {
+			for n := lo; n < hi; n++ {
+				var choices []int32
+				if am != nil {
+					choices = am[n*per : (n+1)*per]
+				}
+				gc.forwardPool2(ks, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], w, b, flags, py[n*per:(n+1)*per], choices, &scr[wi])
+			}
+		})
+		op.st.pooledRun, op.st.choices = op.st.fwdRuns, !frozen
+		return out, nil
 	}
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		for n := lo; n < hi; n++ {

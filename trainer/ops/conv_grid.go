@@ -110,16 +110,46 @@ func (g *gridConv) forward(ks *kernels, x, wts, bias []float32, flags int, y []f
 
 // forwardPool2 is forward followed by 2x2 max pooling with stride 2, read
 // from the grid output while it is in cache: y is the pooled (o, ho/2,
-// wo/2), and the convolution's own output is never written out.
-func (g *gridConv) forwardPool2(ks *kernels, x, wts, bias []float32, flags int, y []float32, s *gridScratch) {
+// wo/2), and the convolution's own output is never written out. argmax,
+// when not nil, gets the pooling's choices as MaxPool2D records them
+// (indices in the convolution's output plane).
+func (g *gridConv) forwardPool2(ks *kernels, x, wts, bias []float32, flags int, y []float32, argmax []int32, s *gridScratch) {
 	g.forwardWide(ks, x, wts, bias, flags, s)
 	ho, wo := g.ho/2, g.wo/2
-	if cap(s.argmax) < ho*wo {
-		s.argmax = make([]int32, ho*wo)
+	per := ho * wo
+	if argmax == nil {
+		if cap(s.argmax) < per {
+			s.argmax = make([]int32, per)
+		}
 	}
-	am := s.argmax[:ho*wo]
 	for o := 0; o < g.o; o++ {
-		ks.pool2Plane(s.wide[o*g.ldw:(o+1)*g.ldw], g.wp, ho, wo, y[o*ho*wo:(o+1)*ho*wo], am)
+		var am []int32
+		if argmax != nil {
+			am = argmax[o*per : (o+1)*per]
+		} else {
+			am = s.argmax[:per:per]
+		}
+		ks.pool2Plane(s.wide[o*g.ldw:(o+1)*g.ldw], g.wp, ho, wo, y[o*per:(o+1)*per], am)
+		if argmax != nil {
+			g.gridToPlane(am, ho, wo)
+		}
+	}
+}
+
+// gridToPlane turns the choices of a 2x2 pooling read from the grid (rows
+// wp apart) into indices in the output plane (rows wo apart): the choice r*wp+c
+// becomes r*wo+c, where r is the window's first row or the one after.
+func (g *gridConv) gridToPlane(am []int32, ho, wo int) {
+	wp, d := int32(g.wp), int32(g.wp-g.wo)
+	for py := 0; py < ho; py++ {
+		top := int32(2*py) * wp
+		for px, idx := range am[py*wo : (py+1)*wo] {
+			r := int32(2 * py)
+			if idx-top >= wp {
+				r++
+			}
+			am[py*wo+px] = idx - r*d
+		}
 	}
 }
 

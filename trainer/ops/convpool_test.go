@@ -11,13 +11,16 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// TestConvPoolInferMatchesEval checks the fused convolution and 2x2 max
-// pooling of Mode.Infer against the same graph in Eval, where each op runs on
-// its own: the pooled outputs are the same bits, on the kernel with row
-// offsets (8 and 16 filters) and the panel path (fewer filters than a
-// tile), same and valid padding, even and odd sizes, with and without the
-// ReLU, from the first pass and from the next with new input.
-func TestConvPoolInferMatchesEval(t *testing.T) {
+// TestConvPoolFusedMatchesApart checks the fused convolution and 2x2 max
+// pooling of Conv2DIn against Conv2D and MaxPool2D run apart: in training
+// the pooled output and every gradient (the pooling's choices carried over
+// from the grid to the output plane, its gradient written over the
+// convolution's output); in Eval
+// and Infer the pooled output, the same bits. On the kernel with row
+// offsets (8 to 36 filters) and the panel path (fewer filters than a tile),
+// same and valid padding, even and odd sizes, with and without the ReLU,
+// from the first pass and from the next with new input.
+func TestConvPoolFusedMatchesApart(t *testing.T) {
 	for _, tc := range []struct {
 		n, c, h, w, o, k int
 		pad              Padding
@@ -31,48 +34,79 @@ func TestConvPoolInferMatchesEval(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%dx%d-o%d-k%d-%s-relu=%v", tc.n, tc.c, tc.h, tc.w, tc.o, tc.k, tc.pad, tc.relu), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(3, uint64(tc.o)))
-			x := newParam(r, 1, tc.n, tc.c, tc.h, tc.w)
+			// h computes x, so that the gradient reaches the convolution's input too.
+			h := newParam(r, 1, tc.n, tc.c, tc.h, tc.w)
 			w := newParam(r, 0.3, tc.o, tc.c, tc.k, tc.k)
 			b := newParam(r, 0.3, tc.o)
-			g := gorgonia.NewGraph()
-			node := func(p *param, name string) *gorgonia.Node {
-				return gorgonia.NodeFromAny(g, tensor.New(tensor.WithShape(p.shape...), tensor.WithBacking(p.data)), gorgonia.WithName(name))
-			}
+			params, wrt := []*param{h, w, b}, []bool{true, true, true}
 			mode := NewMode()
-			y, err := Conv2DIn(node(x, "x"), node(w, "w"), node(b, "b"), tc.pad, tc.relu, mode)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := MaxPool2D(y, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vm := gorgonia.NewTapeMachine(g)
-			defer vm.Close()
-			pass := func() []float32 {
-				t.Helper()
-				defer vm.Reset()
-				if err := vm.RunAll(); err != nil {
-					t.Fatal(err)
+			input := func(h *gorgonia.Node) (*gorgonia.Node, error) { return ReLU(h) }
+			var fused *gorgonia.Node
+			mine := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				x, err := input(in[0])
+				if err != nil {
+					return nil, err
 				}
-				return slices.Clone(p.Value().Data().([]float32))
+				if fused, err = Conv2DIn(x, in[1], in[2], tc.pad, tc.relu, mode); err != nil {
+					return nil, err
+				}
+				return MaxPool2D(fused, 2)
 			}
+			apart := func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				x, err := input(in[0])
+				if err != nil {
+					return nil, err
+				}
+				y, err := Conv2D(x, in[1], in[2], tc.pad, tc.relu)
+				if err != nil {
+					return nil, err
+				}
+				return MaxPool2D(y, 2)
+			}
+			compare(t, params, wrt, mine, apart, 1e-5)
+			if st := fused.Op().(*conv2dOp).st; st.pooledRun != st.fwdRuns || !st.choices {
+				t.Fatal("the convolution did not pool with its choices in training")
+			}
+			pooled, ref := forwardOnly(t, params, mine), forwardOnly(t, params, apart)
 			for round := range 2 {
-				mode.Eval()
-				want := pass()
-				mode.Infer()
-				got := pass()
-				if st := y.Op().(*conv2dOp).st; st.pooledRun != st.fwdRuns {
-					t.Fatal("the convolution did not pool in Infer")
+				for _, m := range []func(){mode.Eval, mode.Infer} {
+					m()
+					got, want := pooled(), ref()
+					if !slices.Equal(got, want) {
+						t.Fatalf("pass %d, training %v: fused %v, apart %v", round+1, mode.Training(), got[:min(8, len(got))], want[:min(8, len(want))])
+					}
 				}
-				if !slices.Equal(got, want) {
-					t.Fatalf("pass %d: Infer's pooled output differs from Eval's:\n%v\n%v", round+1, got[:min(8, len(got))], want[:min(8, len(want))])
+				for i := range h.data {
+					h.data[i] = float32(r.NormFloat64())
 				}
-				for i := range x.data {
-					x.data[i] = float32(r.NormFloat64())
-				}
+				mode.Train()
 			}
 		})
+	}
+}
+
+// forwardOnly builds f over params in a graph without gradients and
+// returns a function that runs it and copies its output.
+func forwardOnly(t *testing.T, params []*param, f func(in []*gorgonia.Node) (*gorgonia.Node, error)) func() []float32 {
+	t.Helper()
+	g := gorgonia.NewGraph()
+	var in []*gorgonia.Node
+	for i, p := range params {
+		in = append(in, gorgonia.NodeFromAny(g, tensor.New(tensor.WithShape(p.shape...), tensor.WithBacking(p.data)), gorgonia.WithName(string(rune('a'+i)))))
+	}
+	out, err := f(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := gorgonia.NewTapeMachine(g)
+	t.Cleanup(func() { vm.Close() })
+	return func() []float32 {
+		t.Helper()
+		defer vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(out.Value().Data().([]float32))
 	}
 }
 

@@ -55,16 +55,21 @@
 // in its BNState as ordinary tensors (Mean, Var), outside the graph and the
 // VM: save them with the weights and copy saved values into them to load.
 //
+// A Conv2DIn (a convolution whose output has one consumer, as in a
+// sequential model) followed by a 2x2 MaxPool2D runs as one op in every
+// mode: the convolution pools each sample from its grid output while it is
+// in cache and writes only the pooled output and the pooling's choices; the
+// pooling's gradient is then written into the convolution's unwritten
+// output buffer. The values and gradients are the same as the two ops give
+// apart.
+//
 // mode.Infer() is evaluation for forward passes only: no gradient is taken
 // and the weights do not change until the next Train or Eval (call
 // WeightsChanged after writing weights while in it). There, layers built
 // with DenseIn keep their weights packed for the kernels from one pass to
-// the next, and a Conv2DIn whose output goes to a 2x2 MaxPool2D pools each
-// sample from its grid output while it is in cache and writes only the
-// pooled output (the convolution's own output is left unwritten, so the
-// pooling must be its only consumer, as in a sequential model). A pooling
-// gradient after such a pass is an error, not a gradient from stale
-// choices. The pooled values are the same bits as the two ops give apart.
+// the next, Winograd layers their transformed filters, and a fused
+// convolution and pooling skip the pooling's choices; a pooling gradient
+// after such a pass is an error, not a gradient from stale choices.
 //
 // # Gradients
 //

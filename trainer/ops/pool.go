@@ -23,8 +23,8 @@ type poolState struct {
 	// gradient op applies the convolution's ReLU mask as it routes dy and
 	// tells conv so (convState.markMasked), sparing it a pass over dx.
 	conv *convState
-	// fusedIn is the convolution that, in Mode.Infer, computes this
-	// pooling itself (convState.pool), or nil.
+	// fusedIn is the convolution that computes this pooling itself
+	// (convState.pool), or nil.
 	fusedIn *convState
 	// into, when set, is the output buffer of the convolution whose output
 	// this pooling reads (built with Conv2DIn, so the pooling is its only
@@ -172,7 +172,7 @@ func (op *maxPoolGradOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	s := op.st
-	if c := s.fusedIn; c != nil && c.pooledRun == c.fwdRuns {
+	if c := s.fusedIn; c != nil && c.pooledRun == c.fwdRuns && !c.choices {
 		return nil, errors.New("ops: MaxPool2D gradient after a forward pass in Mode.Infer, which keeps no choices: switch to Train or Eval first")
 	}
 	into := &op.out
