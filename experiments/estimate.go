@@ -112,11 +112,13 @@ func (s Spec) Estimate(m Machine) Estimate {
 	var e Estimate
 	var act, work, fwd, bwd float64 // floats and FLOPs, as float64: hostile specs overflow int64
 	var biggest int64 = -1
-	var largest float64                     // the largest activation tensor, in floats
-	leaf := true                            // the current node is the input batch (no gradient flows into it)
-	upstream := false                       // some layer before holds trainable values
-	act += float64(n) * float64(cur.Size()) // the input batch
-	act += float64(n) * float64(heads)      // the labels
+	var largest float64 // the largest activation tensor, in floats
+	leaf := true        // the current node is the input batch (no gradient flows into it)
+	upstream := false   // some layer before holds trainable values
+	// The input batch and its labels, twice: trainer/nn's loader gathers
+	// the next batch into a second slot while the current one trains.
+	act += 2 * float64(n) * float64(cur.Size())
+	act += 2 * float64(n) * float64(heads)
 	for i, l := range s.Layers {
 		if i >= len(shapes) {
 			break

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"math/rand/v2"
 	"runtime"
 	"syscall"
@@ -58,6 +59,54 @@ func BenchmarkTrainStepCNN2(b *testing.B) {
 			cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
 			b.ReportMetric(float64(b.N*m.batch)/b.Elapsed().Seconds(), "samples/s")
 			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// BenchmarkFitCNN2 is MNIST CNN 2's training through Fit, one op per batch:
+// the batch gathered from a shuffled set of b.N batches of random images,
+// then trained. "pipelined" gathers the next batch while the current one
+// trains, as Fit does; "sequential" gathers each before its step. Its
+// allocs/op are a step's and a gather's, with the epoch's own (the
+// permutation, the loader goroutine) spread over its batches.
+func BenchmarkFitCNN2(b *testing.B) {
+	for _, mode := range []string{"pipelined", "sequential"} {
+		b.Run(mode, func(b *testing.B) {
+			m := newBenchModel(b, "mnist-cnn2", Options{})
+			m.sequential = mode == "sequential"
+			spec := m.spec
+			spec.Epochs = 1
+			m.spec = spec
+			train := randomSet(spec, b.N*m.batch, 7)
+			b.ReportAllocs()
+			b.ResetTimer()
+			if err := m.Fit(context.Background(), train, nil, 0, Hooks{}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N*m.batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+// BenchmarkGather is what the loader goroutine does per batch, and what
+// Fit would do between steps without it: gather a shuffled batch of images
+// and labels into an input slot.
+func BenchmarkGather(b *testing.B) {
+	for _, name := range []string{"mnist-cnn2", "captcha-model2"} {
+		b.Run(name, func(b *testing.B) {
+			spec := preset(b, name)
+			m, err := Build(spec, spec.BatchSize)
+			if err != nil {
+				b.Fatal(err)
+			}
+			set := randomSet(spec, 8*m.batch, 3)
+			perm := rand.New(rand.NewPCG(4, 5)).Perm(set.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				k := i % 8 * m.batch
+				m.gather(m.in, set, perm[k:k+m.batch])
+			}
 		})
 	}
 }

@@ -38,6 +38,12 @@ type Model struct {
 	losses []*G.Node // one per head, scalar mean cross-entropy
 	cost   *G.Node
 
+	// first and spare are the model's two input slots (see loader.go):
+	// first made with the graph, spare when a pass of several batches first
+	// needs it. in is the one bound to x, xFlat and labels; xT and labelT
+	// are its tensors.
+	first, spare, in *inputSlot
+
 	params   []*param
 	dropouts []*dropoutMask // built-in engine only
 	norms    []*batchNorm
@@ -48,6 +54,15 @@ type Model struct {
 	opt     *optimizer
 	rng     *rand.Rand
 	fit     *fitState // nil until Fit or LoadCheckpoint
+
+	stepLoss []float64 // trainStep's per-head losses, reused
+	wrong    []bool    // trainStep's per-image "some head was wrong", reused
+
+	// sequential loads every batch on the caller's goroutine, as a check
+	// that the pipeline changes nothing; onLoader, when set, gets the done
+	// channel of each loader goroutine started. Both are for tests.
+	sequential bool
+	onLoader   func(done <-chan struct{})
 }
 
 // param is one trainable tensor of the model.
@@ -57,7 +72,9 @@ type param struct {
 	node  *G.Node
 }
 
-func (p *param) data() []float32 { return p.node.Value().Data().([]float32) }
+// data is the parameter's values; Float32s, unlike Data, boxes nothing, so
+// the optimizer's step allocates nothing.
+func (p *param) data() []float32 { return p.node.Value().(*tensor.Dense).Float32s() }
 
 // Spec returns a copy of the spec the model was built from.
 func (m *Model) Spec() experiments.Spec { return m.spec.Clone() }
@@ -150,6 +167,15 @@ func BuildWith(spec experiments.Spec, batch int, opts Options) (m *Model, err er
 		return nil, fmt.Errorf("nn: differentiating the graph: %w", err)
 	}
 	m.trainVM = G.NewTapeMachine(m.g, G.BindDualValues(learn...))
+	m.in = &inputSlot{x: m.xT, labels: m.labelT}
+	if m.xFlat != nil {
+		flat, ok := m.xFlat.Value().(*tensor.Dense)
+		if !ok {
+			return nil, fmt.Errorf("nn: the flat input holds %T", m.xFlat.Value())
+		}
+		m.in.xFlat = flat
+	}
+	m.first = m.in
 
 	inputs := G.Nodes{m.x}
 	if m.xFlat != nil {

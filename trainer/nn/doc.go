@@ -16,6 +16,13 @@
 // with Keras's defaults, or SGD); it is allocation-free and does the same
 // arithmetic as ops.Adam.
 //
+// Every pass over a set of several batches (a training epoch, a validation
+// or test evaluation, Predict) is a small pipeline (loader.go): a goroutine
+// the pass owns and waits for gathers the next batch into the model's second
+// input slot while the current batch runs, and the graph's inputs are bound
+// to that slot between steps. Batches and results are bit for bit those of
+// loading one batch at a time.
+//
 // # Weights file layout
 //
 // WriteWeights writes safetensors (8-byte little-endian header length, JSON

@@ -48,16 +48,25 @@ func (r *forwardResult) charAccuracy() float64 {
 }
 
 // forward runs the evaluation machine over n examples in batches: fill
-// loads examples start..start+count-1 into the input (count may be less than
-// a batch; the rest is zero padding), and visit gets each head's logits of
-// the batch. Evaluation mode needs no batch statistics, so padding does not
-// change the real examples' outputs.
-func (m *Model) forward(n int, fill func(start, count int), visit func(start, count int, logits [][]float32) error) error {
+// writes examples start..start+count-1 into an input slot (count may be less
+// than a batch; the rest is zero padding), and visit gets each head's logits
+// of the batch. With several batches fill runs on the loader goroutine,
+// writing the next batch while the current one runs (see loader.go), so it
+// must not touch what visit changes. Evaluation mode needs no batch
+// statistics, so padding does not change the real examples' outputs.
+func (m *Model) forward(n int, fill func(s *inputSlot, start, count int), visit func(start, count int, logits [][]float32) error) error {
 	m.setInference()
 	logits := make([][]float32, len(m.logits))
+	loader := m.newLoader((n+m.batch-1)/m.batch, func(b int, s *inputSlot) {
+		start := b * m.batch
+		fill(s, start, min(m.batch, n-start))
+	})
+	defer loader.close()
 	for start := 0; start < n; start += m.batch {
 		count := min(m.batch, n-start)
-		fill(start, count)
+		if err := loader.load(); err != nil {
+			return err
+		}
 		err := m.evalVM.RunAll()
 		if err == nil {
 			for h, node := range m.logits {
@@ -81,14 +90,14 @@ func (m *Model) forward(n int, fill func(start, count int), visit func(start, co
 func (m *Model) forwardSet(s *dataset.Set) (*forwardResult, error) {
 	heads := len(m.logits)
 	r := &forwardResult{n: s.N, heads: heads, headLoss: make([]float64, heads), headRight: make([]int, heads), pred: make([]int32, s.N*heads)}
-	idx := make([]int, m.batch)
+	idx := make([]int, m.batch) // the loader's alone
 	start := time.Now()
-	err := m.forward(s.N, func(from, count int) {
+	err := m.forward(s.N, func(slot *inputSlot, from, count int) {
 		idx = idx[:count]
 		for j := range idx {
 			idx[j] = from + j
 		}
-		m.load(s, idx)
+		m.gather(slot, s, idx)
 	}, func(from, count int, logits [][]float32) error {
 		for j := range count {
 			i := from + j
@@ -192,12 +201,12 @@ func (m *Model) outputs(x []float32, n int, put func(dst, z []float32)) ([][]flo
 		return nil, fmt.Errorf("nn: predict: got %d values for %d images of %d values", len(x), n, m.size)
 	}
 	out := make([][]float32, n)
-	buf := m.xT.Data().([]float32)
-	err := m.forward(n, func(start, count int) {
+	err := m.forward(n, func(s *inputSlot, start, count int) {
+		buf := s.x.Float32s()
 		copy(buf, x[start*m.size:(start+count)*m.size])
 		clear(buf[count*m.size:])
-		for _, lt := range m.labelT {
-			clear(lt.Data().([]float32))
+		for _, lt := range s.labels {
+			clear(lt.Float32s())
 		}
 	}, func(start, count int, logits [][]float32) error {
 		for j := range count {

@@ -18,15 +18,27 @@ import (
 func float32s(v G.Value) ([]float32, error) {
 	switch t := v.(type) {
 	case *tensor.Dense:
-		d, ok := t.Data().([]float32)
-		if !ok {
-			return nil, fmt.Errorf("nn: want float32 data, got %T", t.Data())
+		if t.Dtype() != tensor.Float32 {
+			return nil, fmt.Errorf("nn: want float32 data, got %v", t.Dtype())
 		}
-		return d, nil
+		return t.Float32s(), nil
 	case *G.F32:
 		return []float32{float32(*t)}, nil
 	}
 	return nil, fmt.Errorf("nn: unexpected value %T", v)
+}
+
+// scalar32 is the one value of a scalar v, e.g. a loss.
+func scalar32(v G.Value) (float32, error) {
+	switch t := v.(type) {
+	case *G.F32:
+		return float32(*t), nil
+	case *tensor.Dense:
+		if t.Dtype() == tensor.Float32 && t.Size() == 1 {
+			return t.Float32s()[0], nil
+		}
+	}
+	return 0, fmt.Errorf("nn: want one float32 value, got %T", v)
 }
 
 func newDense(shape ...int) *tensor.Dense {

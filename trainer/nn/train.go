@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	G "gorgonia.org/gorgonia"
-
 	"github.com/trainyard/trainyard/runs"
 	"github.com/trainyard/trainyard/trainer/dataset"
 )
@@ -37,6 +35,9 @@ type Hooks struct {
 // exactly as if it had never stopped), shuffling the training set each epoch
 // with spec.Seed+epoch. A last partial batch is filled up with images from the
 // start of the epoch's order, so every image is trained on each epoch.
+// While one batch trains, a goroutine of Fit's own gathers the next one
+// (loader.go); it has ended whenever Fit returns, and the batches, hence the
+// weights and metrics, are bit for bit those of loading one batch at a time.
 //
 // After each epoch Fit measures validation loss and accuracy in evaluation
 // mode, calls hooks.OnEpoch, and applies EarlyStopping and ReduceLROnPlateau
@@ -66,61 +67,25 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 	}
 	heads := len(m.logits)
 	batches := (train.N + m.batch - 1) / m.batch
-	idx := make([]int, m.batch)
 	for epoch := from + 1; epoch <= m.spec.Epochs; epoch++ {
 		start := time.Now()
-		seed := m.spec.Seed + int64(epoch)
-		m.rng = rand.New(rand.NewPCG(uint64(seed), 0x64726f70))
-		perm := dataset.Permutation(train.N, seed)
-		lossSum := make([]float64, heads)
-		correct := make([]int, heads)
-		seen, allRight := 0, 0
-		m.setTraining(true)
-		for b := range batches {
-			if err := ctx.Err(); err != nil {
-				m.setTraining(false)
-				return err
-			}
-			for j := range idx {
-				idx[j] = perm[(b*m.batch+j)%train.N]
-			}
-			m.load(train, idx)
-			losses, right, err := m.trainStep(correct)
-			if err != nil {
-				m.setTraining(false)
-				return err
-			}
-			total := 0.0
-			for h, l := range losses {
-				lossSum[h] += l
-				total += l
-			}
-			if math.IsNaN(total) || math.IsInf(total, 0) {
-				m.setTraining(false)
-				return &DivergedError{Epoch: epoch, Batch: b + 1, Loss: total}
-			}
-			seen += m.batch
-			allRight += right
-			if hooks.OnBatch != nil {
-				el := time.Since(start)
-				hooks.OnBatch(Progress{Epoch: epoch, Epochs: m.spec.Epochs, Batch: b + 1, Batches: batches,
-					Images: min((b+1)*m.batch, train.N), ImagesPerSec: float64(seen) / el.Seconds(), Elapsed: el})
-			}
+		st, err := m.trainEpoch(ctx, train, epoch, start, hooks.OnBatch)
+		if err != nil {
+			return err
 		}
-		m.setTraining(false)
 
 		ep := runs.Epoch{Epoch: epoch, LearningRate: m.opt.lr}
 		headMetrics := make([]runs.HeadMetrics, heads)
 		charRight := 0
 		for h := range heads {
-			headMetrics[h].Loss = lossSum[h] / float64(batches)
-			headMetrics[h].Accuracy = float64(correct[h]) / float64(seen)
+			headMetrics[h].Loss = st.lossSum[h] / float64(batches)
+			headMetrics[h].Accuracy = float64(st.correct[h]) / float64(st.seen)
 			ep.Loss += headMetrics[h].Loss
-			charRight += correct[h]
+			charRight += st.correct[h]
 		}
-		ep.Accuracy = runs.Float(float64(allRight) / float64(seen))
+		ep.Accuracy = runs.Float(float64(st.allRight) / float64(st.seen))
 		if heads > 1 {
-			ep.CharAccuracy = runs.Float(float64(charRight) / float64(seen*heads))
+			ep.CharAccuracy = runs.Float(float64(charRight) / float64(st.seen*heads))
 		}
 		monitor := ep.Loss
 		if val != nil && val.N > 0 {
@@ -168,6 +133,66 @@ func (m *Model) Fit(ctx context.Context, train, val *dataset.Set, from int, hook
 	return nil
 }
 
+// epochSums are a training epoch's running totals: each head's summed
+// batch losses and correct predictions, the images trained on, and those
+// whose every head was right.
+type epochSums struct {
+	lossSum        []float64
+	correct        []int
+	seen, allRight int
+}
+
+// trainEpoch trains one epoch over train in the order of its seeded
+// permutation, the next batch loading while the current one trains (see
+// loader.go). It leaves the model in evaluation mode and its loader
+// goroutine ended, whichever way it returns.
+func (m *Model) trainEpoch(ctx context.Context, train *dataset.Set, epoch int, start time.Time, onBatch func(Progress)) (epochSums, error) {
+	heads := len(m.logits)
+	batches := (train.N + m.batch - 1) / m.batch
+	seed := m.spec.Seed + int64(epoch)
+	m.rng = rand.New(rand.NewPCG(uint64(seed), 0x64726f70))
+	perm := dataset.Permutation(train.N, seed)
+	st := epochSums{lossSum: make([]float64, heads), correct: make([]int, heads)}
+	m.setTraining(true)
+	defer m.setTraining(false)
+	idx := make([]int, m.batch) // the loader's alone
+	loader := m.newLoader(batches, func(b int, s *inputSlot) {
+		for j := range idx {
+			idx[j] = perm[(b*m.batch+j)%train.N]
+		}
+		m.gather(s, train, idx)
+	})
+	defer loader.close()
+	for b := range batches {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		if err := loader.load(); err != nil {
+			return st, err
+		}
+		losses, right, err := m.trainStep(st.correct)
+		if err != nil {
+			return st, err
+		}
+		total := 0.0
+		for h, l := range losses {
+			st.lossSum[h] += l
+			total += l
+		}
+		if math.IsNaN(total) || math.IsInf(total, 0) {
+			return st, &DivergedError{Epoch: epoch, Batch: b + 1, Loss: total}
+		}
+		st.seen += m.batch
+		st.allRight += right
+		if onBatch != nil {
+			el := time.Since(start)
+			onBatch(Progress{Epoch: epoch, Epochs: m.spec.Epochs, Batch: b + 1, Batches: batches,
+				Images: min((b+1)*m.batch, train.N), ImagesPerSec: float64(st.seen) / el.Seconds(), Elapsed: el})
+		}
+	}
+	return st, nil
+}
+
 // fitState is what Fit carries from one epoch to the next besides the
 // weights and the optimizer: the callbacks' counters and the weights
 // EarlyStopping would restore. WriteCheckpoint saves it, LoadCheckpoint
@@ -196,7 +221,8 @@ func (m *Model) SetLearningRate(lr float64) { m.opt.lr = lr }
 
 // trainStep runs forward and backward on the loaded batch, updates the
 // weights, adds each head's correct predictions to correct and returns each
-// head's mean loss and the number of images whose every head was right.
+// head's mean loss and the number of images whose every head was right. The
+// losses are the model's own buffer, valid until the next step.
 func (m *Model) trainStep(correct []int) ([]float64, int, error) {
 	for _, d := range m.dropouts {
 		d.sample(m.rng)
@@ -205,19 +231,23 @@ func (m *Model) trainStep(correct []int) ([]float64, int, error) {
 	if err := m.trainVM.RunAll(); err != nil {
 		return nil, 0, fmt.Errorf("nn: training step: %w", err)
 	}
-	losses := make([]float64, len(m.losses))
-	wrong := make([]bool, m.batch)
+	if len(m.stepLoss) != len(m.losses) {
+		m.stepLoss = make([]float64, len(m.losses))
+		m.wrong = make([]bool, m.batch)
+	}
+	losses, wrong := m.stepLoss, m.wrong
+	clear(wrong)
 	for h, l := range m.losses {
-		v, err := float32s(l.Value())
+		v, err := scalar32(l.Value())
 		if err != nil {
 			return nil, 0, err
 		}
-		losses[h] = float64(v[0])
+		losses[h] = float64(v)
 		z, err := float32s(m.logits[h].Value())
 		if err != nil {
 			return nil, 0, err
 		}
-		labels := m.labelT[h].Data().([]float32)
+		labels := m.labelT[h].Float32s()
 		for i := range m.batch {
 			if argmax(z[i*m.classes:(i+1)*m.classes]) == int(labels[i]) {
 				correct[h]++
@@ -266,27 +296,6 @@ func (m *Model) setLayers(on bool) {
 			d.ones()
 		}
 	}
-}
-
-// load copies the examples at idx (at most one batch) into the input
-// tensors, zero-filling the rest of the batch.
-func (m *Model) load(s *dataset.Set, idx []int) {
-	x := m.xT.Data().([]float32)
-	for j := range m.batch {
-		dst := x[j*m.size : (j+1)*m.size]
-		if j >= len(idx) {
-			clear(dst)
-			for _, lt := range m.labelT {
-				lt.Data().([]float32)[j] = 0
-			}
-			continue
-		}
-		copy(dst, s.Pixels(idx[j]))
-		for h, lt := range m.labelT {
-			lt.Data().([]float32)[j] = float32(s.Y[idx[j]*s.Heads+h])
-		}
-	}
-	_ = G.Let(m.x, m.xT)
 }
 
 // checkSet reports whether s fits the model's input and heads.
