@@ -67,8 +67,9 @@ func BenchmarkTrainStepCNN2(b *testing.B) {
 // the batch gathered from a shuffled set of b.N batches of random images,
 // then trained. "pipelined" gathers the next batch while the current one
 // trains, as Fit does; "sequential" gathers each before its step. Its
-// allocs/op are a step's and a gather's, with the epoch's own (the
-// permutation, the loader goroutine) spread over its batches.
+// allocs/op and B/op are a step's and a gather's, with what is made once
+// (the permutation, the loader goroutine, the second input slot) spread
+// over the batches.
 func BenchmarkFitCNN2(b *testing.B) {
 	for _, mode := range []string{"pipelined", "sequential"} {
 		b.Run(mode, func(b *testing.B) {
