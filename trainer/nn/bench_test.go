@@ -47,16 +47,14 @@ func BenchmarkTrainStepCNN2(b *testing.B) {
 			m := newBenchModel(b, "mnist-cnn2", Options{Engine: e})
 			correct := make([]int, len(m.logits))
 			b.ReportAllocs()
-			var ru0, ru1 syscall.Rusage
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+			cpu0 := cpuNanos()
 			b.ResetTimer()
 			for range b.N {
 				if _, _, err := m.trainStep(correct); err != nil {
 					b.Fatal(err)
 				}
 			}
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-			cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+			cpu := cpuNanos() - cpu0
 			b.ReportMetric(float64(b.N*m.batch)/b.Elapsed().Seconds(), "samples/s")
 			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 		})
@@ -133,16 +131,14 @@ func BenchmarkOneImage(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var ru0, ru1 syscall.Rusage
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+			cpu0 := cpuNanos()
 			b.ResetTimer()
 			for b.Loop() {
 				if _, err := m.Predict(x, 1); err != nil {
 					b.Fatal(err)
 				}
 			}
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-			cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+			cpu := cpuNanos() - cpu0
 			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/image")
 		})
 	}
@@ -180,16 +176,21 @@ func BenchmarkInference(b *testing.B) {
 			run()
 			run()
 			b.ReportAllocs()
-			var ru0, ru1 syscall.Rusage
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+			cpu0 := cpuNanos()
 			b.ResetTimer()
 			for b.Loop() {
 				run()
 			}
-			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-			cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+			cpu := cpuNanos() - cpu0
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
 			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 		})
 	}
+}
+
+// cpuNanos is the CPU time (user and system) the process has used so far.
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
