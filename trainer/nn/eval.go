@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/trainyard/trainyard/runs"
@@ -185,18 +186,18 @@ func (m *Model) Evaluate(test *dataset.Set) (runs.TestResult, error) {
 // Predict returns, for each of the n images in x (n*C*H*W values, NCHW,
 // 0..1), the softmax probabilities of every head, heads*classes values.
 func (m *Model) Predict(x []float32, n int) ([][]float32, error) {
-	return m.outputs(x, n, softmaxInto)
+	return m.outputs(x, n, softmaxRows)
 }
 
 // Logits returns, for each of the n images in x (n*C*H*W values, NCHW,
 // 0..1), every head's output before its softmax, heads*classes values.
 func (m *Model) Logits(x []float32, n int) ([][]float32, error) {
-	return m.outputs(x, n, func(dst, z []float32) { copy(dst, z) })
+	return m.outputs(x, n, func(dst, z []float32, _ int) { copy(dst, z) })
 }
 
 // outputs runs the model over the n images in x and writes each head's
 // logits through put into the image's row.
-func (m *Model) outputs(x []float32, n int, put func(dst, z []float32)) ([][]float32, error) {
+func (m *Model) outputs(x []float32, n int, rows func(dst, z []float32, classes int)) ([][]float32, error) {
 	if n < 0 || len(x) != n*m.size {
 		return nil, fmt.Errorf("nn: predict: got %d values for %d images of %d values", len(x), n, m.size)
 	}
@@ -209,12 +210,19 @@ func (m *Model) outputs(x []float32, n int, put func(dst, z []float32)) ([][]flo
 			clear(lt.Float32s())
 		}
 	}, func(start, count int, logits [][]float32) error {
-		for j := range count {
-			p := make([]float32, len(logits)*m.classes)
-			for h, z := range logits {
-				put(p[h*m.classes:(h+1)*m.classes], z[j*m.classes:(j+1)*m.classes])
+		// One allocation for the batch's images, each image's heads side by side.
+		heads := len(logits)
+		all := make([]float32, count*heads*m.classes)
+		var tmp []float32
+		for h, z := range logits {
+			tmp = slices.Grow(tmp[:0], count*m.classes)[:count*m.classes]
+			rows(tmp, z[:count*m.classes], m.classes)
+			for j := range count {
+				copy(all[(j*heads+h)*m.classes:(j*heads+h+1)*m.classes], tmp[j*m.classes:(j+1)*m.classes])
 			}
-			out[start+j] = p
+		}
+		for j := range count {
+			out[start+j] = all[j*heads*m.classes : (j+1)*heads*m.classes : (j+1)*heads*m.classes]
 		}
 		return nil
 	})

@@ -5,6 +5,8 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -249,10 +251,47 @@ func logSumExp(z []float32) float64 {
 	return float64(m) + math.Log(s)
 }
 
-// softmaxInto writes softmax(z) into p, stably.
+// softmaxRows writes softmax of each row of classes values of z into p,
+// the rows split over the available cores when there are enough of them
+// (a batch's worth) to pay for the goroutines.
+func softmaxRows(p, z []float32, classes int) {
+	rows := len(z) / classes
+	workers := min(runtime.GOMAXPROCS(0), rows/64)
+	if workers < 2 {
+		for r := range rows {
+			softmaxInto(p[r*classes:(r+1)*classes], z[r*classes:(r+1)*classes])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := rows*w/workers, rows*(w+1)/workers
+		wg.Go(func() {
+			for r := lo; r < hi; r++ {
+				softmaxInto(p[r*classes:(r+1)*classes], z[r*classes:(r+1)*classes])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// softmaxInto writes softmax(z) into p, stably: one exponential per class,
+// of z less its maximum, summed in float64.
 func softmaxInto(p, z []float32) {
-	lse := logSumExp(z)
+	m := z[0]
+	for _, v := range z[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var s float64
 	for j, v := range z {
-		p[j] = float32(math.Exp(float64(v) - lse))
+		e := math.Exp(float64(v - m))
+		p[j] = float32(e)
+		s += e
+	}
+	inv := 1 / s
+	for j := range p[:len(z)] {
+		p[j] = float32(float64(p[j]) * inv)
 	}
 }

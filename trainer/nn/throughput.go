@@ -55,7 +55,7 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (T
 	res.TrainSamplesPerS = float64(steps*batch) / time.Since(start).Seconds()
 
 	m.setInference()
-	probs := make([]float32, m.classes)
+	probs := make([]float32, batch*m.classes)
 	for i := range warmup + steps {
 		if i == warmup {
 			start = time.Now()
@@ -68,9 +68,7 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (T
 			if err != nil {
 				return res, err
 			}
-			for j := range batch {
-				softmaxInto(probs, z[j*m.classes:(j+1)*m.classes])
-			}
+			softmaxRows(probs, z[:batch*m.classes], m.classes)
 		}
 		m.evalVM.Reset()
 	}
