@@ -24,7 +24,7 @@ type Mode struct {
 	// here on: each switch into Infer from another mode and each
 	// WeightsChanged. Ops that keep their weights prepared (packed for the
 	// kernels) reuse them while in Infer and the count is the one they
-	// prepared them at.
+	// prepared them at (prepared.reuse).
 	frozen atomic.Uint64
 	// infer is set by Infer: evaluation with forward passes only.
 	infer atomic.Bool
@@ -68,13 +68,30 @@ func (m *Mode) Infer() {
 // old weights is prepared again.
 func (m *Mode) WeightsChanged() { m.frozen.Add(1) }
 
-// frozenAt reports whether m is in Infer, where the weights do not change,
-// and the generation of weights it is at.
-func (m *Mode) frozenAt() (uint64, bool) {
-	if m == nil || !m.infer.Load() {
-		return 0, false
+// inferring reports whether m is set and in Infer.
+func (m *Mode) inferring() bool { return m != nil && m.infer.Load() }
+
+// prepared remembers which weights an op prepared something from (packed
+// them for the kernels, transformed them): their generation in Infer and
+// where they lie.
+type prepared struct {
+	at uint64
+	w  *float32
+}
+
+// reuse reports whether what was prepared from w can be used again: m is in
+// Infer and neither the generation of weights nor w has changed since the
+// last call. It records w as prepared when m is in Infer (the caller
+// prepares it when reuse says no), and forgets it otherwise.
+func (p *prepared) reuse(m *Mode, w []float32) bool {
+	if !m.inferring() {
+		p.w = nil
+		return false
 	}
-	return m.frozen.Load(), true
+	gen := m.frozen.Load()
+	same := p.at == gen && p.w == &w[0]
+	p.at, p.w = gen, &w[0]
+	return same
 }
 
 // Training reports whether m is in training.

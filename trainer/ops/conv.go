@@ -118,10 +118,8 @@ type convState struct {
 	pool      *maxPoolOp
 	pooledRun int
 	choices   bool
-	// winoAt and winoW are the generation of weights (Mode.frozenAt) and
-	// the filters whose Winograd transform wfwd holds, in Mode.Infer.
-	winoAt uint64
-	winoW  *float32
+	// wino is the filters whose Winograd transform wfwd holds, in Mode.Infer.
+	wino prepared
 }
 
 // maskGrad applies the fused ReLU's mask to the output gradient dy in place,
@@ -261,14 +259,7 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	out := op.out.get(g.n, g.o, g.ho, g.wo)
 	y := out.Float32s()
 	if op.st.wfwd != nil {
-		known := false
-		if gen, ok := op.st.mode.frozenAt(); ok {
-			known = op.st.winoAt == gen && op.st.winoW == &w[0]
-			op.st.winoAt, op.st.winoW = gen, &w[0]
-		} else {
-			op.st.winoW = nil
-		}
-		op.st.wfwd.forward(x, w, b, g.relu, known, y)
+		op.st.wfwd.forward(x, w, b, g.relu, op.st.wino.reuse(op.st.mode, w), y)
 		return out, nil
 	}
 	ks := op.st.ks
@@ -279,7 +270,7 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	gc := op.st.fwd
 	scr := gc.workerScratch()
 	if p := op.st.pool; p != nil {
-		_, frozen := op.st.mode.frozenAt()
+		frozen := op.st.mode.inferring()
 		ps := p.st
 		pooled := p.out.get(ps.n, ps.c, ps.ho, ps.wo)
 		py := pooled.Float32s()

@@ -20,11 +20,9 @@ type denseState struct {
 	mask     []float32
 	db       buffer
 	// mode, when set, lets the forward pass keep w packed for the kernels
-	// between passes in Mode.Infer: packedAt is the generation of weights
-	// (Mode.frozenAt) and packedW the weights pack holds.
-	mode     *Mode
-	packedAt uint64
-	packedW  *float32
+	// between passes in Mode.Infer: packed is what pack holds.
+	mode   *Mode
+	packed prepared
 }
 
 // denseOp computes y = relu?(x * w + b) with x flattened to (N, in).
@@ -103,14 +101,7 @@ func (op *denseOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		s.ks.denseRows(s.n, s.in, s.o, x, w, b, s.relu, out.Float32s())
 		return out, nil
 	}
-	packed := false
-	if gen, frozen := s.mode.frozenAt(); frozen {
-		packed = s.packedAt == gen && s.packedW == &w[0]
-		s.packedAt, s.packedW = gen, &w[0]
-	} else {
-		s.packedW = nil
-	}
-	if packed {
+	if s.packed.reuse(s.mode, w) {
 		flags |= flagPackedB
 	}
 	s.ks.gemm(false, false, s.n, s.o, s.in, x, s.in, w, s.o, out.Float32s(), s.o, b, flags, &s.pack, workers())
