@@ -24,10 +24,18 @@ const resumeSpec = `{"preset": "mnist-cnn1", "overrides": {"epochs": %d, "batch_
 	"reduce_lr": {"factor": 0.5, "patience": 1, "min_lr": 0.00001},
 	"early_stopping": {"patience": 20, "restore_best": true}}}`
 
-type storedRun struct {
-	Status string `json:"status"`
-	Error  string `json:"error"`
-	Epochs []struct {
+// apiRun is what the tests read of GET /api/runs/:id.
+type apiRun struct {
+	Status string  `json:"status"`
+	Error  string  `json:"error"`
+	Worker *string `json:"worker"`
+	// WeightsSHA256 is what the worker recorded with the weights.
+	WeightsSHA256 *string    `json:"weights_sha256"`
+	Waiting       *string    `json:"waiting"`
+	CreatedAt     time.Time  `json:"created_at"`
+	StartedAt     *time.Time `json:"started_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+	Epochs        []struct {
 		Epoch        int     `json:"epoch"`
 		Loss         float64 `json:"loss"`
 		ValLoss      float64 `json:"val_loss"`
@@ -43,6 +51,13 @@ type storedRun struct {
 
 func createLeaseRun(t *testing.T, url, body string) int64 {
 	t.Helper()
+	return createRuns(t, url, body, 1)[0]
+}
+
+// createRuns posts an experiment and returns its runs' ids, failing unless
+// it created want of them.
+func createRuns(t *testing.T, url, body string, want int) []int64 {
+	t.Helper()
 	res, err := http.Post(url+"/api/experiments", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -51,28 +66,29 @@ func createLeaseRun(t *testing.T, url, body string) int64 {
 	var out struct {
 		Runs []int64 `json:"runs"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated || len(out.Runs) != 1 {
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated || len(out.Runs) != want {
 		t.Fatalf("create: %d, %v, %+v", res.StatusCode, err, out)
 	}
-	return out.Runs[0]
+	return out.Runs
 }
 
-func fetchRun(t *testing.T, url string, id int64) storedRun {
+func fetchRun(t *testing.T, url string, id int64) apiRun {
 	t.Helper()
 	res, err := http.Get(fmt.Sprintf("%s/api/runs/%d", url, id))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var r storedRun
+	var r apiRun
 	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-// waitRun polls the run until done says so, failing after limit.
-func waitLeaseRun(t *testing.T, url string, id int64, limit time.Duration, what string, done func(storedRun) bool) storedRun {
+// waitRun polls the run until done says so, failing after limit or as soon
+// as the run has failed without done accepting it.
+func waitRun(t *testing.T, url string, id int64, limit time.Duration, what string, done func(apiRun) bool) apiRun {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
@@ -80,14 +96,14 @@ func waitLeaseRun(t *testing.T, url string, id int64, limit time.Duration, what 
 		if done(r) {
 			return r
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %d: %s: not within %s (status %s, %d epochs)", id, what, limit, r.Status, len(r.Epochs))
+		if r.Status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("run %d: %s: not within %s (status %s %q, %d epochs)", id, what, limit, r.Status, r.Error, len(r.Epochs))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func finished(r storedRun) bool { return r.Status != "queued" && r.Status != "running" }
+func finished(r apiRun) bool { return r.Status != "queued" && r.Status != "running" }
 
 func weightsSHA(t *testing.T, url string, id int64) string {
 	t.Helper()
@@ -150,7 +166,7 @@ func runArtifacts(t *testing.T, dir string, id int64) []string {
 
 // sameTraining fails unless runs a and b trained alike: the same epochs with
 // the same metrics and learning rates, and the same test result.
-func sameTraining(t *testing.T, a, b storedRun) {
+func sameTraining(t *testing.T, a, b apiRun) {
 	t.Helper()
 	if a.Status != "succeeded" || b.Status != "succeeded" {
 		t.Fatalf("runs ended %s (%s) and %s (%s)", a.Status, a.Error, b.Status, b.Error)
@@ -183,7 +199,7 @@ func TestKilledRunEndsAsIfNeverStopped(t *testing.T) {
 	dir := t.TempDir()
 	p := startServer(t, bin, dir)
 	killed := createLeaseRun(t, p.url, fmt.Sprintf(resumeSpec, 4))
-	at := waitLeaseRun(t, p.url, killed, 2*time.Minute, "2 epochs", func(r storedRun) bool { return len(r.Epochs) >= 2 })
+	at := waitRun(t, p.url, killed, 2*time.Minute, "2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 })
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -193,9 +209,9 @@ func TestKilledRunEndsAsIfNeverStopped(t *testing.T) {
 	}
 
 	q := startServer(t, bin, dir)
-	a := waitLeaseRun(t, q.url, killed, 3*time.Minute, "finish after the kill", finished)
+	a := waitRun(t, q.url, killed, 3*time.Minute, "finish after the kill", finished)
 	whole := createLeaseRun(t, q.url, fmt.Sprintf(resumeSpec, 4))
-	b := waitLeaseRun(t, q.url, whole, 3*time.Minute, "finish", finished)
+	b := waitRun(t, q.url, whole, 3*time.Minute, "finish", finished)
 	sameTraining(t, a, b)
 	if len(q.logged("checkpoint unreadable")) > 0 {
 		t.Fatal("the resumed run did not start from its checkpoint")
@@ -227,9 +243,9 @@ func TestStalledProcessLosesItsRun(t *testing.T) {
 	dir := t.TempDir()
 	a := startServer(t, bin, dir)
 	id := createLeaseRun(t, a.url, fmt.Sprintf(resumeSpec, 6))
-	waitLeaseRun(t, a.url, id, 2*time.Minute, "1 epoch", func(r storedRun) bool { return len(r.Epochs) >= 1 })
+	waitRun(t, a.url, id, 2*time.Minute, "1 epoch", func(r apiRun) bool { return len(r.Epochs) >= 1 })
 	b := startServer(t, bin, dir)
-	waitLeaseRun(t, a.url, id, 2*time.Minute, "2 epochs", func(r storedRun) bool { return len(r.Epochs) >= 2 })
+	waitRun(t, a.url, id, 2*time.Minute, "2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 })
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -242,14 +258,14 @@ func TestStalledProcessLosesItsRun(t *testing.T) {
 	// B takes the run over once A's heartbeat is stale and River rescues
 	// the job: an epoch beyond A's last is recorded while A sleeps. A wakes
 	// up while B trains the rest.
-	after := waitLeaseRun(t, b.url, id, 3*time.Minute, "an epoch from the other process", func(r storedRun) bool {
+	after := waitRun(t, b.url, id, 3*time.Minute, "an epoch from the other process", func(r apiRun) bool {
 		return len(r.Epochs) > len(before.Epochs) || finished(r)
 	})
 	stall := time.Since(stopped)
 	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	r := waitLeaseRun(t, b.url, id, 3*time.Minute, "finish", finished)
+	r := waitRun(t, b.url, id, 3*time.Minute, "finish", finished)
 	if r.Status != "succeeded" {
 		t.Fatalf("run %s: %s", r.Status, r.Error)
 	}
@@ -274,7 +290,7 @@ func TestStalledProcessLosesItsRun(t *testing.T) {
 	}
 
 	whole := createLeaseRun(t, b.url, fmt.Sprintf(resumeSpec, 6))
-	w := waitLeaseRun(t, b.url, whole, 3*time.Minute, "finish", finished)
+	w := waitRun(t, b.url, whole, 3*time.Minute, "finish", finished)
 	sameTraining(t, r, w)
 	sr, sw := weightsSHA(t, b.url, id), weightsSHA(t, b.url, whole)
 	if sr != sw {
@@ -306,7 +322,7 @@ func TestThreeDeathsFailTheRun(t *testing.T) {
 	epochs := 0
 	for kill := 1; kill <= 3; kill++ {
 		// Each process trains the run (records an epoch of its own) before it dies.
-		r := waitLeaseRun(t, p.url, id, 3*time.Minute, fmt.Sprintf("an epoch before kill %d", kill), func(r storedRun) bool {
+		r := waitRun(t, p.url, id, 3*time.Minute, fmt.Sprintf("an epoch before kill %d", kill), func(r apiRun) bool {
 			return len(r.Epochs) > epochs || finished(r)
 		})
 		if r.Status != "running" {
@@ -319,7 +335,7 @@ func TestThreeDeathsFailTheRun(t *testing.T) {
 		epochs = len(r.Epochs)
 		p = startServer(t, bin, dir)
 	}
-	r := waitLeaseRun(t, p.url, id, 3*time.Minute, "fail", finished)
+	r := waitRun(t, p.url, id, 3*time.Minute, "fail", finished)
 	want := fmt.Sprintf("the process stopped 3 times while training this run (last epoch %d)", len(r.Epochs))
 	if r.Status != "failed" || r.Error != want || len(r.Epochs) < epochs {
 		t.Fatalf("run %s with %d epochs and error %q, want failed with %q", r.Status, len(r.Epochs), r.Error, want)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/trainyard/trainyard/migrations"
 	"github.com/trainyard/trainyard/migrations/dbtest"
+	"github.com/trainyard/trainyard/runs"
 )
 
 // startWorker starts `trainyard worker` on db with one CPU device under
@@ -56,79 +57,13 @@ func startWorker(t *testing.T, bin, db, dataDir, name string) *served {
 	return nil
 }
 
-type remoteRun struct {
-	Status string  `json:"status"`
-	Error  string  `json:"error"`
-	Worker *string `json:"worker"`
-	// WeightsSHA256 is what the worker recorded with the weights.
-	WeightsSHA256 *string    `json:"weights_sha256"`
-	Waiting       *string    `json:"waiting"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-	Epochs        []struct {
-		Epoch int `json:"epoch"`
-	} `json:"epochs"`
-}
-
-func remote(t *testing.T, url string, id int64) remoteRun {
-	t.Helper()
-	res, err := http.Get(fmt.Sprintf("%s/api/runs/%d", url, id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var r remoteRun
-	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func waitRemote(t *testing.T, url string, id int64, limit time.Duration, what string, ok func(remoteRun) bool) remoteRun {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		r := remote(t, url, id)
-		if ok(r) {
-			return r
-		}
-		if r.Status == "failed" || time.Now().After(deadline) {
-			t.Fatalf("run %d: %s: not within %s (status %s %q, %d epochs)", id, what, limit, r.Status, r.Error, len(r.Epochs))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // queue creates an experiment of runs NN1 runs with the overrides and returns their ids.
 func queue(t *testing.T, url string, repeats int, overrides string) []int64 {
 	t.Helper()
-	body := fmt.Sprintf(`{"preset": "mnist-nn1", "repeats": %d, "overrides": %s}`, repeats, overrides)
-	res, err := http.Post(url+"/api/experiments", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out struct {
-		Runs []int64 `json:"runs"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated || len(out.Runs) != repeats {
-		t.Fatalf("create: %d, %v, %+v", res.StatusCode, err, out)
-	}
-	return out.Runs
+	return createRuns(t, url, fmt.Sprintf(`{"preset": "mnist-nn1", "repeats": %d, "overrides": %s}`, repeats, overrides), repeats)
 }
 
-type workerEntry struct {
-	Name          string    `json:"name"`
-	Host          string    `json:"host"`
-	Devices       []string  `json:"devices"`
-	Version       string    `json:"version"`
-	Runs          []int64   `json:"runs"`
-	LastHeartbeat time.Time `json:"last_heartbeat"`
-	State         string    `json:"state"`
-}
-
-func listWorkers(t *testing.T, url string) map[string]workerEntry {
+func listWorkers(t *testing.T, url string) map[string]runs.Worker {
 	t.Helper()
 	res, err := http.Get(url + "/api/workers")
 	if err != nil {
@@ -136,12 +71,12 @@ func listWorkers(t *testing.T, url string) map[string]workerEntry {
 	}
 	defer res.Body.Close()
 	var out struct {
-		Workers []workerEntry `json:"workers"`
+		Workers []runs.Worker `json:"workers"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]workerEntry{}
+	m := map[string]runs.Worker{}
 	for _, w := range out.Workers {
 		m[w.Name] = w
 	}
@@ -203,7 +138,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 
 	// No worker yet: the run says what it waits for, in the API and on its page.
 	gpu := queue(t, url, 1, `{"epochs": 1, "train_limit": 300, "device": "gpu"}`)[0]
-	if r := remote(t, url, gpu); r.Status != "queued" || r.Worker != nil || r.Waiting == nil || *r.Waiting != "waiting for a gpu worker; none is connected" {
+	if r := fetchRun(t, url, gpu); r.Status != "queued" || r.Worker != nil || r.Waiting == nil || *r.Waiting != "waiting for a gpu worker; none is connected" {
 		t.Fatalf("gpu run without workers: %+v", r)
 	}
 	res, err := http.Get(fmt.Sprintf("%s/runs/%d", url, gpu))
@@ -222,7 +157,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	if len(ws) != 2 || ws["w1"].State == "lost" || !slices.Equal(ws["w2"].Devices, []string{"cpu"}) || ws["w1"].Version == "" {
 		t.Fatalf("workers: %+v", ws)
 	}
-	if r := remote(t, url, gpu); r.Waiting == nil || r.Status != "queued" {
+	if r := fetchRun(t, url, gpu); r.Waiting == nil || r.Status != "queued" {
 		t.Fatalf("gpu run with two cpu workers: %+v, want still waiting with a word", r)
 	}
 
@@ -242,7 +177,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	workersUsed := map[string]bool{}
 	var pickup []time.Duration
 	for _, id := range ids {
-		r := waitRemote(t, url, id, 4*time.Minute, "succeed", func(r remoteRun) bool { return r.Status == "succeeded" })
+		r := waitRun(t, url, id, 4*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
 		if r.Worker == nil || (*r.Worker != "w1" && *r.Worker != "w2") || len(r.Epochs) != 3 || r.Waiting != nil {
 			t.Fatalf("run %d: %+v", id, r)
 		}
@@ -271,7 +206,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// The same again on the two warm workers (data cached, throughput measured).
 	start = time.Now()
 	for i, id := range queue(t, url, 4, `{"epochs": 3, "batch_size": 32, "train_limit": 600}`) {
-		r := waitRemote(t, url, id, 4*time.Minute, "succeed", func(r remoteRun) bool { return r.Status == "succeeded" })
+		r := waitRun(t, url, id, 4*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
 		if i == 0 {
 			t.Logf("queued to started on an idle warm worker: %s", r.StartedAt.Sub(r.CreatedAt).Round(time.Millisecond))
 		}
@@ -281,14 +216,14 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// SIGKILL of the worker that trains a run: the other resumes it.
 	long := `{"epochs": 8, "batch_size": 16, "train_limit": 3000}`
 	id := queue(t, url, 1, long)[0]
-	r := waitRemote(t, url, id, 2*time.Minute, "train 2 epochs", func(r remoteRun) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
+	r := waitRun(t, url, id, 2*time.Minute, "train 2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
 	victim, other := w1, w2
 	if *r.Worker == "w2" {
 		victim, other = w2, w1
 	}
 	victim.cmd.Process.Kill()
 	victim.cmd.Wait()
-	r = waitRemote(t, url, id, 3*time.Minute, "be resumed and succeed", func(r remoteRun) bool { return r.Status == "succeeded" })
+	r = waitRun(t, url, id, 3*time.Minute, "be resumed and succeed", func(r apiRun) bool { return r.Status == "succeeded" })
 	if len(r.Epochs) != 8 {
 		t.Fatalf("resumed run recorded %d epochs, want 8", len(r.Epochs))
 	}
@@ -327,7 +262,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// A cancel made through the server reaches the remote worker.
 	w3 := startWorker(t, bin, db, t.TempDir(), "w3")
 	id = queue(t, url, 1, `{"epochs": 200, "batch_size": 16, "train_limit": 3000}`)[0]
-	r = waitRemote(t, url, id, 2*time.Minute, "train", func(r remoteRun) bool { return len(r.Epochs) >= 1 && r.Worker != nil })
+	r = waitRun(t, url, id, 2*time.Minute, "train", func(r apiRun) bool { return len(r.Epochs) >= 1 && r.Worker != nil })
 	trainer := other
 	if *r.Worker == "w3" {
 		trainer = w3
@@ -338,7 +273,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if r = remote(t, url, id); r.Status != "cancelled" {
+	if r = fetchRun(t, url, id); r.Status != "cancelled" {
 		t.Fatalf("after cancel: %s", r.Status)
 	}
 	line := fmt.Sprintf("run=%d", id)
@@ -352,7 +287,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 
 	// SIGTERM hands the run over at once; the worker deregisters.
 	id = queue(t, url, 1, long)[0]
-	r = waitRemote(t, url, id, 2*time.Minute, "train 2 epochs", func(r remoteRun) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
+	r = waitRun(t, url, id, 2*time.Minute, "train 2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
 	leaving, staying, stayingName := w3, other, otherName
 	if *r.Worker != "w3" {
 		leaving, staying, stayingName = other, w3, "w3"
@@ -365,8 +300,8 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	if len(leaving.logged("handed back")) == 0 {
 		t.Errorf("worker %s did not log handing its run back", leavingName)
 	}
-	r = waitRemote(t, url, id, 2*time.Minute, "be taken over", func(r remoteRun) bool { return r.Worker != nil && *r.Worker == stayingName })
-	r = waitRemote(t, url, id, 3*time.Minute, "succeed", func(r remoteRun) bool { return r.Status == "succeeded" })
+	r = waitRun(t, url, id, 2*time.Minute, "be taken over", func(r apiRun) bool { return r.Worker != nil && *r.Worker == stayingName })
+	r = waitRun(t, url, id, 3*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
 	if len(r.Epochs) != 8 {
 		t.Fatalf("handed-over run recorded %d epochs, want 8", len(r.Epochs))
 	}
@@ -378,7 +313,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// The same four runs on one worker, for comparison.
 	start = time.Now()
 	for _, id := range queue(t, url, 4, `{"epochs": 3, "batch_size": 32, "train_limit": 600}`) {
-		waitRemote(t, url, id, 4*time.Minute, "succeed", func(r remoteRun) bool { return r.Status == "succeeded" })
+		waitRun(t, url, id, 4*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
 	}
 	t.Logf("4 runs on one warm worker: %s (two warm workers: %s)", time.Since(start).Round(time.Millisecond), twoWorkers.Round(time.Millisecond))
 }
