@@ -54,6 +54,7 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	model := fs.String("model", "cnn2", "model: nn1, nn2, cnn1, cnn2, captcha1 or captcha2")
 	batch := fs.Int("batch", 0, "batch size (default: 256 for MNIST, 128 for CAPTCHA, as bench/pytorch_baseline.py)")
 	steps := fs.Int("steps", 20, "timed steps after two warm-up steps")
+	minTime := fs.Duration("min-time", time.Second, "time training and inference each for at least this long, beyond --steps if need be (as bench/pytorch_baseline.py --min-time)")
 	engine := fs.String("engine", "fast", "ops to build with: fast (trainer/ops) or builtin (gorgonia's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the timed steps to this file")
@@ -95,7 +96,7 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		defer pprof.StopCPUProfile()
 	}
 	peak := ops.PeakGFLOPS(runtime.GOMAXPROCS(0), 300*time.Millisecond)
-	tp, err := nn.MeasureThroughput(p.Spec, *batch, *steps, opts)
+	tp, err := nn.MeasureThroughput(p.Spec, *batch, *steps, *minTime, opts)
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,8 @@ def main():
     ap.add_argument("--model", default="cnn2", choices=sorted(MODELS))
     ap.add_argument("--batch", type=int, default=0, help="0: 256 for MNIST, 128 for CAPTCHA")
     ap.add_argument("--steps", type=int, default=20, help="timed steps after two warm-up steps")
+    ap.add_argument("--min-time", type=float, default=1.0,
+                    help="time training and inference each for at least this many seconds, beyond --steps if need be")
     ap.add_argument("--layout", default="default", choices=("default", "channels_last"),
                     help="memory layout of the model and its input: PyTorch's default (NCHW) or channels_last (NHWC)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
@@ -130,23 +132,29 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
 
     model.train()
-    for i in range(warmup + steps):
+    i, timed, start = 0, 0, time.perf_counter()
+    while i < warmup + steps or time.perf_counter() - start < args.min_time:
         if i == warmup:
             start = time.perf_counter()
+        timed += i >= warmup
+        i += 1
         opt.zero_grad(set_to_none=False)
         logits = model(x)
         loss = sum(loss_fn(z, y) for z, y in zip(logits, ys))
         loss.backward()
         opt.step()
-    train = steps * batch / (time.perf_counter() - start)
+    train = timed * batch / (time.perf_counter() - start)
 
     model.eval()
     with torch.no_grad():
-        for i in range(warmup + steps):
+        i, timed = 0, 0
+        while i < warmup + steps or time.perf_counter() - start < args.min_time:
             if i == warmup:
                 start = time.perf_counter()
+            timed += i >= warmup
+            i += 1
             probs = [torch.softmax(z, dim=1) for z in model(x)]
-    infer = steps * batch / (time.perf_counter() - start)
+    infer = timed * batch / (time.perf_counter() - start)
     del probs
 
     res = {

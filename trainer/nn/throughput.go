@@ -21,8 +21,11 @@ type Throughput struct {
 // MeasureThroughput builds spec for batch images with opts, exactly as a run
 // would, fills its input with random pixels and labels, and times steps
 // training steps after two untimed warm-up steps, then steps evaluation
-// passes likewise. steps <= 0 means 20.
-func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (Throughput, error) {
+// passes likewise. steps <= 0 means 20. Each timing goes on past steps until
+// at least minTime has passed, so that a model whose step takes a fraction of
+// a millisecond is not timed over a few milliseconds, where one scheduler
+// hiccup halves the figure.
+func MeasureThroughput(spec experiments.Spec, batch, steps int, minTime time.Duration, opts Options) (Throughput, error) {
 	if steps <= 0 {
 		steps = 20
 	}
@@ -44,21 +47,29 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (T
 	correct := make([]int, len(m.logits))
 	m.setTraining(true)
 	var start time.Time
-	for i := range warmup + steps {
+	timed := 0
+	for i := 0; i < warmup+steps || time.Since(start) < minTime; i++ {
 		if i == warmup {
 			start = time.Now()
 		}
 		if _, _, err := m.trainStep(correct); err != nil {
 			return res, fmt.Errorf("nn: training step %d: %w", i, err)
 		}
+		if i >= warmup {
+			timed++
+		}
 	}
-	res.TrainSamplesPerS = float64(steps*batch) / time.Since(start).Seconds()
+	res.TrainSamplesPerS = float64(timed*batch) / time.Since(start).Seconds()
 
 	m.setInference()
 	probs := make([]float32, batch*m.classes)
-	for i := range warmup + steps {
+	timed = 0
+	for i := 0; i < warmup+steps || time.Since(start) < minTime; i++ {
 		if i == warmup {
 			start = time.Now()
+		}
+		if i >= warmup {
+			timed++
 		}
 		if err := m.evalVM.RunAll(); err != nil {
 			return res, fmt.Errorf("nn: evaluation step %d: %w", i, err)
@@ -72,6 +83,6 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, opts Options) (T
 		}
 		m.evalVM.Reset()
 	}
-	res.InferSamplesPerS = float64(steps*batch) / time.Since(start).Seconds()
+	res.InferSamplesPerS = float64(timed*batch) / time.Since(start).Seconds()
 	return res, nil
 }

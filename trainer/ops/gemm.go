@@ -1,9 +1,6 @@
 package ops
 
-import (
-	"runtime"
-	"sync"
-)
+import "runtime"
 
 // Tile geometry of the microkernels: 6 rows of C by one packed panel of 64
 // columns of B.
@@ -307,35 +304,4 @@ func zeroEpilogue(m, n int, c []float32, ldc int, bias []float32, flags int) {
 			row[j] = v
 		}
 	}
-}
-
-// parallelFor splits [0, n) into at most workers contiguous ranges and runs
-// fn(w, lo, hi) on each, where w < workers numbers the range; the last range
-// runs on the calling goroutine. It returns when all are done.
-func parallelFor(n, workers int, fn func(w, lo, hi int)) {
-	r, chunk := numRanges(n, workers)
-	if r <= 1 {
-		if n > 0 {
-			fn(0, 0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < r-1; w++ {
-		wg.Add(1)
-		go func(w, lo, hi int) {
-			defer wg.Done()
-			fn(w, lo, hi)
-		}(w, w*chunk, (w+1)*chunk)
-	}
-	fn(r-1, (r-1)*chunk, n)
-	wg.Wait()
-}
-
-// numRanges returns how many ranges parallelFor splits [0, n) into and the
-// length of each but the last.
-func numRanges(n, workers int) (ranges, chunk int) {
-	workers = max(1, min(workers, n))
-	chunk = max(1, (n+workers-1)/workers)
-	return (n + chunk - 1) / chunk, chunk
 }
