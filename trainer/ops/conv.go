@@ -452,11 +452,9 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	scr := op.st.workerScratch()
 	ks := op.st.ks
-	// dW^T (ckk x o16) accumulates col (ckk x grid) * dy^T (grid x o), one
-	// panel of 64 grid positions at a time, with o rounded up to a multiple
-	// of 16 so that the kernels write it directly. dy^T is packed once per
-	// sample in the kernel's B layout, with zero rows for the grid's extra
-	// columns, so they add nothing.
+	// dW^T (ckk x o16) accumulates col (ckk x grid) * dy^T (grid x o), with
+	// o rounded up to a multiple of 16 so that the kernels write it
+	// directly. dy^T is packed once per sample in the kernel's B layout.
 	gc := op.st.fwd
 	gscr := gc.workerScratch()
 	o16 := (g.o + 15) / 16 * 16
@@ -465,14 +463,23 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	sz := g.o * g.pixels
 	used, _ := numRanges(g.n, len(scr))
 	// With at most 48 filters, A's rows are read where they lie in the
-	// padded input (no panel copies) by the 6x16, 6x32 or 6x48 kernel.
+	// padded input (no panel copies) by the 6x16, 6x32 or 6x48 kernel,
+	// row by row of the output so that the grid's extra columns are
+	// skipped, and dy^T holds the output's pixels only. A's row ckk is a
+	// plane of ones, which gives the bias gradient in dW^T's row ckk.
+	// Otherwise dy^T is laid out on the grid, with zero rows for its extra
+	// columns, so that they add nothing to the panels' products.
 	rows := ks.hasOffKernel() && o16 <= 48
+	ld, offs := gc.wp, gc.offs6
+	if rows {
+		ld, offs = g.wo, gc.offsW
+	}
 	op.st.maskGrad(y, dy)
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
 		gs := &gscr[wi]
 		gs.panel = grow(gs.panel, g.ckk*panelW)
-		s.dwt = grow(s.dwt, len(gc.offs6)*o16) // rows beyond ckk: scratch for k16rows
+		s.dwt = grow(s.dwt, len(offs)*o16) // rows beyond ckk (and the bias row): scratch
 		s.db = grow(s.db, g.o)
 		if len(s.dyT) != npanO*gc.ngrid*panelW {
 			s.dyT = make([]float32, npanO*gc.ngrid*panelW)
@@ -481,23 +488,22 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		clear(s.db)
 		for n := lo; n < hi; n++ {
 			gm := dy[n*sz : (n+1)*sz]
-			for o := 0; o < g.o; o++ {
-				s.db[o] += sum32(gm[o*g.pixels : (o+1)*g.pixels])
-			}
 			gc.pad(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], gs.xpad)
-			gc.packDyT(gm, s.dyT)
+			gc.packDyT(gm, s.dyT, ld)
 			if rows {
-				// A's rows read in place from the padded input, all o16
-				// columns in one call, over chunks of grid positions whose
-				// rows of dy^T stay in L1 for every block of six taps.
-				kc := chunks(gc.ngrid, gradWL1Rows)
-				for j0 := 0; j0 < gc.ngrid; j0 += kc {
-					k := min(kc, gc.ngrid-j0)
-					for i0 := 0; i0 < len(gc.offs6); i0 += tileM {
-						ks.kRows(o16, k, gs.xpad[j0:], gc.offs6[i0:i0+tileM], s.dyT[j0*panelW:], panelW, s.dwt[i0*o16:], o16, flagAcc)
+				// Chunks of whole output rows whose rows of dy^T stay
+				// in L1 for every block of six taps.
+				rc := max(1, gradWL1Rows/g.wo)
+				for oy := 0; oy < g.ho; oy += rc {
+					nr := min(rc, g.ho-oy)
+					for i0 := 0; i0 < len(offs); i0 += tileM {
+						ks.kRows(o16, g.wo, nr, gc.wp-g.wo, gs.xpad[oy*gc.wp:], offs[i0:i0+tileM], s.dyT[oy*g.wo*panelW:], panelW, s.dwt[i0*o16:], o16, flagAcc)
 					}
 				}
 				continue
+			}
+			for o := 0; o < g.o; o++ {
+				s.db[o] += sum32(gm[o*g.pixels : (o+1)*g.pixels])
 			}
 			for p := 0; p < gc.npan; p++ {
 				j0 := p * panelW
@@ -508,6 +514,9 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 					ks.gemmPanel(g.ckk, min(panelW, o16-q*panelW), nc, gs.panel, panelW, 1, bq, s.dwt[q*panelW:], o16, nil, 0, flagAcc, 0, nrb)
 				}
 			}
+		}
+		if rows {
+			copy(s.db, s.dwt[g.ckk*o16:g.ckk*o16+g.o])
 		}
 	})
 	clear(db)

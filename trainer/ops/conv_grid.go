@@ -24,7 +24,12 @@ type gridConv struct {
 	offs       []int // byte offsets of im2col row kk in the padded buffer
 	offsE      []int // the same in floats
 	offs6      []int // offs padded with zeros to a multiple of 6 rows
-	scratch    []gridScratch
+	// offsW is offs, then the offset of a plane of ones (which xpad keeps
+	// after the channels), padded with zeros to a multiple of 6 rows: the
+	// weight gradient's A, whose row ckk sums the output gradient into the
+	// bias gradient.
+	offsW   []int
+	scratch []gridScratch
 }
 
 // gridScratch is one worker's buffers for a gridConv.
@@ -57,16 +62,24 @@ func newGridConv(c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridConv {
 	}
 	g.offs6 = make([]int, (g.ckk+tileM-1)/tileM*tileM)
 	copy(g.offs6, g.offs)
+	g.offsW = make([]int, (g.ckk+1+tileM-1)/tileM*tileM)
+	copy(g.offsW, g.offs)
+	g.offsW[g.ckk] = 4 * c * g.plane
 	return g
 }
 
 // workerScratch returns one scratch per worker; xpad is allocated zeroed
-// once and only its interior is ever written.
+// once and only its interior is ever written. After the c channels it holds
+// a plane of ones (offsW's last row).
 func (g *gridConv) workerScratch() []gridScratch {
 	if w := workers(); len(g.scratch) != w {
 		g.scratch = make([]gridScratch, w)
 		for i := range g.scratch {
-			g.scratch[i].xpad = make([]float32, g.c*g.plane)
+			g.scratch[i].xpad = make([]float32, (g.c+1)*g.plane)
+			ones := g.scratch[i].xpad[g.c*g.plane:]
+			for j := range ones {
+				ones[j] = 1
+			}
 		}
 	}
 	return g.scratch
@@ -195,12 +208,13 @@ func (g *gridConv) compact(wide, y []float32) {
 
 // packDyT writes the output gradient dy (o, ho, wo) of one sample
 // transposed into dst in the kernel's packed-B layout: panel q (output
-// channels [64q, 64q+64)) holds, for each grid position j, 64 floats at
-// dst[(q*ngrid+j)*64:]. Rows of the grid's extra columns and channels
-// beyond o are never written, so dst must be allocated zeroed. Reads are
-// strided and writes contiguous: the other way round (packB) the scattered
-// stores cost several times more.
-func (g *gridConv) packDyT(dy, dst []float32) {
+// channels [64q, 64q+64)) holds, for output pixel (oy, ox), 64 floats at
+// dst[(q*ngrid+oy*ld+ox)*64:]. With ld = wp the rows are the grid's, and
+// those of its extra columns are never written; with ld = wo there are no
+// such rows. Channels beyond o are never written either, so dst must be
+// allocated zeroed. Reads are strided and writes contiguous: the other way
+// round (packB) the scattered stores cost several times more.
+func (g *gridConv) packDyT(dy, dst []float32, ld int) {
 	pix := g.ho * g.wo
 	for q := 0; q*panelW < g.o; q++ {
 		oc := min(panelW, g.o-q*panelW)
@@ -216,7 +230,7 @@ func (g *gridConv) packDyT(dy, dst []float32) {
 			for oy := 0; oy < g.ho; oy++ {
 				for ox := 0; ox < g.wo; ox++ {
 					p := oy*g.wo + ox
-					j := (oy*g.wp+ox)*panelW + o
+					j := (oy*ld+ox)*panelW + o
 					d := pd[j : j+8 : j+8]
 					d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
 					d[4], d[5], d[6], d[7] = s4[p], s5[p], s6[p], s7[p]
@@ -227,7 +241,7 @@ func (g *gridConv) packDyT(dy, dst []float32) {
 			so := src[o*pix : (o+1)*pix]
 			for oy := 0; oy < g.ho; oy++ {
 				for ox := 0; ox < g.wo; ox++ {
-					pd[(oy*g.wp+ox)*panelW+o] = so[oy*g.wo+ox]
+					pd[(oy*ld+ox)*panelW+o] = so[oy*g.wo+ox]
 				}
 			}
 		}

@@ -81,28 +81,32 @@ func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, 
 }
 
 //go:noescape
-func kern6x16RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+func kern6x16RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int, rows int, skip int)
 
 //go:noescape
-func kern6x32RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+func kern6x32RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int, rows int, skip int)
 
 //go:noescape
-func kern6x48RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
+func kern6x48RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int, rows int, skip int)
 
-// kRows computes a 6 x n tile, n 16, 32 or 48, whose A row i is the k
-// floats at a[aoffs[i]/4:] (aoffs in bytes, six of them) and whose B rows
-// are bs floats apart, into C (ldc apart) or, with flagAcc, onto it; no
-// other flag. Only when hasOffKernel.
-func (ks *kernels) kRows(n, k int, a []float32, aoffs []int, b []float32, bs int, c []float32, ldc int, flags int) {
+// kRows computes a 6 x n tile, n 16, 32 or 48, whose A row i is the
+// rows*k floats at a[aoffs[i]/4:] (aoffs in bytes, six of them), read as rows
+// runs of k with skip floats left out after each (a grid's extra columns),
+// and whose B rows are bs floats apart, into C (ldc apart) or, with flagAcc,
+// onto it; no other flag. Only when hasOffKernel.
+func (ks *kernels) kRows(n, k, rows, skip int, a []float32, aoffs []int, b []float32, bs int, c []float32, ldc int, flags int) {
 	_ = aoffs[5]
+	if rows < 1 {
+		return
+	}
 	flags &= flagAcc
 	switch n {
 	case 48:
-		kern6x48RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags)
+		kern6x48RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags, rows, skip*4)
 	case 32:
-		kern6x32RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags)
+		kern6x32RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags, rows, skip*4)
 	case 16:
-		kern6x16RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags)
+		kern6x16RowsAVX512(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), 4, unsafe.SliceData(b), bs*4, unsafe.SliceData(c), ldc*4, nil, flags, rows, skip*4)
 	default:
 		panic("ops: kRows wants 16, 32 or 48 columns")
 	}

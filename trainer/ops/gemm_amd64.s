@@ -429,7 +429,7 @@ no16relu:
 // from the zero-padded input through it.
 //
 // func kern6x16RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·kern6x16RowsAVX512(SB), NOSPLIT, $0-80
+TEXT ·kern6x16RowsAVX512(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ aoffs+16(FP), DI
@@ -460,6 +460,9 @@ TEXT ·kern6x16RowsAVX512(SB), NOSPLIT, $0-80
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ rows+80(FP), R8
+
+row16rows:
 	CMPQ CX, $2
 	JLT  tail16rows
 
@@ -499,8 +502,28 @@ tail16rows:
 	VFMADD231PS.BCST (R13), Z24, Z3
 	VFMADD231PS.BCST (R14), Z24, Z4
 	VFMADD231PS.BCST (DX), Z24, Z5
+	ADDQ R11, SI
+	ADDQ R11, R9
+	ADDQ R11, R10
+	ADDQ R11, R13
+	ADDQ R11, R14
+	ADDQ R11, DX
+	ADDQ R12, BX
 
 done16rows:
+	// The next row of the grid: A skips the grid's extra columns.
+	MOVQ skip+88(FP), AX
+	ADDQ AX, SI
+	ADDQ AX, R9
+	ADDQ AX, R10
+	ADDQ AX, R13
+	ADDQ AX, R14
+	ADDQ AX, DX
+	MOVQ k+0(FP), CX
+	DECQ R8
+	JNZ  row16rows
+
+end16rows:
 	VADDPS Z6, Z0, Z0
 	VADDPS Z7, Z1, Z1
 	VADDPS Z8, Z2, Z2
@@ -576,7 +599,7 @@ no16relurows:
 // is honoured; bias must be nil.
 //
 // func kern6x32RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·kern6x32RowsAVX512(SB), NOSPLIT, $0-80
+TEXT ·kern6x32RowsAVX512(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ aoffs+16(FP), DI
@@ -607,6 +630,9 @@ TEXT ·kern6x32RowsAVX512(SB), NOSPLIT, $0-80
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ rows+80(FP), R8
+
+row32rows:
 	TESTQ CX, CX
 	JZ   done32rows
 
@@ -642,6 +668,19 @@ loop32rows:
 	JNZ  loop32rows
 
 done32rows:
+	// The next row of the grid: A skips the grid's extra columns.
+	MOVQ skip+88(FP), AX
+	ADDQ AX, SI
+	ADDQ AX, R9
+	ADDQ AX, R10
+	ADDQ AX, R13
+	ADDQ AX, R14
+	ADDQ AX, DX
+	MOVQ k+0(FP), CX
+	DECQ R8
+	JNZ  row32rows
+
+end32rows:
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), R13
 	MOVQ flags+72(FP), DX
@@ -694,7 +733,7 @@ store32rows:
 // is honoured; bias must be nil.
 //
 // func kern6x48RowsAVX512(k int, a *float32, aoffs *int, csA int, b *float32, bs int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·kern6x48RowsAVX512(SB), NOSPLIT, $0-80
+TEXT ·kern6x48RowsAVX512(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ aoffs+16(FP), DI
@@ -731,6 +770,9 @@ TEXT ·kern6x48RowsAVX512(SB), NOSPLIT, $0-80
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
+	MOVQ rows+80(FP), R8
+
+row48rows:
 	TESTQ CX, CX
 	JZ   done48rows
 
@@ -773,6 +815,19 @@ loop48rows:
 	JNZ  loop48rows
 
 done48rows:
+	// The next row of the grid: A skips the grid's extra columns.
+	MOVQ skip+88(FP), AX
+	ADDQ AX, SI
+	ADDQ AX, R9
+	ADDQ AX, R10
+	ADDQ AX, R13
+	ADDQ AX, R14
+	ADDQ AX, DX
+	MOVQ k+0(FP), CX
+	DECQ R8
+	JNZ  row48rows
+
+end48rows:
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), R13
 	MOVQ flags+72(FP), DX

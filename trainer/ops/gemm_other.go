@@ -23,6 +23,6 @@ func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, 
 	panic("ops: no k64off on this architecture")
 }
 
-func (ks *kernels) kRows(n, k int, a []float32, aoffs []int, b []float32, bs int, c []float32, ldc int, flags int) {
+func (ks *kernels) kRows(n, k, rows, skip int, a []float32, aoffs []int, b []float32, bs int, c []float32, ldc int, flags int) {
 	panic("ops: no kRows on this architecture")
 }

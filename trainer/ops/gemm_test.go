@@ -192,7 +192,8 @@ func TestPeakGFLOPS(t *testing.T) {
 
 // TestKRows checks the 6x16, 6x32 and 6x48 kernels that read A's rows
 // through offsets against a plain sum, storing and accumulating, over
-// depths with and without a tail.
+// depths with and without a tail, in one run or in several runs with
+// columns skipped between them (a grid's rows).
 func TestKRows(t *testing.T) {
 	ks := defaultKernels
 	if !ks.hasOffKernel() {
@@ -200,10 +201,13 @@ func TestKRows(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(7, 7))
 	a := randSlice(r, 4096)
+	type shape struct{ k, rows, skip int }
+	shapes := []shape{{1, 1, 0}, {2, 1, 0}, {7, 1, 0}, {64, 1, 0}, {126, 1, 0}, {14, 6, 4}, {7, 3, 2}, {28, 3, 4}, {1, 5, 3}}
 	for _, n := range []int{16, 32, 48} {
-		for _, k := range []int{1, 2, 7, 64, 126} {
+		for _, sh := range shapes {
 			for _, acc := range []bool{false, true} {
-				offs := []int{0, 4 * 300, 4 * 1000, 4 * 17, 4 * 2500, 4 * 3900}
+				k := sh.k * sh.rows
+				offs := []int{0, 4 * 300, 4 * 1000, 4 * 17, 4 * 2500, 4 * 3700}
 				const bs, ldc = 64, 53
 				b := randSlice(r, k*bs)
 				c := randSlice(r, 6*ldc)
@@ -212,7 +216,8 @@ func TestKRows(t *testing.T) {
 					for j := 0; j < n; j++ {
 						var sum float64
 						for kk := 0; kk < k; kk++ {
-							sum += float64(a[offs[i]/4+kk]) * float64(b[kk*bs+j])
+							col := kk + kk/sh.k*sh.skip
+							sum += float64(a[offs[i]/4+col]) * float64(b[kk*bs+j])
 						}
 						if acc {
 							sum += float64(want[i*ldc+j])
@@ -224,10 +229,10 @@ func TestKRows(t *testing.T) {
 				if acc {
 					flags = flagAcc
 				}
-				ks.kRows(n, k, a, offs, b, bs, c, ldc, flags)
+				ks.kRows(n, sh.k, sh.rows, sh.skip, a, offs, b, bs, c, ldc, flags)
 				for i := range c {
 					if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
-						t.Fatalf("n %d k %d acc %v: c[%d] = %v, want %v", n, k, acc, i, c[i], want[i])
+						t.Fatalf("n %d %+v acc %v: c[%d] = %v, want %v", n, sh, acc, i, c[i], want[i])
 					}
 				}
 			}
