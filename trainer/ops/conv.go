@@ -489,7 +489,7 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		for n := lo; n < hi; n++ {
 			gm := dy[n*sz : (n+1)*sz]
 			gc.pad(x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], gs.xpad)
-			gc.packDyT(gm, s.dyT, ld)
+			gc.packDyT(ks, gm, s.dyT, ld)
 			if rows {
 				// Chunks of whole output rows whose rows of dy^T stay
 				// in L1 for every block of six taps.

@@ -214,12 +214,15 @@ func (g *gridConv) compact(wide, y []float32) {
 // such rows. Channels beyond o are never written either, so dst must be
 // allocated zeroed. Reads are strided and writes contiguous: the other way
 // round (packB) the scattered stores cost several times more.
-func (g *gridConv) packDyT(dy, dst []float32, ld int) {
+func (g *gridConv) packDyT(ks *kernels, dy, dst []float32, ld int) {
 	pix := g.ho * g.wo
 	for q := 0; q*panelW < g.o; q++ {
 		oc := min(panelW, g.o-q*panelW)
 		src := dy[q*panelW*pix:]
 		pd := dst[q*g.ngrid*panelW:]
+		if g.transposeAVX512(ks, src, pd, oc, ld) {
+			continue
+		}
 		o := 0
 		// Eight channels at a time: eight source rows walked together.
 		for ; o+8 <= oc; o += 8 {
@@ -246,4 +249,26 @@ func (g *gridConv) packDyT(dy, dst []float32, ld int) {
 			}
 		}
 	}
+}
+
+// transposeAVX512 is packDyT's panel of oc channels with the AVX-512
+// transposition, 16 channels per call, over the whole plane when ld = wo and
+// row by row otherwise; false when ks has none.
+func (g *gridConv) transposeAVX512(ks *kernels, src, pd []float32, oc, ld int) bool {
+	pix := g.ho * g.wo
+	for o := 0; o < oc; o += 16 {
+		nch := min(16, oc-o)
+		if ld == g.wo {
+			if !ks.transpose16(src[o*pix:], pix, pd[o:], pix, nch) {
+				return false
+			}
+			continue
+		}
+		for oy := 0; oy < g.ho; oy++ {
+			if !ks.transpose16(src[o*pix+oy*g.wo:], pix, pd[oy*ld*panelW+o:], g.wo, nch) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -274,3 +274,52 @@ growdone:
 	JNZ  grow
 	VZEROUPPER
 	RET
+
+// func transposeAVX512(src *float32, pix int, dst *float32, n int, mask int)
+// For p in [0, n): dst[p*64+o] = src[o*pix+p] for each channel o < 16 whose
+// bit is set in mask; dst's other floats are left as they are.
+TEXT ·transposeAVX512(SB), NOSPLIT, $0-40
+	MOVQ src+0(FP), SI
+	MOVQ pix+8(FP), AX
+	MOVQ dst+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ mask+32(FP), DX
+	KMOVW DX, K2
+	// Z1 = 0, pix, 2*pix, ... 15*pix: the channels' offsets in floats.
+	VPBROADCASTD AX, Z2
+	VMOVDQU32 lanes<>(SB), Z3
+	VPMULLD Z2, Z3, Z1
+	TESTQ CX, CX
+	JZ    tdone
+
+tloop:
+	KMOVW K2, K1
+	VXORPS Z0, Z0, Z0
+	VGATHERDPS (SI)(Z1*4), K1, Z0
+	VMOVUPS Z0, K2, (DI)
+	ADDQ $4, SI
+	ADDQ $256, DI
+	DECQ CX
+	JNZ  tloop
+
+tdone:
+	VZEROUPPER
+	RET
+
+DATA lanes<>+0(SB)/4, $0
+DATA lanes<>+4(SB)/4, $1
+DATA lanes<>+8(SB)/4, $2
+DATA lanes<>+12(SB)/4, $3
+DATA lanes<>+16(SB)/4, $4
+DATA lanes<>+20(SB)/4, $5
+DATA lanes<>+24(SB)/4, $6
+DATA lanes<>+28(SB)/4, $7
+DATA lanes<>+32(SB)/4, $8
+DATA lanes<>+36(SB)/4, $9
+DATA lanes<>+40(SB)/4, $10
+DATA lanes<>+44(SB)/4, $11
+DATA lanes<>+48(SB)/4, $12
+DATA lanes<>+52(SB)/4, $13
+DATA lanes<>+56(SB)/4, $14
+DATA lanes<>+60(SB)/4, $15
+GLOBL lanes<>(SB), RODATA|NOPTR, $64
