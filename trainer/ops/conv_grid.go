@@ -253,8 +253,12 @@ func (g *gridConv) packDyT(ks *kernels, dy, dst []float32, ld int) {
 
 // transposeAVX512 is packDyT's panel of oc channels with the AVX-512
 // transposition, 16 channels per call, over the whole plane when ld = wo and
-// row by row otherwise; false when ks has none.
+// row by row otherwise; false when ks has none, or for at most 8 channels,
+// which packDyT's own loop moves faster than a gather of 16 lanes does.
 func (g *gridConv) transposeAVX512(ks *kernels, src, pd []float32, oc, ld int) bool {
+	if oc <= 8 {
+		return false
+	}
 	pix := g.ho * g.wo
 	for o := 0; o < oc; o += 16 {
 		nch := min(16, oc-o)
