@@ -83,7 +83,13 @@
 // Each op owns its output and scratch buffers and reuses them from step to
 // step, so a steady-state training step allocates almost nothing (see
 // TestTrainStepAllocations and BenchmarkTrainStepCNN2). Work is split over
-// runtime.GOMAXPROCS(0) goroutines by sample, channel or matrix panel.
+// runtime.GOMAXPROCS(0) goroutines by sample, channel or matrix panel
+// (parallelFor, parallel.go). The ranges go to persistent helper goroutines
+// that spin for 500 us after each one before they sleep: a training step
+// calls parallelFor dozens of times with short serial work in between, and
+// waking an idle CPU for each call took 100-150 us on a virtual machine, as
+// long as a whole 256x256x784 product on one core. A call made while the
+// helpers are busy (another run, or a nested call) starts plain goroutines.
 // Convolutions need no im2col: each sample is copied into a zero-padded
 // buffer and computed on the padded grid (the output width padded by the
 // kernel width), where every im2col row is a contiguous run of that buffer,
@@ -117,7 +123,11 @@
 //
 // The weight gradient of a direct convolution with at most 48 filters reads
 // the im2col rows in place from the padded input with 6x16, 6x32 or 6x48
-// kernels (kRows) that take all filters in one call.
+// kernels (kRows) that take all filters in one call. They read A one output
+// row at a time, skipping the grid's extra columns, against dy^T packed with
+// the output's pixels only (an AVX-512 gather transposes 16 channels per
+// step), and a plane of ones after the input's channels gives the bias
+// gradient as one more row of the same product.
 //
 // Every op is unique per instance (gorgonia never merges two of them), so an op
 // belongs to exactly one graph; graphs for separate runs are built
