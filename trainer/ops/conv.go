@@ -213,9 +213,9 @@ func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo conv
 			st.wbwd = newWinoConv(wk, g.n, g.o, g.ho, g.wo, g.c, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)
 		}
 	} else {
-		st.fwd = newGridConv(g.c, g.h, g.w, g.o, g.kh, g.kw, g.padT, g.padL, g.ho, g.wo)
+		st.fwd = newGridConv(st.ks, g.c, g.h, g.w, g.o, g.kh, g.kw, g.padT, g.padL, g.ho, g.wo)
 		if gradX {
-			st.bwd = newGridConv(g.o, g.ho, g.wo, g.c, g.kh, g.kw, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)
+			st.bwd = newGridConv(st.ks, g.o, g.ho, g.wo, g.c, g.kh, g.kw, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)
 		}
 	}
 	op := &conv2dOp{st: st}
@@ -283,20 +283,22 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		per := g.o * ps.ho * ps.wo
 		parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-			for n := lo; n < hi; n++ {
+			for n := lo; n < hi; n += gc.group {
+				e := min(hi, n+gc.group)
 				var choices []int32
 				if am != nil {
-					choices = am[n*per : (n+1)*per]
+					choices = am[n*per : e*per]
 				}
-				gc.forwardPool2(ks, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], w, b, flags, py[n*per:(n+1)*per], choices, &scr[wi])
+				gc.forwardPool2(ks, x[n*g.c*g.h*g.w:e*g.c*g.h*g.w], w, b, flags, py[n*per:e*per], choices, &scr[wi])
 			}
 		})
 		op.st.pooledRun, op.st.choices = op.st.fwdRuns, !frozen
 		return out, nil
 	}
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-		for n := lo; n < hi; n++ {
-			gc.forward(ks, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], w, b, flags, y[n*g.o*g.pixels:(n+1)*g.o*g.pixels], &scr[wi])
+		for n := lo; n < hi; n += gc.group {
+			e := min(hi, n+gc.group)
+			gc.forward(ks, x[n*g.c*g.h*g.w:e*g.c*g.h*g.w], w, b, flags, y[n*g.o*g.pixels:e*g.o*g.pixels], &scr[wi])
 		}
 	})
 	return out, nil
@@ -391,8 +393,9 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	scr := gc.workerScratch()
 	sz := g.o * g.pixels
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-		for n := lo; n < hi; n++ {
-			gc.forward(ks, dy[n*sz:(n+1)*sz], wf, nil, 0, dx[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], &scr[wi])
+		for n := lo; n < hi; n += gc.group {
+			e := min(hi, n+gc.group)
+			gc.forward(ks, dy[n*sz:e*sz], wf, nil, 0, dx[n*g.c*g.h*g.w:e*g.c*g.h*g.w], &scr[wi])
 		}
 	})
 	return out, nil

@@ -11,6 +11,14 @@ package ops
 // computed and dropped; in exchange there is no im2col and no col2im (the
 // input gradient is itself a gridConv of the output gradient with the
 // flipped filters).
+//
+// A small output (at most 16 wide, such as MNIST's 14x14 maps, whose grid
+// rows are 18 wide for a 5x5 filter) is computed in rows of 16 instead
+// (rows16): each of the kernel's four 16-float runs of B is one output row,
+// read where it lies in its sample's padded buffer, and group samples are
+// computed together so that their rows fill whole 64-column panels. For 14x14
+// that computes 16 columns per output row instead of 18, and two samples'
+// 28 rows fill 7 panels where one sample's 252 grid positions took 4.
 type gridConv struct {
 	c, h, w    int // input
 	o, kh, kw  int // filters
@@ -30,23 +38,42 @@ type gridConv struct {
 	// bias gradient.
 	offsW   []int
 	scratch []gridScratch
+	// rows16 computes the output in rows of 16, group samples at a time:
+	// output row oy of the group's sample i is at wide column (i*ho+oy)*16.
+	// Otherwise group is 1 and row oy is at column oy*wp. rs is that row
+	// stride (16 or wp), slot the floats of one sample's padded input.
+	rows16   bool
+	group    int
+	rs, slot int
 }
 
 // gridScratch is one worker's buffers for a gridConv.
 type gridScratch struct {
-	xpad   []float32 // c*plane, borders and slack always zero
-	wide   []float32 // o*ldw output on the grid
+	xpad   []float32 // group slots of (c+1)*plane: borders and slack always zero, then ones
+	wide   []float32 // o*ldw output on the grid or in rows of 16
 	panel  []float32 // ckk*64, a materialised panel of B
 	argmax []int32   // a fused pooling's choices, which evaluation drops
 }
 
-func newGridConv(c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridConv {
+// newGridConv lays out the convolution for the kernels ks: rows of 16 where
+// ks has the offset kernel and they compute fewer columns than the grid.
+func newGridConv(ks *kernels, c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridConv {
 	g := &gridConv{c: c, h: h, w: w, o: o, kh: kh, kw: kw, padT: padT, padL: padL, ho: ho, wo: wo}
 	g.hp, g.wp = ho+kh-1, wo+kw-1
 	g.ngrid = ho * g.wp
 	g.npan = (g.ngrid + panelW - 1) / panelW
 	g.ldw = g.npan * panelW
 	g.plane = max(g.hp*g.wp, (kh-1)*g.wp+kw-1+g.ldw)
+	g.group, g.rs = 1, g.wp
+	if ks.hasOffKernel() && o >= tileM && wo <= 16 && 16*ho < g.ldw {
+		g.rows16 = true
+		g.group = 4 / gcd(ho, 4)
+		g.rs = 16
+		g.ldw = g.group * ho * 16
+		// A row of 16 read from the last output row's start.
+		g.plane = max(g.plane, (g.hp-1)*g.wp+kw-1+16)
+	}
+	g.slot = (c + 1) * g.plane
 	g.ckk = c * kh * kw
 	g.offs = make([]int, g.ckk)
 	g.offsE = make([]int, g.ckk)
@@ -68,17 +95,26 @@ func newGridConv(c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridConv {
 	return g
 }
 
-// workerScratch returns one scratch per worker; xpad is allocated zeroed
-// once and only its interior is ever written. After the c channels it holds
-// a plane of ones (offsW's last row).
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// workerScratch returns one scratch per worker; xpad (group slots) is
+// allocated zeroed once and only its interior is ever written. After the c
+// channels each slot holds a plane of ones (offsW's last row).
 func (g *gridConv) workerScratch() []gridScratch {
 	if w := workers(); len(g.scratch) != w {
 		g.scratch = make([]gridScratch, w)
 		for i := range g.scratch {
-			g.scratch[i].xpad = make([]float32, (g.c+1)*g.plane)
-			ones := g.scratch[i].xpad[g.c*g.plane:]
-			for j := range ones {
-				ones[j] = 1
+			g.scratch[i].xpad = make([]float32, g.group*g.slot)
+			for j := 0; j < g.group; j++ {
+				ones := g.scratch[i].xpad[j*g.slot+g.c*g.plane : (j+1)*g.slot]
+				for k := range ones {
+					ones[k] = 1
+				}
 			}
 		}
 	}
@@ -114,11 +150,15 @@ func (g *gridConv) buildPanel(xpad, panel []float32, p int) {
 	}
 }
 
-// forward computes y (o, ho, wo) = wts (o x ckk) * im2col(x) for one sample
-// x (c, h, w), with the epilogue in flags (flagRowBias with bias, flagReLU).
+// forward computes y (o, ho, wo) = wts (o x ckk) * im2col(x) for each of
+// the at most group samples in x (c, h, w each), with the epilogue in flags
+// (flagRowBias with bias, flagReLU).
 func (g *gridConv) forward(ks *kernels, x, wts, bias []float32, flags int, y []float32, s *gridScratch) {
-	g.forwardWide(ks, x, wts, bias, flags, s)
-	g.compact(s.wide, y)
+	cnt := g.forwardWide(ks, x, wts, bias, flags, s)
+	per := g.o * g.ho * g.wo
+	for i := range cnt {
+		g.compact(s.wide[i*g.ho*g.rs:], y[i*per:(i+1)*per])
+	}
 }
 
 // forwardPool2 is forward followed by 2x2 max pooling with stride 2, read
@@ -127,7 +167,7 @@ func (g *gridConv) forward(ks *kernels, x, wts, bias []float32, flags int, y []f
 // when not nil, gets the pooling's choices as MaxPool2D records them
 // (indices in the convolution's output plane).
 func (g *gridConv) forwardPool2(ks *kernels, x, wts, bias []float32, flags int, y []float32, argmax []int32, s *gridScratch) {
-	g.forwardWide(ks, x, wts, bias, flags, s)
+	cnt := g.forwardWide(ks, x, wts, bias, flags, s)
 	ho, wo := g.ho/2, g.wo/2
 	per := ho * wo
 	if argmax == nil {
@@ -135,25 +175,29 @@ func (g *gridConv) forwardPool2(ks *kernels, x, wts, bias []float32, flags int, 
 			s.argmax = make([]int32, per)
 		}
 	}
-	for o := 0; o < g.o; o++ {
-		var am []int32
-		if argmax != nil {
-			am = argmax[o*per : (o+1)*per]
-		} else {
-			am = s.argmax[:per:per]
-		}
-		ks.pool2Plane(s.wide[o*g.ldw:(o+1)*g.ldw], g.wp, ho, wo, y[o*per:(o+1)*per], am)
-		if argmax != nil {
-			g.gridToPlane(am, ho, wo)
+	for i := range cnt {
+		at := i * g.ho * g.rs
+		for o := 0; o < g.o; o++ {
+			q := (i*g.o + o) * per
+			var am []int32
+			if argmax != nil {
+				am = argmax[q : q+per]
+			} else {
+				am = s.argmax[:per:per]
+			}
+			ks.pool2Plane(s.wide[o*g.ldw+at:(o+1)*g.ldw], g.rs, ho, wo, y[q:q+per], am)
+			if argmax != nil {
+				g.gridToPlane(am, ho, wo)
+			}
 		}
 	}
 }
 
-// gridToPlane turns the choices of a 2x2 pooling read from the grid (rows
-// wp apart) into indices in the output plane (rows wo apart): the choice r*wp+c
-// becomes r*wo+c, where r is the window's first row or the one after.
+// gridToPlane turns the choices of a 2x2 pooling read from the output (rows
+// rs apart) into indices in the output plane (rows wo apart): the choice
+// r*rs+c becomes r*wo+c, where r is the window's first row or the one after.
 func (g *gridConv) gridToPlane(am []int32, ho, wo int) {
-	wp, d := int32(g.wp), int32(g.wp-g.wo)
+	wp, d := int32(g.rs), int32(g.rs-g.wo)
 	for py := 0; py < ho; py++ {
 		top := int32(2*py) * wp
 		for px, idx := range am[py*wo : (py+1)*wo] {
@@ -166,11 +210,23 @@ func (g *gridConv) gridToPlane(am []int32, ho, wo int) {
 	}
 }
 
-// forwardWide computes the convolution of one sample x into s.wide, on the
-// grid (o x ldw, output row oy at column oy*wp).
-func (g *gridConv) forwardWide(ks *kernels, x, wts, bias []float32, flags int, s *gridScratch) {
-	g.pad(x, s.xpad)
+// forwardWide computes the convolution of the samples in x, at most group
+// of them, into s.wide (o x ldw, output row oy of sample i at column
+// (i*ho+oy)*rs), and returns how many there were.
+func (g *gridConv) forwardWide(ks *kernels, x, wts, bias []float32, flags int, s *gridScratch) int {
+	chw := g.c * g.h * g.w
+	cnt := len(x) / chw
+	if cnt < 1 || cnt > g.group || cnt*chw != len(x) {
+		panic("ops: gridConv.forwardWide given a partial sample or more than a group")
+	}
+	for i := range cnt {
+		g.pad(x[i*chw:(i+1)*chw], s.xpad[i*g.slot:])
+	}
 	s.wide = grow(s.wide, g.o*g.ldw)
+	if g.rows16 {
+		g.forwardRows16(ks, cnt, wts, bias, flags, s)
+		return cnt
+	}
 	if ks.hasOffKernel() && g.o >= tileM {
 		for p := 0; p < g.npan; p++ {
 			b := s.xpad[p*panelW:]
@@ -192,16 +248,40 @@ func (g *gridConv) forwardWide(ks *kernels, x, wts, bias []float32, flags int, s
 			ks.gemmPanel(g.o, panelW, g.ckk, wts, g.ckk, 1, s.panel, s.wide[j0:], g.ldw, bias, j0, flags, 0, nrb)
 		}
 	}
+	return 1
 }
 
-// compact copies the valid columns of the grid output wide (o x ldw) into y
-// (o, ho, wo).
+// forwardRows16 is forwardWide in rows of 16: each panel is four output rows
+// of the cnt samples padded in s.xpad, the last row repeated where they run
+// out.
+func (g *gridConv) forwardRows16(ks *kernels, cnt int, wts, bias []float32, flags int, s *gridScratch) {
+	rows := cnt * g.ho
+	var b [4][]float32
+	for p := 0; p*4 < rows; p++ {
+		for i := range b {
+			r := min(4*p+i, rows-1)
+			smp, oy := r/g.ho, r%g.ho
+			b[i] = s.xpad[smp*g.slot+oy*g.wp : (smp+1)*g.slot]
+		}
+		for i0 := 0; i0 < g.o; i0 += tileM {
+			i0 = min(i0, g.o-tileM) // the last block overlaps the one before
+			var bi []float32
+			if flags&flagRowBias != 0 {
+				bi = bias[i0 : i0+tileM]
+			}
+			ks.k64offRows(g.ckk, wts[i0*g.ckk:], g.ckk, &b, g.offs, s.wide[i0*g.ldw+p*panelW:], g.ldw, bi, flags)
+		}
+	}
+}
+
+// compact copies the valid columns of one sample's output in wide (o rows
+// ldw apart, output rows rs apart) into y (o, ho, wo).
 func (g *gridConv) compact(wide, y []float32) {
 	for o := 0; o < g.o; o++ {
 		src := wide[o*g.ldw:]
 		dst := y[o*g.ho*g.wo:]
 		for oy := 0; oy < g.ho; oy++ {
-			copy(dst[oy*g.wo:(oy+1)*g.wo], src[oy*g.wp:oy*g.wp+g.wo])
+			copy(dst[oy*g.wo:(oy+1)*g.wo], src[oy*g.rs:oy*g.rs+g.wo])
 		}
 	}
 }

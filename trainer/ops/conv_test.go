@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -49,6 +50,10 @@ var convCases = []struct {
 	{2, 1, 28, 28, 8, 5, Same, true},
 	{2, 8, 14, 14, 16, 3, Valid, true},
 	{2, 16, 14, 14, 36, 5, Same, false},
+	// Rows of 16 (gridConv.rows16): a group of two and a lone sample, and
+	// groups of four samples (13 rows) with a partial last one.
+	{3, 16, 14, 14, 36, 5, Same, true},
+	{5, 4, 13, 13, 8, 5, Same, true},
 	// More than 64 filters: dy^T spans two packed panels.
 	{2, 3, 9, 10, 70, 3, Same, true},
 }
@@ -111,5 +116,66 @@ func TestConv2DFiniteDiff(t *testing.T) {
 			})
 			checkFiniteDiff(t, tg, params, wrt, 20, 3e-2)
 		})
+	}
+}
+
+// TestGridConvRows16Chosen checks which layouts use rows of 16, so that the
+// cases above exercise them: MNIST's 14x14 maps under a 5x5 filter and their
+// input gradient do, 28x28 and 7x7 maps (whose grids waste less) do not.
+func TestGridConvRows16Chosen(t *testing.T) {
+	ks := defaultKernels
+	for _, tc := range []struct {
+		c, h, o, k, pad, ho int
+		want                bool
+	}{
+		{16, 14, 36, 5, 2, 14, true}, // cnn2's second convolution
+		{36, 14, 16, 5, 2, 14, true}, // its input gradient
+		{4, 13, 8, 5, 2, 13, true},   // groups of four
+		{1, 28, 16, 5, 2, 28, false}, // wider than 16
+		{8, 7, 12, 3, 1, 7, false},   // one panel holds the grid
+		{16, 14, 4, 5, 2, 14, false}, // fewer filters than a tile
+	} {
+		g := newGridConv(ks, tc.c, tc.h, tc.h, tc.o, tc.k, tc.k, tc.pad, tc.pad, tc.ho, tc.ho)
+		want := tc.want && ks.hasOffKernel()
+		if g.rows16 != want {
+			t.Errorf("%+v: rows16 = %v, want %v", tc, g.rows16, want)
+		}
+		if g.rows16 && (g.group*g.ho)%4 != 0 {
+			t.Errorf("%+v: a group of %d samples leaves a partial panel", tc, g.group)
+		}
+	}
+}
+
+// TestGridConvRows16SameBits checks that rows of 16 compute the very bits
+// the grid does: each output sums the same products in the same order, only
+// which columns are computed changes.
+func TestGridConvRows16SameBits(t *testing.T) {
+	ks := defaultKernels
+	if !ks.hasOffKernel() {
+		t.Skip("no AVX-512 kernels")
+	}
+	const n, c, h, o, k = 3, 16, 14, 36, 5
+	rows := newGridConv(ks, c, h, h, o, k, k, 2, 2, h, h)
+	grid := newGridConv(ks, c, h, h, o, k, k, 2, 2, h, h)
+	if !rows.rows16 {
+		t.Fatal("14x14 under a 5x5 filter does not use rows of 16")
+	}
+	grid.rows16, grid.group, grid.rs, grid.ldw = false, 1, grid.wp, grid.npan*panelW
+	r := rand.New(rand.NewPCG(5, 5))
+	x, w, b := randSlice(r, n*c*h*h), randSlice(r, o*c*k*k), randSlice(r, o)
+	per := o * h * h
+	got, want := make([]float32, n*per), make([]float32, n*per)
+	rs, gs := rows.workerScratch(), grid.workerScratch()
+	for i := 0; i < n; i += rows.group {
+		e := min(n, i+rows.group)
+		rows.forward(ks, x[i*c*h*h:e*c*h*h], w, b, flagRowBias|flagReLU, got[i*per:e*per], &rs[0])
+	}
+	for i := range n {
+		grid.forward(ks, x[i*c*h*h:(i+1)*c*h*h], w, b, flagRowBias|flagReLU, want[i*per:(i+1)*per], &gs[0])
+	}
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("output %d: rows of 16 give %v, the grid %v", i, got[i], want[i])
+		}
 	}
 }

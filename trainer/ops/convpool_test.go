@@ -28,6 +28,9 @@ func TestConvPoolFusedMatchesApart(t *testing.T) {
 	}{
 		{3, 1, 28, 28, 8, 5, Same, true},
 		{2, 16, 14, 14, 36, 5, Same, true},
+		// Rows of 16: a group of two samples and a lone one; groups of four.
+		{3, 16, 14, 14, 36, 5, Same, true},
+		{5, 4, 13, 13, 8, 5, Same, false},
 		{2, 3, 13, 17, 16, 3, Valid, false},
 		{2, 2, 9, 11, 4, 3, Same, true},
 		{1, 8, 7, 7, 12, 3, Valid, true},

@@ -94,7 +94,11 @@
 // buffer and computed on the padded grid (the output width padded by the
 // kernel width), where every im2col row is a contiguous run of that buffer,
 // read by the AVX-512 kernel through a table of row offsets; the extra grid
-// columns are dropped. The input gradient is the convolution of the output
+// columns are dropped. Outputs at most 16 wide whose grid would waste more
+// (MNIST's 14x14 maps under a 5x5 filter: 18 grid columns per row) are
+// computed in rows of 16 instead, each 16-float run of the kernel's B one
+// output row, two or four samples per call so that the rows fill whole
+// panels; the bits are the grid's (TestGridConvRows16SameBits). The input gradient is the convolution of the output
 // gradient with the flipped filters, computed the same way (no col2im); the
 // weight gradient reads the same rows (in place with up to 48 filters,
 // through 64-column copies otherwise) against dy^T packed once per sample.

@@ -67,7 +67,7 @@ func (ks *kernels) k16(k int, a []float32, rsA, csA int, b []float32, c []float3
 }
 
 //go:noescape
-func kern6x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int)
+func kern6x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int, b1, b2, b3 *float32)
 
 // hasOffKernel reports whether k64off is available: an AVX-512 6x64 kernel
 // that reads row kk of B at b + offs[kk].
@@ -77,7 +77,15 @@ func (ks *kernels) hasOffKernel() bool { return ks.kind == kindAVX512 }
 // b[offs[kk]/4:] (offs in bytes). A is read at a with row stride rsA and
 // column stride 1 (elements). Only when hasOffKernel.
 func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
-	kern6x64OffAVX512(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags)
+	_ = b[3*16]
+	kern6x64OffAVX512(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags, &b[16], &b[32], &b[48])
+}
+
+// k64offRows is k64off with B's 64 columns in four runs of 16 anywhere:
+// column 16*i+j of row kk is b[i][offs[kk]/4+j]. The caller makes sure every
+// such float lies within b[i]'s array. Only when hasOffKernel.
+func (ks *kernels) k64offRows(k int, a []float32, rsA int, b *[4][]float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+	kern6x64OffAVX512(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b[0]), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags, unsafe.SliceData(b[1]), unsafe.SliceData(b[2]), unsafe.SliceData(b[3]))
 }
 
 //go:noescape

@@ -178,11 +178,14 @@ no64relu:
 	RET
 
 // kern6x64OffAVX512 is kern6x64AVX512 with the rows of B anywhere: row kk
-// is the 64 floats at b + offs[kk] (offs in bytes), not at b + kk*bs. A
-// convolution reads its zero-padded input through it without im2col.
+// is the four runs of 16 floats at b + offs[kk], b1 + offs[kk], b2 +
+// offs[kk] and b3 + offs[kk] (offs in bytes), not at b + kk*bs. A
+// convolution reads its zero-padded input through it without im2col, 64
+// grid positions in a row (b1 = b+64, b2 = b+128, b3 = b+192) or four output
+// rows of 16 wherever they lie.
 //
-// func kern6x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·kern6x64OffAVX512(SB), NOSPLIT, $0-80
+// func kern6x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int, b1, b2, b3 *float32)
+TEXT ·kern6x64OffAVX512(SB), NOSPLIT, $0-104
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rsA+16(FP), R9
@@ -215,14 +218,17 @@ TEXT ·kern6x64OffAVX512(SB), NOSPLIT, $0-80
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
+	MOVQ b1+80(FP), DX
+	MOVQ b2+88(FP), DI
+	MOVQ b3+96(FP), R8
 
 loop64off:
 	MOVQ    (R12), R13
 	ADDQ    $8, R12
-	VMOVUPS 0(BX)(R13*1), Z24
-	VMOVUPS 64(BX)(R13*1), Z25
-	VMOVUPS 128(BX)(R13*1), Z26
-	VMOVUPS 192(BX)(R13*1), Z27
+	VMOVUPS (BX)(R13*1), Z24
+	VMOVUPS (DX)(R13*1), Z25
+	VMOVUPS (DI)(R13*1), Z26
+	VMOVUPS (R8)(R13*1), Z27
 	FMA4((SI), Z0, Z1, Z2, Z3)
 	FMA4((SI)(R9*1), Z4, Z5, Z6, Z7)
 	FMA4((SI)(R9*2), Z8, Z9, Z10, Z11)

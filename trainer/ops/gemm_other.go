@@ -26,3 +26,7 @@ func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, 
 func (ks *kernels) kRows(n, k, rows, skip int, a []float32, aoffs []int, b []float32, bs int, c []float32, ldc int, flags int) {
 	panic("ops: no kRows on this architecture")
 }
+
+func (ks *kernels) k64offRows(k int, a []float32, rsA int, b *[4][]float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+	panic("ops: no k64offRows on this architecture")
+}
