@@ -19,10 +19,10 @@ func newBenchModel(tb testing.TB, name string, opts Options) *Model {
 		tb.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for i, x := 0, m.xT.Data().([]float32); i < len(x); i++ {
+	for i, x := 0, m.in.x.Float32s(); i < len(x); i++ {
 		x[i] = r.Float32()
 	}
-	for _, lt := range m.labelT {
+	for _, lt := range m.in.labels {
 		for i, l := 0, lt.Data().([]float32); i < len(l); i++ {
 			l[i] = float32(r.IntN(m.classes))
 		}
@@ -163,7 +163,7 @@ func BenchmarkInference(b *testing.B) {
 				b.Fatal(err)
 			}
 			r := rand.New(rand.NewPCG(1, 2))
-			for i, x := 0, m.xT.Data().([]float32); i < len(x); i++ {
+			for i, x := 0, m.in.x.Float32s(); i < len(x); i++ {
 				x[i] = r.Float32()
 			}
 			m.setInference()

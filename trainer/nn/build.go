@@ -30,18 +30,15 @@ type Model struct {
 
 	g      *G.ExprGraph
 	x      *G.Node
-	xT     *tensor.Dense
 	xFlat  *G.Node   // the fast engine's flat view of x, when the model flattens it first
 	labels []*G.Node // one per head, (batch) class indexes as float32
-	labelT []*tensor.Dense
 	logits []*G.Node // one per head, (batch, classes)
 	losses []*G.Node // one per head, scalar mean cross-entropy
 	cost   *G.Node
 
 	// first and spare are the model's two input slots (see loader.go):
 	// first made with the graph, spare when a pass of several batches first
-	// needs it. in is the one bound to x, xFlat and labels; xT and labelT
-	// are its tensors.
+	// needs it. in is the one bound to x, xFlat and labels.
 	first, spare, in *inputSlot
 
 	params   []*param
@@ -136,8 +133,9 @@ func BuildWith(spec experiments.Spec, batch int, opts Options) (m *Model, err er
 		mode:    ops.NewMode(),
 	}
 	m.mode.Eval() // as the built-in engine: Fit switches to training
-	m.xT = newDense(batch, c, h, w)
-	m.x = G.NewTensor(m.g, tensor.Float32, 4, G.WithShape(batch, c, h, w), G.WithName("x"), G.WithValue(m.xT))
+	m.in = &inputSlot{x: newDense(batch, c, h, w)}
+	m.first = m.in
+	m.x = G.NewTensor(m.g, tensor.Float32, 4, G.WithShape(batch, c, h, w), G.WithName("x"), G.WithValue(m.in.x))
 
 	b := &builder{m: m, rng: rand.New(rand.NewPCG(uint64(spec.Seed), 0x696e6974)), counts: map[string]int{}} // "init"
 	cur := m.x
@@ -167,7 +165,6 @@ func BuildWith(spec experiments.Spec, batch int, opts Options) (m *Model, err er
 		return nil, fmt.Errorf("nn: differentiating the graph: %w", err)
 	}
 	m.trainVM = G.NewTapeMachine(m.g, G.BindDualValues(learn...))
-	m.in = &inputSlot{x: m.xT, labels: m.labelT}
 	if m.xFlat != nil {
 		flat, ok := m.xFlat.Value().(*tensor.Dense)
 		if !ok {
@@ -175,7 +172,6 @@ func BuildWith(spec experiments.Spec, batch int, opts Options) (m *Model, err er
 		}
 		m.in.xFlat = flat
 	}
-	m.first = m.in
 
 	inputs := G.Nodes{m.x}
 	if m.xFlat != nil {
@@ -219,7 +215,7 @@ func (m *Model) buildHeads(b *builder, trunk *G.Node, l experiments.Layer) error
 			return fmt.Errorf("nn: loss: %w", err)
 		}
 		m.labels = append(m.labels, label)
-		m.labelT = append(m.labelT, lt)
+		m.in.labels = append(m.in.labels, lt)
 		m.logits = append(m.logits, logits)
 		m.losses = append(m.losses, loss)
 		if m.cost == nil {
@@ -419,7 +415,7 @@ func (flattenLayer) build(b *builder, in *G.Node) (*G.Node, error) {
 			// The image batch itself: a second input node viewing the same
 			// values as (batch, c*h*w) costs nothing per step and keeps the
 			// next layer from computing a gradient for the images.
-			t := tensor.New(tensor.WithShape(s[0], s.TotalSize()/s[0]), tensor.WithBacking(b.m.xT.Data().([]float32)))
+			t := tensor.New(tensor.WithShape(s[0], s.TotalSize()/s[0]), tensor.WithBacking(b.m.in.x.Float32s()))
 			b.m.xFlat = G.NewMatrix(b.m.g, tensor.Float32, G.WithShape(t.Shape()...), G.WithName("x_flat"), G.WithValue(t))
 			return b.m.xFlat, nil
 		}

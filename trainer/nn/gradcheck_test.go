@@ -27,7 +27,7 @@ func newTinyNet(t *testing.T, engine Engine, shape []int, heads, classes int, la
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	m := &Model{engine: engine, batch: shape[0], classes: classes, g: G.NewGraph(), spec: experiments.Spec{Heads: heads}, mode: ops.NewMode()}
+	m := &Model{engine: engine, batch: shape[0], classes: classes, g: G.NewGraph(), spec: experiments.Spec{Heads: heads}, mode: ops.NewMode(), in: &inputSlot{}}
 	m.mode.Eval()
 	b := &builder{m: m, rng: rand.New(rand.NewPCG(7, 7)), counts: map[string]int{}}
 	x := newDense(shape...)
@@ -53,7 +53,7 @@ func newTinyNet(t *testing.T, engine Engine, shape []int, heads, classes int, la
 	if err := m.buildHeads(b, cur, experiments.Layer{Units: classes}); err != nil {
 		t.Fatal(err)
 	}
-	for h, lt := range m.labelT {
+	for h, lt := range m.in.labels {
 		for j := range m.batch {
 			lt.Data().([]float32)[j] = float32((j + h) % classes)
 		}

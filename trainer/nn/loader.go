@@ -33,8 +33,7 @@ type inputSlot struct {
 	labels []*tensor.Dense // one per head, (batch) class indexes as float32
 }
 
-// bind makes s the slot the graph reads: m.xT and m.labelT are s's tensors
-// from now on.
+// bind makes s the slot the graph reads.
 func (m *Model) bind(s *inputSlot) error {
 	if err := G.Let(m.x, s.x); err != nil {
 		return fmt.Errorf("nn: binding the input: %w", err)
@@ -49,7 +48,7 @@ func (m *Model) bind(s *inputSlot) error {
 			return fmt.Errorf("nn: binding the labels: %w", err)
 		}
 	}
-	m.in, m.xT, m.labelT = s, s.x, s.labels
+	m.in = s
 	return nil
 }
 
@@ -67,11 +66,11 @@ func (m *Model) otherSlot() *inputSlot {
 
 // newSlot makes an input slot of the model's shapes.
 func (m *Model) newSlot() *inputSlot {
-	s := &inputSlot{x: newDense(m.xT.Shape()...)}
+	s := &inputSlot{x: newDense(m.in.x.Shape()...)}
 	if m.xFlat != nil {
 		s.xFlat = tensor.New(tensor.WithShape(m.in.xFlat.Shape()...), tensor.WithBacking(s.x.Float32s()))
 	}
-	for range m.labelT {
+	for range m.in.labels {
 		s.labels = append(s.labels, newDense(m.batch))
 	}
 	return s

@@ -246,7 +246,7 @@ func TestLoaderPanicIsError(t *testing.T) {
 		if err := l.load(); err != nil {
 			t.Fatalf("batch %d: %v", b+1, err)
 		}
-		if got := m.xT.Float32s()[0]; got != float32(b) {
+		if got := m.in.x.Float32s()[0]; got != float32(b) {
 			t.Errorf("batch %d bound a slot holding batch %v", b+1, got)
 		}
 	}

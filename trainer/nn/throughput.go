@@ -34,10 +34,10 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, minTime time.Dur
 		return Throughput{}, err
 	}
 	r := rand.New(rand.NewPCG(42, 42))
-	for i, x := 0, m.xT.Data().([]float32); i < len(x); i++ {
+	for i, x := 0, m.in.x.Float32s(); i < len(x); i++ {
 		x[i] = r.Float32()
 	}
-	for _, lt := range m.labelT {
+	for _, lt := range m.in.labels {
 		for i, l := 0, lt.Data().([]float32); i < len(l); i++ {
 			l[i] = float32(r.IntN(m.classes))
 		}

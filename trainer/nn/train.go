@@ -247,7 +247,7 @@ func (m *Model) trainStep(correct []int) ([]float64, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		labels := m.labelT[h].Float32s()
+		labels := m.in.labels[h].Float32s()
 		for i := range m.batch {
 			if argmax(z[i*m.classes:(i+1)*m.classes]) == int(labels[i]) {
 				correct[h]++
