@@ -185,27 +185,7 @@ func (g *gridConv) forwardPool2(ks *kernels, x, wts, bias []float32, flags int, 
 			} else {
 				am = s.argmax[:per:per]
 			}
-			ks.pool2Plane(s.wide[o*g.ldw+at:(o+1)*g.ldw], g.rs, ho, wo, y[q:q+per], am)
-			if argmax != nil {
-				g.gridToPlane(am, ho, wo)
-			}
-		}
-	}
-}
-
-// gridToPlane turns the choices of a 2x2 pooling read from the output (rows
-// rs apart) into indices in the output plane (rows wo apart): the choice
-// r*rs+c becomes r*wo+c, where r is the window's first row or the one after.
-func (g *gridConv) gridToPlane(am []int32, ho, wo int) {
-	wp, d := int32(g.rs), int32(g.rs-g.wo)
-	for py := 0; py < ho; py++ {
-		top := int32(2*py) * wp
-		for px, idx := range am[py*wo : (py+1)*wo] {
-			r := int32(2 * py)
-			if idx-top >= wp {
-				r++
-			}
-			am[py*wo+px] = idx - r*d
+			ks.pool2Plane(s.wide[o*g.ldw+at:(o+1)*g.ldw], g.rs, g.wo, ho, wo, y[q:q+per], am)
 		}
 	}
 }

@@ -125,7 +125,7 @@ func BenchmarkPool2(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%d/%s", h, w, ks.name), func(b *testing.B) {
 				for b.Loop() {
 					for p := 0; p < planes; p++ {
-						ks.pool2Plane(x[p*h*w:(p+1)*h*w], w, ho, wo, y[p*ho*wo:(p+1)*ho*wo], am[p*ho*wo:(p+1)*ho*wo])
+						ks.pool2Plane(x[p*h*w:(p+1)*h*w], w, w, ho, wo, y[p*ho*wo:(p+1)*ho*wo], am[p*ho*wo:(p+1)*ho*wo])
 					}
 				}
 			})

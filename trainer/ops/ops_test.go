@@ -315,7 +315,7 @@ func TestPool2Ties(t *testing.T) {
 	}
 	y := make([]float32, ho*wo)
 	am := make([]int32, ho*wo)
-	pool2(x, w, ho, wo, y, am)
+	pool2(x, w, w, ho, wo, y, am)
 	for oy := 0; oy < ho; oy++ {
 		for ox := 0; ox < wo; ox++ {
 			best := 2*oy*w + 2*ox
@@ -354,12 +354,23 @@ func TestPool2Kernels(t *testing.T) {
 			}
 			y, am := make([]float32, ho*wo), make([]int32, ho*wo)
 			yw, amw := make([]float32, ho*wo), make([]int32, ho*wo)
-			pool2(x, w, ho, wo, yw, amw)
-			ks.pool2Plane(x, w, ho, wo, y, am)
+			pool2(x, w, w, ho, wo, yw, amw)
+			ks.pool2Plane(x, w, w, ho, wo, y, am)
 			for i := range yw {
 				same := y[i] == yw[i] || (math.IsNaN(float64(y[i])) && math.IsNaN(float64(yw[i])))
 				if !same || am[i] != amw[i] {
 					t.Fatalf("%s %dx%d: output %d: got %v at %d, want %v at %d", ks.name, h, w, i, y[i], am[i], yw[i], amw[i])
+				}
+			}
+			// Indices counted in a narrower plane (rows iw apart), as a
+			// convolution's grid output is pooled: window (oy, ox)'s
+			// choice r*w+c must become r*iw+c.
+			iw := max(2*wo, w-3)
+			ks.pool2Plane(x, w, iw, ho, wo, y, am)
+			for i, a := range amw {
+				r, c := int(a)/w, int(a)%w
+				if want := int32(r*iw + c); am[i] != want {
+					t.Fatalf("%s %dx%d, indices %d apart: output %d at %d, want %d", ks.name, h, w, iw, i, am[i], want)
 				}
 			}
 		}
@@ -388,7 +399,7 @@ func TestPool2Grad(t *testing.T) {
 				}
 			}
 			y, am := make([]float32, ho*wo), make([]int32, ho*wo)
-			pool2(x, w, ho, wo, y, am)
+			pool2(x, w, w, ho, wo, y, am)
 			dy := randSlice(r, ho*wo)
 			for _, mask := range []bool{false, true} {
 				want := make([]float32, h*w)

@@ -104,7 +104,7 @@ func (op *maxPoolOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			xp := x[pl*s.h*s.w : (pl+1)*s.h*s.w]
 			yo := pl * s.ho * s.wo
 			if s.k == 2 {
-				s.ks.pool2Plane(xp, s.w, s.ho, s.wo, y[yo:yo+s.ho*s.wo], s.argmax[yo:yo+s.ho*s.wo])
+				s.ks.pool2Plane(xp, s.w, s.w, s.ho, s.wo, y[yo:yo+s.ho*s.wo], s.argmax[yo:yo+s.ho*s.wo])
 				continue
 			}
 			for oy := 0; oy < s.ho; oy++ {
@@ -247,13 +247,15 @@ func (op *maxPoolGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node)
 }
 
 // pool2 is 2x2 max pooling of one plane xp (rows w apart) into y (ho x wo),
-// recording the index in xp of each maximum in argmax. The maximum is the
+// recording the index of each maximum in argmax, counted with rows iw apart:
+// iw = w gives the index in xp, a smaller iw the index in the plane of which
+// xp holds the rows with wider spacing (a convolution's grid). The maximum is the
 // builtin max (NaN wins, as in PyTorch) and the index that of its first
 // occurrence, chosen without branches: the generic loop's data-dependent
 // branches cost five times as much on random data.
-func pool2(xp []float32, w, ho, wo int, y []float32, argmax []int32) {
+func pool2(xp []float32, w, iw, ho, wo int, y []float32, argmax []int32) {
 	for oy := 0; oy < ho; oy++ {
-		i0 := 2 * oy * w
+		i0, ix := 2*oy*w, 2*oy*iw
 		r0 := xp[i0 : i0+2*wo]
 		r1 := xp[i0+w : i0+w+2*wo]
 		yr := y[oy*wo : oy*wo+wo]
@@ -262,9 +264,9 @@ func pool2(xp []float32, w, ho, wo int, y []float32, argmax []int32) {
 			a, b := r0[2*ox], r0[2*ox+1]
 			c, d := r1[2*ox], r1[2*ox+1]
 			m := max(a, b, c, d)
-			i := int32(w + 1)
+			i := int32(iw + 1)
 			if c == m {
-				i = int32(w)
+				i = int32(iw)
 			}
 			if b == m {
 				i = 1
@@ -273,7 +275,7 @@ func pool2(xp []float32, w, ho, wo int, y []float32, argmax []int32) {
 				i = 0
 			}
 			yr[ox] = m
-			ar[ox] = int32(i0+2*ox) + i
+			ar[ox] = int32(ix+2*ox) + i
 		}
 	}
 }

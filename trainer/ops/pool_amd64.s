@@ -52,24 +52,26 @@ GLOBL poolEven<>(SB), RODATA|NOPTR, $64
 	VPADDD Z12, Z11, Z11 \
 	VPADDD Z24, Z12, Z12
 
-// func pool2AVX512(x *float32, w, ho, wo int, y *float32, argmax *int32)
+// func pool2AVX512(x *float32, w, ho, wo int, y *float32, argmax *int32, iw int)
 //
 // 2x2 max pooling with stride 2 of one plane x (rows w floats apart) into y
-// (ho x wo) and the index in x of each maximum into argmax, exactly as the Go
-// function pool2: the maximum is NaN when any of the four is, and the index
-// is that of the first of a, b, c, d (row-major) equal to it, else d's.
-TEXT ·pool2AVX512(SB), NOSPLIT, $0-48
+// (ho x wo) and the index of each maximum into argmax, counted with rows iw
+// apart, exactly as the Go function pool2: the maximum is NaN when any of the
+// four is, and the index is that of the first of a, b, c, d (row-major) equal
+// to it, else d's.
+TEXT ·pool2AVX512(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI
 	MOVQ w+8(FP), BX
 	MOVQ ho+16(FP), R9
 	MOVQ wo+24(FP), R10
 	MOVQ y+32(FP), DI
 	MOVQ argmax+40(FP), R8
+	MOVQ iw+48(FP), R12
 	VMOVDQU32 poolEven<>(SB), Z30
-	VPBROADCASTD BX, Z28        // w
+	VPBROADCASTD R12, Z28       // iw
 	MOVL $1, AX
 	VPBROADCASTD AX, Z26        // 1
-	VPADDD Z26, Z28, Z27        // w+1
+	VPADDD Z26, Z28, Z27        // iw+1
 	VPXORD Z25, Z25, Z25        // 0
 	MOVL $32, AX
 	VPBROADCASTD AX, Z24        // 32
@@ -125,9 +127,7 @@ tail:
 rowdone:
 	MOVQ R11, SI
 	LEAQ (SI)(BX*2), SI
-	MOVQ BX, AX
-	SHRQ $1, AX                 // 2w floats = 2*w*4/4 ... in elements: 2*w
-	ADDQ AX, DX
+	LEAQ (DX)(R12*2), DX        // the next row pair: 2*iw
 	DECQ R9
 	JNZ  row
 	VZEROUPPER
