@@ -9,13 +9,14 @@ import (
 // fastest microkernel: each of threads goroutines multiplies a 6x128 tile of A
 // by a 128x64 panel of B (operands that stay in L1) for about d, and the sum
 // of their rates is returned in GFLOP/s (a multiply-add counts two). Each
-// goroutine's rate is the best of six windows of d/6, so that another process
-// taking the CPU for a moment does not lower the ceiling. It is the
+// goroutine's rate is the best of ten windows of d/10, so that another
+// process taking the CPU for a moment, or a CPU still warming up, does not
+// lower the ceiling. It is the
 // ceiling the training kernels are held against (trainyard bench's
 // peak_fraction), measured rather than taken from a datasheet, since clocks
 // under AVX-512 load differ from machine to machine.
 func PeakGFLOPS(threads int, d time.Duration) float64 {
-	const k, calls, windows = 128, 500, 6
+	const k, calls, windows = 128, 500, 10
 	threads = max(threads, 1)
 	rates := make([]float64, threads)
 	var wg sync.WaitGroup
