@@ -47,7 +47,7 @@ type benchResult struct {
 
 // cmdBench measures training and inference throughput of a seed model as
 // runs build it (nn.Build of its preset's Spec) on synthetic data.
-func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr, "Usage: trainyard bench --model NAME [flags]\n\n"+
 		"Measures training and inference samples/s and peak memory of one seed model,\n"+
 		"built from its preset as runs build it, on random data.\nModels: nn1, nn2, cnn1, cnn2, captcha1, captcha2.")
@@ -98,7 +98,7 @@ func cmdBench(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	// A second of the kernel on every thread: the best of its windows is the
 	// peak, and the CPUs are warm when the model's timing starts.
 	peak := ops.PeakGFLOPS(runtime.GOMAXPROCS(0), time.Second)
-	tp, err := nn.MeasureThroughput(p.Spec, *batch, *steps, *minTime, opts)
+	tp, err := nn.MeasureThroughput(ctx, p.Spec, *batch, *steps, *minTime, opts)
 	if err != nil {
 		return err
 	}

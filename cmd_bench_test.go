@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"runtime"
 	"testing"
@@ -58,5 +59,22 @@ func TestBenchLatency(t *testing.T) {
 	}
 	if after := runtime.GOMAXPROCS(0); after != before {
 		t.Errorf("GOMAXPROCS %d after bench, was %d", after, before)
+	}
+}
+
+// TestBenchStopsOnSignal checks that bench gives up when its context ends
+// (Ctrl-C, SIGTERM) instead of timing on: a cancelled context stops the
+// CAPTCHA model, whose 10,000 training steps would take an hour.
+func TestBenchStopsOnSignal(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	err := run(ctx, []string{"bench", "--model", "captcha2", "--steps", "10000", "--json"}, &out, io.Discard)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("bench with a cancelled context returned %v, want context.Canceled", err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("bench printed %q after being stopped", out.String())
 	}
 }

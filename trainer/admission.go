@@ -92,7 +92,7 @@ func measureGFLOPS() float64 {
 	}
 	spec := p.Spec
 	spec.BatchSize = 128
-	tp, err := nn.MeasureThroughput(spec, spec.BatchSize, 3, 0, nn.Options{})
+	tp, err := nn.MeasureThroughput(context.Background(), spec, spec.BatchSize, 3, 0, nn.Options{})
 	if err != nil || tp.TrainSamplesPerS <= 0 {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -24,8 +25,8 @@ type Throughput struct {
 // passes likewise. steps <= 0 means 20. Each timing goes on past steps until
 // at least minTime has passed, so that a model whose step takes a fraction of
 // a millisecond is not timed over a few milliseconds, where one scheduler
-// hiccup halves the figure.
-func MeasureThroughput(spec experiments.Spec, batch, steps int, minTime time.Duration, opts Options) (Throughput, error) {
+// hiccup halves the figure. It stops with ctx's error when ctx is done.
+func MeasureThroughput(ctx context.Context, spec experiments.Spec, batch, steps int, minTime time.Duration, opts Options) (Throughput, error) {
 	if steps <= 0 {
 		steps = 20
 	}
@@ -52,6 +53,9 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, minTime time.Dur
 		if i == warmup {
 			start = time.Now()
 		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		if _, _, err := m.trainStep(correct); err != nil {
 			return res, fmt.Errorf("nn: training step %d: %w", i, err)
 		}
@@ -70,6 +74,9 @@ func MeasureThroughput(spec experiments.Spec, batch, steps int, minTime time.Dur
 		}
 		if i >= warmup {
 			timed++
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
 		}
 		if err := m.evalVM.RunAll(); err != nil {
 			return res, fmt.Errorf("nn: evaluation step %d: %w", i, err)

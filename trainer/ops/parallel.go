@@ -19,7 +19,8 @@ const spinFor = 500 * time.Microsecond
 
 // helperPool is the set of helper goroutines parallelFor hands ranges to. One
 // parallelFor uses it at a time; a concurrent or nested call, which finds it
-// taken, starts plain goroutines instead.
+// taken, starts plain goroutines instead, as does any call with one
+// processor.
 var helperPool struct {
 	sync.Mutex
 	helpers []*helper
@@ -118,7 +119,9 @@ func parallelFor(n, workers int, fn func(w, lo, hi int)) {
 		}
 		return
 	}
-	if !helperPool.TryLock() {
+	// With one processor a helper could only run when the caller yields:
+	// goroutines that run while the caller waits for them do better.
+	if runtime.GOMAXPROCS(0) == 1 || !helperPool.TryLock() {
 		goParallelFor(r, n, chunk, fn)
 		return
 	}
