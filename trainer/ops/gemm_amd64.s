@@ -18,6 +18,25 @@
 // which is the one returned when either is NaN: NaN stays NaN, as in ReLU,
 // the Go kernel and PyTorch. In Go's operand order that is VMAXPS x, zero, x.
 
+// ADVANCE6 moves the six A row pointers of the kRows kernels (SI, R9, R10,
+// R13, R14, DX) on by r bytes.
+#define ADVANCE6(r) \
+	ADDQ r, SI \
+	ADDQ r, R9 \
+	ADDQ r, R10 \
+	ADDQ r, R13 \
+	ADDQ r, R14 \
+	ADDQ r, DX
+
+// NEXTROW moves the kRows kernels on to the next run of A, skipping the
+// grid's extra columns (skip bytes), reloads the run length into CX and
+// counts the runs down in R8 (the flags say whether any is left).
+#define NEXTROW \
+	MOVQ skip+88(FP), AX \
+	ADVANCE6(AX) \
+	MOVQ k+0(FP), CX \
+	DECQ R8
+
 #define ARGS \
 	MOVQ k+0(FP), CX \
 	MOVQ a+8(FP), SI \
@@ -508,25 +527,11 @@ tail16rows:
 	VFMADD231PS.BCST (R13), Z24, Z3
 	VFMADD231PS.BCST (R14), Z24, Z4
 	VFMADD231PS.BCST (DX), Z24, Z5
-	ADDQ R11, SI
-	ADDQ R11, R9
-	ADDQ R11, R10
-	ADDQ R11, R13
-	ADDQ R11, R14
-	ADDQ R11, DX
+	ADVANCE6(R11)
 	ADDQ R12, BX
 
 done16rows:
-	// The next row of the grid: A skips the grid's extra columns.
-	MOVQ skip+88(FP), AX
-	ADDQ AX, SI
-	ADDQ AX, R9
-	ADDQ AX, R10
-	ADDQ AX, R13
-	ADDQ AX, R14
-	ADDQ AX, DX
-	MOVQ k+0(FP), CX
-	DECQ R8
+	NEXTROW
 	JNZ  row16rows
 
 end16rows:
@@ -663,27 +668,13 @@ loop32rows:
 	VBROADCASTSS (DX), Z23
 	VFMADD231PS Z24, Z23, Z10
 	VFMADD231PS Z25, Z23, Z11
-	ADDQ R11, SI
-	ADDQ R11, R9
-	ADDQ R11, R10
-	ADDQ R11, R13
-	ADDQ R11, R14
-	ADDQ R11, DX
+	ADVANCE6(R11)
 	ADDQ R12, BX
 	DECQ CX
 	JNZ  loop32rows
 
 done32rows:
-	// The next row of the grid: A skips the grid's extra columns.
-	MOVQ skip+88(FP), AX
-	ADDQ AX, SI
-	ADDQ AX, R9
-	ADDQ AX, R10
-	ADDQ AX, R13
-	ADDQ AX, R14
-	ADDQ AX, DX
-	MOVQ k+0(FP), CX
-	DECQ R8
+	NEXTROW
 	JNZ  row32rows
 
 end32rows:
@@ -810,27 +801,13 @@ loop48rows:
 	VFMADD231PS Z24, Z23, Z15
 	VFMADD231PS Z25, Z23, Z16
 	VFMADD231PS Z26, Z23, Z17
-	ADDQ R11, SI
-	ADDQ R11, R9
-	ADDQ R11, R10
-	ADDQ R11, R13
-	ADDQ R11, R14
-	ADDQ R11, DX
+	ADVANCE6(R11)
 	ADDQ R12, BX
 	DECQ CX
 	JNZ  loop48rows
 
 done48rows:
-	// The next row of the grid: A skips the grid's extra columns.
-	MOVQ skip+88(FP), AX
-	ADDQ AX, SI
-	ADDQ AX, R9
-	ADDQ AX, R10
-	ADDQ AX, R13
-	ADDQ AX, R14
-	ADDQ AX, DX
-	MOVQ k+0(FP), CX
-	DECQ R8
+	NEXTROW
 	JNZ  row48rows
 
 end48rows:

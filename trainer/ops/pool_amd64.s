@@ -287,7 +287,8 @@ TEXT ·transposeAVX512(SB), NOSPLIT, $0-40
 	KMOVW DX, K2
 	// Z1 = 0, pix, 2*pix, ... 15*pix: the channels' offsets in floats.
 	VPBROADCASTD AX, Z2
-	VMOVDQU32 lanes<>(SB), Z3
+	VMOVDQU32 poolEven<>(SB), Z3
+	VPSRLD $1, Z3, Z3           // 0, 1, ..., 15
 	VPMULLD Z2, Z3, Z1
 	TESTQ CX, CX
 	JZ    tdone
@@ -306,23 +307,6 @@ tdone:
 	VZEROUPPER
 	RET
 
-DATA lanes<>+0(SB)/4, $0
-DATA lanes<>+4(SB)/4, $1
-DATA lanes<>+8(SB)/4, $2
-DATA lanes<>+12(SB)/4, $3
-DATA lanes<>+16(SB)/4, $4
-DATA lanes<>+20(SB)/4, $5
-DATA lanes<>+24(SB)/4, $6
-DATA lanes<>+28(SB)/4, $7
-DATA lanes<>+32(SB)/4, $8
-DATA lanes<>+36(SB)/4, $9
-DATA lanes<>+40(SB)/4, $10
-DATA lanes<>+44(SB)/4, $11
-DATA lanes<>+48(SB)/4, $12
-DATA lanes<>+52(SB)/4, $13
-DATA lanes<>+56(SB)/4, $14
-DATA lanes<>+60(SB)/4, $15
-GLOBL lanes<>(SB), RODATA|NOPTR, $64
 
 // func transpose16x16AVX512(src *float32, pix int, dst *float32, blocks int)
 //
