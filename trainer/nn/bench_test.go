@@ -18,15 +18,7 @@ func newBenchModel(tb testing.TB, name string, opts Options) *Model {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(1, 2))
-	for i, x := 0, m.in.x.Float32s(); i < len(x); i++ {
-		x[i] = r.Float32()
-	}
-	for _, lt := range m.in.labels {
-		for i, l := 0, lt.Data().([]float32); i < len(l); i++ {
-			l[i] = float32(r.IntN(m.classes))
-		}
-	}
+	m.fillRandom(rand.New(rand.NewPCG(1, 2)))
 	m.setTraining(true)
 	correct := make([]int, len(m.logits))
 	for range 2 {
@@ -162,10 +154,7 @@ func BenchmarkInference(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			r := rand.New(rand.NewPCG(1, 2))
-			for i, x := 0, m.in.x.Float32s(); i < len(x); i++ {
-				x[i] = r.Float32()
-			}
+			m.fillRandom(rand.New(rand.NewPCG(1, 2)))
 			m.setInference()
 			run := func() {
 				if err := m.evalVM.RunAll(); err != nil {

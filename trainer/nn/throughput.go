@@ -34,19 +34,45 @@ func MeasureThroughput(ctx context.Context, spec experiments.Spec, batch, steps 
 	if err != nil {
 		return Throughput{}, err
 	}
-	r := rand.New(rand.NewPCG(42, 42))
-	for i, x := 0, m.in.x.Float32s(); i < len(x); i++ {
-		x[i] = r.Float32()
-	}
-	for _, lt := range m.in.labels {
-		for i, l := 0, lt.Data().([]float32); i < len(l); i++ {
-			l[i] = float32(r.IntN(m.classes))
-		}
-	}
-	const warmup = 2
+	m.fillRandom(rand.New(rand.NewPCG(42, 42)))
 	var res Throughput
 	correct := make([]int, len(m.logits))
 	m.setTraining(true)
+	res.TrainSamplesPerS, err = timeSteps(ctx, batch, steps, minTime, func() error {
+		_, _, err := m.trainStep(correct)
+		return err
+	})
+	if err != nil {
+		return res, err // trainStep's errors say where they come from
+	}
+
+	m.setInference()
+	probs := make([]float32, batch*m.classes)
+	res.InferSamplesPerS, err = timeSteps(ctx, batch, steps, minTime, func() error {
+		defer m.evalVM.Reset()
+		if err := m.evalVM.RunAll(); err != nil {
+			return err
+		}
+		for _, node := range m.logits {
+			z, err := float32s(node.Value())
+			if err != nil {
+				return err
+			}
+			softmaxRows(probs, z[:batch*m.classes], m.classes)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("nn: evaluation step: %w", err)
+	}
+	return res, nil
+}
+
+// timeSteps runs step twice untimed, then times it for steps runs and at
+// least minTime, and returns the rate in samples per second for batch
+// samples a step. It stops with ctx's error when ctx is done.
+func timeSteps(ctx context.Context, batch, steps int, minTime time.Duration, step func() error) (float64, error) {
+	const warmup = 2
 	var start time.Time
 	timed := 0
 	for i := 0; i < warmup+steps || time.Since(start) < minTime; i++ {
@@ -54,42 +80,27 @@ func MeasureThroughput(ctx context.Context, spec experiments.Spec, batch, steps 
 			start = time.Now()
 		}
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return 0, err
 		}
-		if _, _, err := m.trainStep(correct); err != nil {
-			return res, fmt.Errorf("nn: training step %d: %w", i, err)
+		if err := step(); err != nil {
+			return 0, err
 		}
 		if i >= warmup {
 			timed++
 		}
 	}
-	res.TrainSamplesPerS = float64(timed*batch) / time.Since(start).Seconds()
+	return float64(timed*batch) / time.Since(start).Seconds(), nil
+}
 
-	m.setInference()
-	probs := make([]float32, batch*m.classes)
-	timed = 0
-	for i := 0; i < warmup+steps || time.Since(start) < minTime; i++ {
-		if i == warmup {
-			start = time.Now()
-		}
-		if i >= warmup {
-			timed++
-		}
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		if err := m.evalVM.RunAll(); err != nil {
-			return res, fmt.Errorf("nn: evaluation step %d: %w", i, err)
-		}
-		for _, node := range m.logits {
-			z, err := float32s(node.Value())
-			if err != nil {
-				return res, err
-			}
-			softmaxRows(probs, z[:batch*m.classes], m.classes)
-		}
-		m.evalVM.Reset()
+// fillRandom fills the bound input slot with random pixels in [0, 1) and
+// random class labels.
+func (m *Model) fillRandom(r *rand.Rand) {
+	for i, x := 0, m.in.x.Float32s(); i < len(x); i++ {
+		x[i] = r.Float32()
 	}
-	res.InferSamplesPerS = float64(timed*batch) / time.Since(start).Seconds()
-	return res, nil
+	for _, lt := range m.in.labels {
+		for i, l := 0, lt.Float32s(); i < len(l); i++ {
+			l[i] = float32(r.IntN(m.classes))
+		}
+	}
 }
