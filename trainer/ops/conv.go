@@ -268,7 +268,7 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		flags |= flagReLU
 	}
 	gc := op.st.fwd
-	scr := gc.workerScratch()
+	chw := g.c * g.h * g.w
 	if p := op.st.pool; p != nil {
 		frozen := op.st.mode.inferring()
 		ps := p.st
@@ -282,24 +282,19 @@ func (op *conv2dOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			am = ps.argmax
 		}
 		per := g.o * ps.ho * ps.wo
-		parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-			for n := lo; n < hi; n += gc.group {
-				e := min(hi, n+gc.group)
-				var choices []int32
-				if am != nil {
-					choices = am[n*per : e*per]
-				}
-				gc.forwardPool2(ks, x[n*g.c*g.h*g.w:e*g.c*g.h*g.w], w, b, flags, py[n*per:e*per], choices, &scr[wi])
+		gc.parallelGroups(g.n, func(s *gridScratch, lo, hi int) {
+			var choices []int32
+			if am != nil {
+				choices = am[lo*per : hi*per]
 			}
+			gc.forwardPool2(ks, x[lo*chw:hi*chw], w, b, flags, py[lo*per:hi*per], choices, s)
 		})
 		op.st.pooledRun, op.st.choices = op.st.fwdRuns, !frozen
 		return out, nil
 	}
-	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-		for n := lo; n < hi; n += gc.group {
-			e := min(hi, n+gc.group)
-			gc.forward(ks, x[n*g.c*g.h*g.w:e*g.c*g.h*g.w], w, b, flags, y[n*g.o*g.pixels:e*g.o*g.pixels], &scr[wi])
-		}
+	per := g.o * g.pixels
+	gc.parallelGroups(g.n, func(s *gridScratch, lo, hi int) {
+		gc.forward(ks, x[lo*chw:hi*chw], w, b, flags, y[lo*per:hi*per], s)
 	})
 	return out, nil
 }
@@ -390,13 +385,9 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		return out, nil
 	}
 	gc := op.st.bwd
-	scr := gc.workerScratch()
-	sz := g.o * g.pixels
-	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
-		for n := lo; n < hi; n += gc.group {
-			e := min(hi, n+gc.group)
-			gc.forward(ks, dy[n*sz:e*sz], wf, nil, 0, dx[n*g.c*g.h*g.w:e*g.c*g.h*g.w], &scr[wi])
-		}
+	sz, chw := g.o*g.pixels, g.c*g.h*g.w
+	gc.parallelGroups(g.n, func(s *gridScratch, lo, hi int) {
+		gc.forward(ks, dy[lo*sz:hi*sz], wf, nil, 0, dx[lo*chw:hi*chw], s)
 	})
 	return out, nil
 }
@@ -473,16 +464,16 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	// Otherwise dy^T is laid out on the grid, with zero rows for its extra
 	// columns, so that they add nothing to the panels' products.
 	rows := ks.hasOffKernel() && o16 <= 48
-	ld, offs := gc.wp, gc.offs6
+	ld, rowsA := gc.wp, g.ckk
 	if rows {
-		ld, offs = g.wo, gc.offsW
+		ld, rowsA = g.wo, len(gc.offsW)
 	}
 	op.st.maskGrad(y, dy)
 	parallelFor(g.n, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
 		gs := &gscr[wi]
 		gs.panel = grow(gs.panel, g.ckk*panelW)
-		s.dwt = grow(s.dwt, len(offs)*o16) // rows beyond ckk (and the bias row): scratch
+		s.dwt = grow(s.dwt, rowsA*o16) // with rows: the bias row ckk, then scratch rows
 		s.db = grow(s.db, g.o)
 		if len(s.dyT) != npanO*gc.ngrid*panelW {
 			s.dyT = make([]float32, npanO*gc.ngrid*panelW)
@@ -499,8 +490,8 @@ func (op *conv2dGradWOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 				rc := max(1, gradWL1Rows/g.wo)
 				for oy := 0; oy < g.ho; oy += rc {
 					nr := min(rc, g.ho-oy)
-					for i0 := 0; i0 < len(offs); i0 += tileM {
-						ks.kRows(o16, g.wo, nr, gc.wp-g.wo, gs.xpad[oy*gc.wp:], offs[i0:i0+tileM], s.dyT[oy*g.wo*panelW:], panelW, s.dwt[i0*o16:], o16, flagAcc)
+					for i0 := 0; i0 < len(gc.offsW); i0 += tileM {
+						ks.kRows(o16, g.wo, nr, gc.wp-g.wo, gs.xpad[oy*gc.wp:], gc.offsW[i0:i0+tileM], s.dyT[oy*g.wo*panelW:], panelW, s.dwt[i0*o16:], o16, flagAcc)
 					}
 				}
 				continue

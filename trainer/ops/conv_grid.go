@@ -30,8 +30,6 @@ type gridConv struct {
 	npan, ldw  int // 64-column panels of the grid, npan*64
 	ckk        int
 	offs       []int // byte offsets of im2col row kk in the padded buffer
-	offsE      []int // the same in floats
-	offs6      []int // offs padded with zeros to a multiple of 6 rows
 	// offsW is offs, then the offset of a plane of ones (which xpad keeps
 	// after the channels), padded with zeros to a multiple of 6 rows: the
 	// weight gradient's A, whose row ckk sums the output gradient into the
@@ -76,19 +74,15 @@ func newGridConv(ks *kernels, c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridC
 	g.slot = (c + 1) * g.plane
 	g.ckk = c * kh * kw
 	g.offs = make([]int, g.ckk)
-	g.offsE = make([]int, g.ckk)
 	kk := 0
 	for ch := 0; ch < c; ch++ {
 		for ky := 0; ky < kh; ky++ {
 			for kx := 0; kx < kw; kx++ {
-				g.offsE[kk] = ch*g.plane + ky*g.wp + kx
-				g.offs[kk] = 4 * g.offsE[kk]
+				g.offs[kk] = 4 * (ch*g.plane + ky*g.wp + kx)
 				kk++
 			}
 		}
 	}
-	g.offs6 = make([]int, (g.ckk+tileM-1)/tileM*tileM)
-	copy(g.offs6, g.offs)
 	g.offsW = make([]int, (g.ckk+1+tileM-1)/tileM*tileM)
 	copy(g.offsW, g.offs)
 	g.offsW[g.ckk] = 4 * c * g.plane
@@ -121,6 +115,18 @@ func (g *gridConv) workerScratch() []gridScratch {
 	return g.scratch
 }
 
+// parallelGroups splits the samples [0, n) over the workers and calls fn
+// with the worker's scratch for each group of at most group samples [lo, hi)
+// of its range, as forward and forwardPool2 take them.
+func (g *gridConv) parallelGroups(n int, fn func(s *gridScratch, lo, hi int)) {
+	scr := g.workerScratch()
+	parallelFor(n, len(scr), func(wi, lo, hi int) {
+		for i := lo; i < hi; i += g.group {
+			fn(&scr[wi], i, min(hi, i+g.group))
+		}
+	})
+}
+
 // pad copies one sample x (c, h, w) into the interior of xpad.
 func (g *gridConv) pad(x, xpad []float32) {
 	ixLo := max(0, -g.padL)
@@ -145,7 +151,8 @@ func (g *gridConv) pad(x, xpad []float32) {
 // positions) from the padded buffer.
 func (g *gridConv) buildPanel(xpad, panel []float32, p int) {
 	j0 := p * panelW
-	for kk, off := range g.offsE {
+	for kk, off := range g.offs {
+		off /= 4
 		copy(panel[kk*panelW:(kk+1)*panelW], xpad[off+j0:off+j0+panelW])
 	}
 }
