@@ -9,7 +9,3 @@ func (ks *kernels) pool2Plane(xp []float32, w, iw, ho, wo int, y []float32, argm
 func (ks *kernels) pool2GradPlane(dy, y []float32, argmax []int32, w, h, ho, wo int, mask bool, dx []float32) {
 	pool2Grad(dy, y, argmax, w, h, ho, wo, mask, dx)
 }
-
-func (ks *kernels) transpose16(src []float32, pix int, dst []float32, n, nch int) bool {
-	return false
-}
