@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trainyard/trainyard/runs"
 )
 
 // TestBackupWhileTraining backs up the data dir of a running `trainyard
@@ -34,7 +36,7 @@ func TestBackupWhileTraining(t *testing.T) {
 	}
 	weights := download(t, fmt.Sprintf("%s/api/runs/%d/weights", url, done))
 	training := createLeaseRun(t, url, `{"preset": "mnist-nn1", "overrides": {"epochs": 6, "batch_size": 16, "train_limit": 3000}}`)
-	waitRun(t, url, training, 4*time.Minute, "1 epoch", func(r apiRun) bool { return len(r.Epochs) >= 1 })
+	waitRun(t, url, training, 4*time.Minute, "1 epoch", func(r runs.Run) bool { return len(r.Epochs) >= 1 })
 
 	out := filepath.Join(t.TempDir(), "backup.tar")
 	b, err := exec.Command(bin, "backup", "--data-dir", dir, "--out", out).CombinedOutput()

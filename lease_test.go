@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trainyard/trainyard/migrations"
+	"github.com/trainyard/trainyard/runs"
 )
 
 // resumeSpec is a small CNN with dropout, Adam, ReduceLROnPlateau and
@@ -24,29 +25,9 @@ const resumeSpec = `{"preset": "mnist-cnn1", "overrides": {"epochs": %d, "batch_
 	"reduce_lr": {"factor": 0.5, "patience": 1, "min_lr": 0.00001},
 	"early_stopping": {"patience": 20, "restore_best": true}}}`
 
-// apiRun is what the tests read of GET /api/runs/:id.
-type apiRun struct {
-	Status string  `json:"status"`
-	Error  string  `json:"error"`
-	Worker *string `json:"worker"`
-	// WeightsSHA256 is what the worker recorded with the weights.
-	WeightsSHA256 *string    `json:"weights_sha256"`
-	Waiting       *string    `json:"waiting"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-	Epochs        []struct {
-		Epoch        int     `json:"epoch"`
-		Loss         float64 `json:"loss"`
-		ValLoss      float64 `json:"val_loss"`
-		Accuracy     float64 `json:"accuracy"`
-		LearningRate float64 `json:"learning_rate"`
-		Seconds      float64 `json:"seconds"`
-	} `json:"epochs"`
-	Test *struct {
-		Accuracy float64 `json:"accuracy"`
-		Loss     float64 `json:"loss"`
-	} `json:"test"`
+// sameValue reports whether two optional metrics are both unset or equal.
+func sameValue(a, b *float64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
 
 func createLeaseRun(t *testing.T, url, body string) int64 {
@@ -72,14 +53,14 @@ func createRuns(t *testing.T, url, body string, want int) []int64 {
 	return out.Runs
 }
 
-func fetchRun(t *testing.T, url string, id int64) apiRun {
+func fetchRun(t *testing.T, url string, id int64) runs.Run {
 	t.Helper()
 	res, err := http.Get(fmt.Sprintf("%s/api/runs/%d", url, id))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var r apiRun
+	var r runs.Run
 	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +69,7 @@ func fetchRun(t *testing.T, url string, id int64) apiRun {
 
 // waitRun polls the run until done says so, failing after limit or as soon
 // as the run has failed without done accepting it.
-func waitRun(t *testing.T, url string, id int64, limit time.Duration, what string, done func(apiRun) bool) apiRun {
+func waitRun(t *testing.T, url string, id int64, limit time.Duration, what string, done func(runs.Run) bool) runs.Run {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
@@ -103,7 +84,7 @@ func waitRun(t *testing.T, url string, id int64, limit time.Duration, what strin
 	}
 }
 
-func finished(r apiRun) bool { return r.Status != "queued" && r.Status != "running" }
+func finished(r runs.Run) bool { return r.Status != "queued" && r.Status != "running" }
 
 func weightsSHA(t *testing.T, url string, id int64) string {
 	t.Helper()
@@ -166,7 +147,7 @@ func runArtifacts(t *testing.T, dir string, id int64) []string {
 
 // sameTraining fails unless runs a and b trained alike: the same epochs with
 // the same metrics and learning rates, and the same test result.
-func sameTraining(t *testing.T, a, b apiRun) {
+func sameTraining(t *testing.T, a, b runs.Run) {
 	t.Helper()
 	if a.Status != "succeeded" || b.Status != "succeeded" {
 		t.Fatalf("runs ended %s (%s) and %s (%s)", a.Status, a.Error, b.Status, b.Error)
@@ -176,12 +157,12 @@ func sameTraining(t *testing.T, a, b apiRun) {
 	}
 	for i, ea := range a.Epochs {
 		eb := b.Epochs[i]
-		if ea.Epoch != i+1 || ea.Epoch != eb.Epoch || ea.Loss != eb.Loss || ea.ValLoss != eb.ValLoss ||
-			ea.Accuracy != eb.Accuracy || ea.LearningRate != eb.LearningRate {
+		if ea.Epoch != i+1 || ea.Epoch != eb.Epoch || ea.Loss != eb.Loss || !sameValue(ea.ValLoss, eb.ValLoss) ||
+			!sameValue(ea.Accuracy, eb.Accuracy) || ea.LearningRate != eb.LearningRate {
 			t.Errorf("epoch %d: %+v, uninterrupted %+v", i+1, ea, eb)
 		}
 	}
-	if a.Test == nil || b.Test == nil || *a.Test != *b.Test {
+	if a.Test == nil || b.Test == nil || a.Test.Accuracy != b.Test.Accuracy || a.Test.Loss != b.Test.Loss {
 		t.Errorf("test results %+v and %+v", a.Test, b.Test)
 	}
 }
@@ -199,7 +180,7 @@ func TestKilledRunEndsAsIfNeverStopped(t *testing.T) {
 	dir := t.TempDir()
 	p := startServer(t, bin, dir)
 	killed := createLeaseRun(t, p.url, fmt.Sprintf(resumeSpec, 4))
-	at := waitRun(t, p.url, killed, 2*time.Minute, "2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 })
+	at := waitRun(t, p.url, killed, 2*time.Minute, "2 epochs", func(r runs.Run) bool { return len(r.Epochs) >= 2 })
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -243,9 +224,9 @@ func TestStalledProcessLosesItsRun(t *testing.T) {
 	dir := t.TempDir()
 	a := startServer(t, bin, dir)
 	id := createLeaseRun(t, a.url, fmt.Sprintf(resumeSpec, 6))
-	waitRun(t, a.url, id, 2*time.Minute, "1 epoch", func(r apiRun) bool { return len(r.Epochs) >= 1 })
+	waitRun(t, a.url, id, 2*time.Minute, "1 epoch", func(r runs.Run) bool { return len(r.Epochs) >= 1 })
 	b := startServer(t, bin, dir)
-	waitRun(t, a.url, id, 2*time.Minute, "2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 })
+	waitRun(t, a.url, id, 2*time.Minute, "2 epochs", func(r runs.Run) bool { return len(r.Epochs) >= 2 })
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +239,7 @@ func TestStalledProcessLosesItsRun(t *testing.T) {
 	// B takes the run over once A's heartbeat is stale and River rescues
 	// the job: an epoch beyond A's last is recorded while A sleeps. A wakes
 	// up while B trains the rest.
-	after := waitRun(t, b.url, id, 3*time.Minute, "an epoch from the other process", func(r apiRun) bool {
+	after := waitRun(t, b.url, id, 3*time.Minute, "an epoch from the other process", func(r runs.Run) bool {
 		return len(r.Epochs) > len(before.Epochs) || finished(r)
 	})
 	stall := time.Since(stopped)
@@ -322,7 +303,7 @@ func TestThreeDeathsFailTheRun(t *testing.T) {
 	epochs := 0
 	for kill := 1; kill <= 3; kill++ {
 		// Each process trains the run (records an epoch of its own) before it dies.
-		r := waitRun(t, p.url, id, 3*time.Minute, fmt.Sprintf("an epoch before kill %d", kill), func(r apiRun) bool {
+		r := waitRun(t, p.url, id, 3*time.Minute, fmt.Sprintf("an epoch before kill %d", kill), func(r runs.Run) bool {
 			return len(r.Epochs) > epochs || finished(r)
 		})
 		if r.Status != "running" {

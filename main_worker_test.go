@@ -177,7 +177,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	workersUsed := map[string]bool{}
 	var pickup []time.Duration
 	for _, id := range ids {
-		r := waitRun(t, url, id, 4*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
+		r := waitRun(t, url, id, 4*time.Minute, "succeed", func(r runs.Run) bool { return r.Status == "succeeded" })
 		if r.Worker == nil || (*r.Worker != "w1" && *r.Worker != "w2") || len(r.Epochs) != 3 || r.Waiting != nil {
 			t.Fatalf("run %d: %+v", id, r)
 		}
@@ -206,7 +206,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// The same again on the two warm workers (data cached, throughput measured).
 	start = time.Now()
 	for i, id := range queue(t, url, 4, `{"epochs": 3, "batch_size": 32, "train_limit": 600}`) {
-		r := waitRun(t, url, id, 4*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
+		r := waitRun(t, url, id, 4*time.Minute, "succeed", func(r runs.Run) bool { return r.Status == "succeeded" })
 		if i == 0 {
 			t.Logf("queued to started on an idle warm worker: %s", r.StartedAt.Sub(r.CreatedAt).Round(time.Millisecond))
 		}
@@ -216,14 +216,14 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// SIGKILL of the worker that trains a run: the other resumes it.
 	long := `{"epochs": 8, "batch_size": 16, "train_limit": 3000}`
 	id := queue(t, url, 1, long)[0]
-	r := waitRun(t, url, id, 2*time.Minute, "train 2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
+	r := waitRun(t, url, id, 2*time.Minute, "train 2 epochs", func(r runs.Run) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
 	victim, other := w1, w2
 	if *r.Worker == "w2" {
 		victim, other = w2, w1
 	}
 	victim.cmd.Process.Kill()
 	victim.cmd.Wait()
-	r = waitRun(t, url, id, 3*time.Minute, "be resumed and succeed", func(r apiRun) bool { return r.Status == "succeeded" })
+	r = waitRun(t, url, id, 3*time.Minute, "be resumed and succeed", func(r runs.Run) bool { return r.Status == "succeeded" })
 	if len(r.Epochs) != 8 {
 		t.Fatalf("resumed run recorded %d epochs, want 8", len(r.Epochs))
 	}
@@ -262,7 +262,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// A cancel made through the server reaches the remote worker.
 	w3 := startWorker(t, bin, db, t.TempDir(), "w3")
 	id = queue(t, url, 1, `{"epochs": 200, "batch_size": 16, "train_limit": 3000}`)[0]
-	r = waitRun(t, url, id, 2*time.Minute, "train", func(r apiRun) bool { return len(r.Epochs) >= 1 && r.Worker != nil })
+	r = waitRun(t, url, id, 2*time.Minute, "train", func(r runs.Run) bool { return len(r.Epochs) >= 1 && r.Worker != nil })
 	trainer := other
 	if *r.Worker == "w3" {
 		trainer = w3
@@ -287,7 +287,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 
 	// SIGTERM hands the run over at once; the worker deregisters.
 	id = queue(t, url, 1, long)[0]
-	r = waitRun(t, url, id, 2*time.Minute, "train 2 epochs", func(r apiRun) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
+	r = waitRun(t, url, id, 2*time.Minute, "train 2 epochs", func(r runs.Run) bool { return len(r.Epochs) >= 2 && r.Worker != nil })
 	leaving, staying, stayingName := w3, other, otherName
 	if *r.Worker != "w3" {
 		leaving, staying, stayingName = other, w3, "w3"
@@ -300,8 +300,8 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	if len(leaving.logged("handed back")) == 0 {
 		t.Errorf("worker %s did not log handing its run back", leavingName)
 	}
-	r = waitRun(t, url, id, 2*time.Minute, "be taken over", func(r apiRun) bool { return r.Worker != nil && *r.Worker == stayingName })
-	r = waitRun(t, url, id, 3*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
+	r = waitRun(t, url, id, 2*time.Minute, "be taken over", func(r runs.Run) bool { return r.Worker != nil && *r.Worker == stayingName })
+	r = waitRun(t, url, id, 3*time.Minute, "succeed", func(r runs.Run) bool { return r.Status == "succeeded" })
 	if len(r.Epochs) != 8 {
 		t.Fatalf("handed-over run recorded %d epochs, want 8", len(r.Epochs))
 	}
@@ -313,7 +313,7 @@ func TestRemoteWorkersOnPostgres(t *testing.T) {
 	// The same four runs on one worker, for comparison.
 	start = time.Now()
 	for _, id := range queue(t, url, 4, `{"epochs": 3, "batch_size": 32, "train_limit": 600}`) {
-		waitRun(t, url, id, 4*time.Minute, "succeed", func(r apiRun) bool { return r.Status == "succeeded" })
+		waitRun(t, url, id, 4*time.Minute, "succeed", func(r runs.Run) bool { return r.Status == "succeeded" })
 	}
 	t.Logf("4 runs on one warm worker: %s (two warm workers: %s)", time.Since(start).Round(time.Millisecond), twoWorkers.Round(time.Millisecond))
 }

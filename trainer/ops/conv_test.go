@@ -35,11 +35,15 @@ func gorgoniaConv(x, w, b *gorgonia.Node, pad Padding, relu bool) (*gorgonia.Nod
 	return y, nil
 }
 
-var convCases = []struct {
+// convCase is one convolution's shapes: batch, channels, height and width of
+// the input, filters, kernel size, padding and whether a ReLU is fused.
+type convCase struct {
 	n, c, h, w, o, k int
 	pad              Padding
 	relu             bool
-}{
+}
+
+var convCases = []convCase{
 	{2, 1, 6, 7, 3, 3, Same, true},
 	{3, 2, 7, 5, 7, 5, Same, false},
 	{2, 3, 9, 8, 4, 3, Valid, true},

@@ -21,11 +21,7 @@ import (
 // same and valid padding, even and odd sizes, with and without the ReLU,
 // from the first pass and from the next with new input.
 func TestConvPoolFusedMatchesApart(t *testing.T) {
-	for _, tc := range []struct {
-		n, c, h, w, o, k int
-		pad              Padding
-		relu             bool
-	}{
+	for _, tc := range []convCase{
 		{3, 1, 28, 28, 8, 5, Same, true},
 		{2, 16, 14, 14, 36, 5, Same, true},
 		// Rows of 16: a group of two samples and a lone one; groups of four.
