@@ -147,18 +147,18 @@ func (s Spec) Estimate(m Machine) Estimate {
 			fwd += fl
 			bwd += fl // weights
 			act += nf * o
-			f := gridGeom(k, out.H, out.W)
+			f := gridGeom(k, out.C, out.H, out.W)
 			o16 := float64((out.C + 15) / 16 * 16)
-			offs6 := math.Ceil(ckk/opsTileM) * opsTileM
+			offsW := math.Ceil((ckk+1)/opsTileM) * opsTileM // the im2col rows and the bias gradient's row of ones
 			npanO := math.Ceil(o16 / opsPanelW)
-			per := float64(cur.C)*f.plane + float64(out.C)*f.ldw + ckk*opsPanelW + // forward grid: padded input, output on the grid, a panel
-				offs6*o16 + float64(out.C) + npanO*f.ngrid*opsPanelW // weight gradient: partial dW^T, db, packed dy^T
+			per := f.group*float64(cur.C+1)*f.plane + float64(out.C)*f.ldw + ckk*opsPanelW + // forward: padded inputs (and a plane of ones), output, a panel
+				offsW*o16 + float64(out.C) + npanO*f.ngrid*opsPanelW // weight gradient: partial dW^T, db, packed dy^T
 			if !leaf {
 				bwd += fl
 				act += nf * in                             // dx
 				act += float64(cur.C*out.C) * float64(k*k) // flipped filters
-				b := gridGeom(k, cur.H, cur.W)             // dy convolved with the flipped filters
-				per += float64(out.C)*b.plane + float64(cur.C)*b.ldw + float64(out.C*k*k)*opsPanelW
+				b := gridGeom(k, cur.C, cur.H, cur.W)      // dy convolved with the flipped filters
+				per += b.group*float64(out.C+1)*b.plane + float64(cur.C)*b.ldw + float64(out.C*k*k)*opsPanelW
 			}
 			direct := float64(w) * per
 			if k == 3 && cur.C >= winoMinChannels && out.C >= winoMinChannels {
@@ -287,16 +287,28 @@ func (s Spec) Estimate(m Machine) Estimate {
 	return e
 }
 
-// gridDims is the geometry trainer/ops gives one stride-1 convolution on
-// the padded grid.
-type gridDims struct{ plane, ldw, ngrid float64 }
+// gridDims is the geometry trainer/ops gives one stride-1 convolution of
+// o filters (its gridConv): the floats of a padded channel, of an output
+// channel, the grid's positions, and the samples its scratch holds at once.
+// An output at most 16 wide whose grid would compute more columns is
+// computed in rows of 16, group samples at a time (on AVX-512; counted
+// wherever, being the larger).
+type gridDims struct{ plane, ldw, ngrid, group float64 }
 
-func gridGeom(k, ho, wo int) gridDims {
+func gridGeom(k, o, ho, wo int) gridDims {
 	hp, wp := ho+k-1, wo+k-1
 	ngrid := ho * wp
 	ldw := (ngrid + opsPanelW - 1) / opsPanelW * opsPanelW
 	plane := max(hp*wp, (k-1)*wp+k-1+ldw)
-	return gridDims{plane: float64(plane), ldw: float64(ldw), ngrid: float64(ngrid)}
+	group := 1
+	if o >= opsTileM && wo <= 16 && 16*ho < ldw {
+		for group*ho%4 != 0 {
+			group++
+		}
+		ldw = group * ho * 16
+		plane = max(plane, (hp-1)*wp+k-1+16)
+	}
+	return gridDims{plane: float64(plane), ldw: float64(ldw), ngrid: float64(ngrid), group: float64(group)}
 }
 
 // winoMinChannels is the fewest input and output channels trainer/ops runs
