@@ -97,7 +97,7 @@ type convState struct {
 	fwd *gridConv // the convolution itself
 	bwd *gridConv // the input gradient: dy convolved with the flipped filters
 	// wfwd and wbwd replace fwd and bwd (and the weight gradient) when the
-	// layer runs with Winograd's F(2x2, 3x3); see winoUse.
+	// layer runs with Winograd's F(2x2, 3x3) or F(2x2, 5x5); see winoUse.
 	wfwd, wbwd *winoConv
 	wflip      []float32 // (c, o, kh, kw) flipped filters for bwd
 	scratch    []convScratch
@@ -187,7 +187,7 @@ type convAlgo int
 const (
 	algoAuto     convAlgo = iota // Winograd where winoUse says so, else direct
 	algoDirect                   // on the padded grid (gridConv)
-	algoWinograd                 // F(2x2, 3x3); 3x3 filters only
+	algoWinograd                 // F(2x2, 3x3) or F(2x2, 5x5); 3x3 and 5x5 filters only
 )
 
 func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo convAlgo, mode *Mode) (*gorgonia.Node, error) {
@@ -204,10 +204,10 @@ func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo conv
 		algo = algoWinograd
 	}
 	if algo == algoWinograd {
-		if g.kh != 3 || g.kw != 3 || g.o < tileM || g.c < tileM {
-			return nil, fmt.Errorf("ops: Winograd F(2x2, 3x3) wants 3x3 filters and at least %d channels, got %dx%d with %d and %d", tileM, g.kh, g.kw, g.c, g.o)
+		if g.kh != g.kw || (g.kh != 3 && g.kh != 5) || g.o < tileM || g.c < tileM {
+			return nil, fmt.Errorf("ops: Winograd F(2x2, 3x3) and F(2x2, 5x5) want 3x3 or 5x5 filters and at least %d channels, got %dx%d with %d and %d", tileM, g.kh, g.kw, g.c, g.o)
 		}
-		wk := winoKernelsFor(st.ks)
+		wk := winoKernelsFor(st.ks, g.kh)
 		st.wfwd = newWinoConv(wk, g.n, g.c, g.h, g.w, g.o, g.padT, g.padL, g.ho, g.wo)
 		if gradX {
 			st.wbwd = newWinoConv(wk, g.n, g.o, g.ho, g.wo, g.c, g.kh-1-g.padT, g.kw-1-g.padL, g.h, g.w)

@@ -75,26 +75,29 @@ func BenchmarkConvCaptchaWide(b *testing.B) { benchConvStep(b, 8, 128, 11, 31, 2
 
 func BenchmarkConvCaptchaFirst(b *testing.B) { benchConvStep(b, 8, 3, 50, 130, 32, 5, Same) }
 
-// BenchmarkWinograd times the CAPTCHA models' 3x3 layers (batch 16) computed
-// directly and with Winograd's F(2x2, 3x3); run with -count to alternate.
+// BenchmarkWinograd times the CAPTCHA models' 3x3 and 5x5 layers and
+// mnist-cnn2's second layer (batch 16) computed directly and with
+// Winograd's F(2x2, 3x3) or F(2x2, 5x5); run with -count to alternate.
 func BenchmarkWinograd(b *testing.B) {
 	for _, l := range []struct {
-		name       string
-		c, h, w, o int
-		pad        Padding
+		name          string
+		c, h, w, o, k int
+		pad           Padding
 	}{
-		{"32x48x128", 32, 50, 130, 32, Valid},
-		{"64x22x62", 64, 24, 64, 64, Valid},
-		{"64-128x11x31", 64, 11, 31, 128, Same},
-		{"128x9x29", 128, 11, 31, 128, Valid},
-		{"128x4x14", 128, 4, 14, 128, Same},
-		{"128-256x2x12", 128, 4, 14, 256, Valid},
+		{"32x48x128", 32, 50, 130, 32, 3, Valid},
+		{"64x22x62", 64, 24, 64, 64, 3, Valid},
+		{"64-128x11x31", 64, 11, 31, 128, 3, Same},
+		{"128x9x29", 128, 11, 31, 128, 3, Valid},
+		{"128x4x14", 128, 4, 14, 128, 3, Same},
+		{"128-256x2x12", 128, 4, 14, 256, 3, Valid},
+		{"5x5/32-64x24x64", 32, 24, 64, 64, 5, Same},
+		{"5x5/16-36x14x14", 16, 14, 14, 36, 5, Same},
 	} {
 		for _, a := range []struct {
 			name string
 			algo convAlgo
 		}{{"direct", algoDirect}, {"winograd", algoWinograd}} {
-			b.Run(l.name+"/"+a.name, func(b *testing.B) { benchConvAlgo(b, winoBenchBatch, l.c, l.h, l.w, l.o, 3, l.pad, a.algo) })
+			b.Run(l.name+"/"+a.name, func(b *testing.B) { benchConvAlgo(b, winoBenchBatch, l.c, l.h, l.w, l.o, l.k, l.pad, a.algo) })
 		}
 	}
 }

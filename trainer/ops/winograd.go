@@ -35,57 +35,72 @@ import (
 //	B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //	G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //	A^T = [1 1 1 0; 0 1 -1 -1]
+//
+// F(2x2, 5x5) computes each 2x2 tile from a 6x6 patch with 36 products
+// instead of 100, with the same blocks, segments and products (its
+// transforms are in winograd5.go).
 
-const (
-	winoXi   = 16 // positions of the transformed 4x4 tile
-	winoLane = 16 // tiles per segment: the AVX-512 width
-)
+const winoLane = 16 // tiles per segment: the AVX-512 width
 
 // winoUse reports whether a stride-1 convolution of this geometry (a batch
 // of n, c to o channels, kh x kw filters, ho x wo output) runs with
-// Winograd's F(2x2, 3x3) on these kernels. The rule depends only on the
-// shape and the CPU's features, never on timings, so that a model computes
-// the same numbers on every run on the same machine. With few channels the
-// transforms cost more than the multiplies they save (the layers that read
-// the one- or three-channel input image keep the direct convolution). The
-// products of both are computed in 64-column panels: Winograd's 16 per
-// 2x2 tile over the batch's tiles, the direct convolution's 9 per grid
-// position over each sample's grid; Winograd is chosen when its panels,
+// Winograd's F(2x2, 3x3) or F(2x2, 5x5) on these kernels. The rule depends
+// only on the shape and the CPU's features, never on timings, so that a
+// model computes the same numbers on every run on the same machine. With
+// few channels the transforms cost more than the multiplies they save (the
+// layers that read the one- or three-channel input image keep the direct
+// convolution). The products of both are computed in 64-column panels:
+// Winograd's 16 or 36 per 2x2 tile over the batch's tiles, the direct
+// convolution's 9 or 25 per grid position over each sample's grid (its
+// rows are kw-1 wider than the output); Winograd is chosen when its panels,
 // with a quarter more for its transforms, cost less. That keeps the small
 // late layers of a one-image model, whose few tiles fill a fraction of one
 // panel, on the direct convolution.
 func winoUse(ks *kernels, n, c, o, kh, kw, ho, wo int) bool {
-	if ks.kind != kindAVX512 || kh != 3 || kw != 3 || c < winoMinChannels || o < winoMinChannels {
+	least := winoMinChannels
+	if kh == 5 {
+		least = winoMinChannels5
+	}
+	if ks.kind != kindAVX512 || kh != kw || (kh != 3 && kh != 5) || c < least || o < least {
 		return false
 	}
 	panels := func(v int) int { return (v + panelW - 1) / panelW }
-	wino := 16 * panels(n*((ho+1)/2)*((wo+1)/2))
-	direct := 9 * n * panels(ho*(wo+2))
+	a := kh + 1
+	wino := a * a * panels(n*((ho+1)/2)*((wo+1)/2))
+	direct := kh * kw * n * panels(ho*(wo+kw-1))
 	return 5*wino < 4*direct
 }
 
-// winoMinChannels is the fewest input and output channels for which
-// Winograd beats the direct convolution (BenchmarkWinograd).
-const winoMinChannels = 16
+// winoMinChannels and winoMinChannels5 are the fewest input and output
+// channels for which Winograd's F(2x2, 3x3) and F(2x2, 5x5) beat the direct
+// convolution (BenchmarkWinograd). F(2x2, 5x5)'s transforms cost more: on
+// mnist-cnn2's 16 to 36 channels it is no faster forward and twice as slow
+// for the weight gradient, on the CAPTCHA models' 32 to 64 about twice as
+// fast.
+const (
+	winoMinChannels  = 16
+	winoMinChannels5 = 32
+)
 
 // winoSeg is a run of at most 16 consecutive tiles of one tile row of one
 // sample, and where its tiles start in the block (column j).
 type winoSeg struct{ n, ty, tx0, cnt, j int }
 
-// winoConv is one stride-1 3x3 convolution of a batch computed with F(2x2,
-// 3x3): input (n, c, h, w), o filters, output (n, o, ho, wo).
+// winoConv is one stride-1 r x r convolution of a batch computed with
+// F(2x2, r x r), r = 3 or 5: input (n, c, h, w), o filters, output (n, o,
+// ho, wo).
 type winoConv struct {
 	n, c, h, w int
 	o          int
+	r, a, xi   int // filter size, transformed tile size r+1, its a*a positions
 	padT, padL int
 	ho, wo     int
 	th, tw     int // tiles per column and row of one sample
 	hp, pitch  int // rows and row pitch of the zero-padded input
 	plane      int // floats per padded channel
 	cpad, o16  int // c rounded up to 6, o rounded up to 16
-	tb, tbs    int // most tiles per block; row stride of V and M
-	segs       []winoSeg
-	blocks     []int // block b holds segs[blocks[b]:blocks[b+1]]
+	tbs        int // row stride of V and M: the forward blocks' tiles and slack
+	blocks     winoTiling
 	u          []float32
 	// ukey holds the filters u was computed from, bit for bit: a model
 	// that reads images with unchanged weights (validation, evaluation,
@@ -99,53 +114,78 @@ type winoConv struct {
 type winoScratch struct {
 	xpad []float32 // one zero-padded sample; borders and slack stay zero
 	xn   int       // the sample xpad holds, or -1
-	v, m []float32 // transformed input (16, cpad, tbs) and products (16, o, tbs)
+	v, m []float32 // transformed input (xi, cpad, tbs) and products (xi, o, tbs)
 	dyT  []float32 // one sample's output gradient (2th, 2tw, o16), zero outside
 	dn   int       // the sample dyT holds, or -1
-	dmt  []float32 // transformed output gradient (16, tb, o16)
-	dut  []float32 // weight gradient in the transformed domain (16, cpad, o16)
+	dmt  []float32 // transformed output gradient (xi, tb, o16)
+	dut  []float32 // weight gradient in the transformed domain (xi, cpad, o16)
 }
 
 func newWinoConv(k *winoKernels, n, c, h, w, o, padT, padL, ho, wo int) *winoConv {
 	wc := &winoConv{n: n, c: c, h: h, w: w, o: o, padT: padT, padL: padL, ho: ho, wo: wo, k: k}
+	wc.r, wc.a = k.r, k.r+1
+	wc.xi = wc.a * wc.a
 	wc.th, wc.tw = (ho+1)/2, (wo+1)/2
-	wc.hp = 2*wc.th + 2
-	wc.pitch = 2*wc.tw + 2
-	// A segment reads 34 floats from its first column: slack after the
-	// last row keeps the reads of the last segment inside the buffer.
+	wc.hp = 2*wc.th + wc.r - 1
+	wc.pitch = 2*wc.tw + wc.r - 1
+	// A segment reads xpadSlack floats from its first column: slack after
+	// the last row keeps the reads of the last segment inside the buffer.
 	wc.plane = wc.hp * wc.pitch
 	wc.cpad = (c + tileM - 1) / tileM * tileM
 	wc.o16 = (o + 15) / 16 * 16
-	// A block's V and M take 64*(c+o)*tb bytes: keep them within 256 KiB
-	// so that they stay in L2 beside the filters (measured: larger blocks
-	// are no faster).
-	wc.tb = max(panelW, min(4*panelW, (1<<12)/(c+o)/panelW*panelW))
-	wc.tbs = wc.tb + winoLane
+	// A block's V and M take 4*xi*(c+o)*tb bytes: keep them within 256
+	// KiB so that they stay in L2 beside the filters (measured: larger
+	// blocks are no faster).
+	tb := max(panelW, min(4*panelW, (1<<16)/(wc.xi*(c+o))/panelW*panelW))
+	wc.tbs = tb + winoLane
+	wc.blocks = wc.tiling(tb)
+	return wc
+}
+
+// mStride and dmStride are the floats from one position ξ of the products
+// M and of the transformed output gradient to the next. The extra 64 bytes
+// keep the transforms' 16 or 36 accesses, one per position, out of one
+// cache set: without them the stride is often a multiple of 4 KiB (with 64
+// filters, say), and the output-gradient transform of F(2x2, 5x5) took
+// five times as long.
+func (wc *winoConv) mStride() int  { return wc.o*wc.tbs + 16 }
+func (wc *winoConv) dmStride() int { return wc.blocks.tb*wc.o16 + 16 }
+
+// winoTiling is the batch's tiles in blocks of at most tb tiles.
+type winoTiling struct {
+	tb     int
+	segs   []winoSeg
+	blocks []int // block b holds segs[blocks[b]:blocks[b+1]]
+}
+
+func (wc *winoConv) tiling(tb int) winoTiling {
+	t := winoTiling{tb: tb, blocks: []int{0}}
 	used := 0
-	wc.blocks = append(wc.blocks, 0)
-	for s := 0; s < n; s++ {
+	for s := 0; s < wc.n; s++ {
 		for ty := 0; ty < wc.th; ty++ {
 			for tx0 := 0; tx0 < wc.tw; tx0 += winoLane {
 				cnt := min(winoLane, wc.tw-tx0)
-				if used+cnt > wc.tb {
-					wc.blocks = append(wc.blocks, len(wc.segs))
+				if used+cnt > tb {
+					t.blocks = append(t.blocks, len(t.segs))
 					used = 0
 				}
-				wc.segs = append(wc.segs, winoSeg{n: s, ty: ty, tx0: tx0, cnt: cnt, j: used})
+				t.segs = append(t.segs, winoSeg{n: s, ty: ty, tx0: tx0, cnt: cnt, j: used})
 				used += cnt
 			}
 		}
 	}
-	wc.blocks = append(wc.blocks, len(wc.segs))
-	return wc
+	t.blocks = append(t.blocks, len(t.segs))
+	return t
 }
+
+func (t *winoTiling) block(b int) []winoSeg { return t.segs[t.blocks[b]:t.blocks[b+1]] }
 
 func (wc *winoConv) workerScratch() []winoScratch {
 	if w := workers(); len(wc.scratch) != w {
 		wc.scratch = make([]winoScratch, w)
 		for i := range wc.scratch {
-			wc.scratch[i].xpad = make([]float32, wc.c*wc.plane+2*winoLane+2)
-			wc.scratch[i].v = make([]float32, winoXi*wc.cpad*wc.tbs)
+			wc.scratch[i].xpad = make([]float32, wc.c*wc.plane+wc.xpadSlack())
+			wc.scratch[i].v = make([]float32, wc.xi*wc.cpad*wc.tbs)
 		}
 	}
 	for i := range wc.scratch {
@@ -153,6 +193,10 @@ func (wc *winoConv) workerScratch() []winoScratch {
 	}
 	return wc.scratch
 }
+
+// xpadSlack is how many floats from its first column the input transform
+// of a segment reads: a columns of each of 16 tiles two apart.
+func (wc *winoConv) xpadSlack() int { return 2*winoLane + wc.a - 2 }
 
 // pad copies sample x (c, h, w) into the interior of xpad.
 func (wc *winoConv) pad(x, xpad []float32) {
@@ -171,17 +215,21 @@ func (wc *winoConv) pad(x, xpad []float32) {
 	}
 }
 
-// filters writes U (16, o, c) = G g G^T for filters g (o, c, 3, 3), unless
+// filters writes U (xi, o, c) = G g G^T for filters g (o, c, r, r), unless
 // U already holds the transform of filters with the same bits.
 func (wc *winoConv) filters(g []float32) {
 	n := wc.o * wc.c
-	g = g[:9*n]
-	if len(wc.u) == winoXi*n && sameBits(wc.ukey, g) {
+	g = g[:wc.r*wc.r*n]
+	if len(wc.u) == wc.xi*n && sameBits(wc.ukey, g) {
 		return
 	}
 	defer func() { wc.ukey = append(wc.ukey[:0], g...) }()
-	wc.u = grow(wc.u, winoXi*n)
+	wc.u = grow(wc.u, wc.xi*n)
 	u := wc.u
+	if wc.r == 5 {
+		parallelFor(n, workers(), func(_, lo, hi int) { filters5(g, u, n, lo, hi) })
+		return
+	}
 	parallelFor(n, workers(), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			f := g[i*9 : i*9+9 : i*9+9]
@@ -215,10 +263,10 @@ func (wc *winoConv) forward(x, g, bias []float32, relu, known bool, y []float32)
 		wc.filters(g)
 	}
 	scr := wc.workerScratch()
-	nb := len(wc.blocks) - 1
+	nb := len(wc.blocks.blocks) - 1
 	parallelFor(nb, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
-		s.m = grow(s.m, winoXi*wc.o*wc.tbs)
+		s.m = grow(s.m, wc.xi*wc.mStride())
 		for b := lo; b < hi; b++ {
 			wc.forwardBlock(x, bias, relu, y, s, b)
 		}
@@ -229,7 +277,7 @@ func (wc *winoConv) forward(x, g, bias []float32, relu, known bool, y []float32)
 func (wc *winoConv) transformBlock(x []float32, s *winoScratch, b int) int {
 	chw := wc.c * wc.h * wc.w
 	cnt := 0
-	for _, sg := range wc.segs[wc.blocks[b]:wc.blocks[b+1]] {
+	for _, sg := range wc.blocks.block(b) {
 		if s.xn != sg.n {
 			wc.pad(x[sg.n*chw:(sg.n+1)*chw], s.xpad)
 			s.xn = sg.n
@@ -246,10 +294,10 @@ func (wc *winoConv) forwardBlock(x, bias []float32, relu bool, y []float32, s *w
 	// row block overlaps the one before, the last panel reads and writes the
 	// slack columns.
 	oc := wc.o * wc.c
-	for xi := 0; xi < winoXi; xi++ {
+	for xi := 0; xi < wc.xi; xi++ {
 		u := wc.u[xi*oc:]
 		v := s.v[xi*wc.cpad*wc.tbs:]
-		m := s.m[xi*wc.o*wc.tbs:]
+		m := s.m[xi*wc.mStride():]
 		for j0 := 0; j0 < cnt; j0 += panelW {
 			for i0 := 0; i0 < wc.o; i0 += tileM {
 				i0 = min(i0, wc.o-tileM)
@@ -258,18 +306,18 @@ func (wc *winoConv) forwardBlock(x, bias []float32, relu bool, y []float32, s *w
 		}
 	}
 	pix := wc.ho * wc.wo
-	for _, sg := range wc.segs[wc.blocks[b]:wc.blocks[b+1]] {
+	for _, sg := range wc.blocks.block(b) {
 		rows := min(2, wc.ho-2*sg.ty)
 		cols := min(2*sg.cnt, wc.wo-2*sg.tx0)
-		wc.k.out(s.m[sg.j:], wc.o*wc.tbs, wc.tbs, wc.o, y[sg.n*wc.o*pix+2*sg.ty*wc.wo+2*sg.tx0:], pix, wc.wo, rows, cols, bias, relu)
+		wc.k.out(s.m[sg.j:], wc.mStride(), wc.tbs, wc.o, y[sg.n*wc.o*pix+2*sg.ty*wc.wo+2*sg.tx0:], pix, wc.wo, rows, cols, bias, relu)
 	}
 }
 
-// gradW computes the filter gradient dg (o, c, 3, 3) and the bias gradient
+// gradW computes the filter gradient dg (o, c, r, r) and the bias gradient
 // db (o) of the batch from its input x and the output gradient dy.
 func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 	scr := wc.workerScratch()
-	nb := len(wc.blocks) - 1
+	nb := len(wc.blocks.blocks) - 1
 	used, _ := numRanges(nb, len(scr))
 	pix := wc.ho * wc.wo
 	parallelFor(nb, len(scr), func(wi, lo, hi int) {
@@ -277,24 +325,24 @@ func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 		if len(s.dyT) != 4*wc.th*wc.tw*wc.o16 {
 			s.dyT = make([]float32, 4*wc.th*wc.tw*wc.o16)
 		}
-		s.dmt = grow(s.dmt, winoXi*wc.tb*wc.o16)
-		s.dut = grow(s.dut, winoXi*wc.cpad*wc.o16)
+		s.dmt = grow(s.dmt, wc.xi*wc.dmStride())
+		s.dut = grow(s.dut, wc.xi*wc.cpad*wc.o16)
 		clear(s.dut)
 		for b := lo; b < hi; b++ {
 			cnt := wc.transformBlock(x, s, b)
-			for _, sg := range wc.segs[wc.blocks[b]:wc.blocks[b+1]] {
+			for _, sg := range wc.blocks.block(b) {
 				if s.dn != sg.n {
 					dyn := dy[sg.n*wc.o*pix : (sg.n+1)*wc.o*pix]
 					wc.transposeDy(dyn, s.dyT)
 					s.dn = sg.n
 				}
 				rp := 2 * wc.tw * wc.o16
-				wc.k.dy(s.dyT[2*sg.ty*rp+2*sg.tx0*wc.o16:], rp, sg.cnt, wc.o16, s.dmt[sg.j*wc.o16:], wc.tb*wc.o16)
+				wc.k.dy(s.dyT[2*sg.ty*rp+2*sg.tx0*wc.o16:], rp, sg.cnt, wc.o16, s.dmt[sg.j*wc.o16:], wc.dmStride())
 			}
 			// dU_ξ^T (cpad x o16) += V_ξ (cpad x cnt) * dM_ξ^T (cnt x o16).
-			for xi := 0; xi < winoXi; xi++ {
+			for xi := 0; xi < wc.xi; xi++ {
 				v := s.v[xi*wc.cpad*wc.tbs:]
-				dm := s.dmt[xi*wc.tb*wc.o16:]
+				dm := s.dmt[xi*wc.dmStride():]
 				du := s.dut[xi*wc.cpad*wc.o16:]
 				for i0 := 0; i0 < wc.cpad; i0 += tileM {
 					q := 0
@@ -328,17 +376,21 @@ func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 	// dg = G^T dU G for each filter and channel.
 	st := wc.cpad * wc.o16
 	parallelFor(wc.o, len(scr), func(_, lo, hi int) {
+		if wc.r == 5 {
+			filterGrads5(du, st, wc.c, wc.o16, dg, lo, hi)
+			return
+		}
 		wc.filterGrads(du, st, dg, lo, hi)
 	})
 }
 
-// filterGrads writes dg = G^T dU G for filters [lo, hi), where dU_ξ of
+// filterGrads writes dg = G^T dU G of F(2x2, 3x3) for filters [lo, hi), where dU_ξ of
 // channel c and filter o is du[ξ*st+c*o16+o].
 func (wc *winoConv) filterGrads(du []float32, st int, dg []float32, lo, hi int) {
 	for o := lo; o < hi; o++ {
 		for c := 0; c < wc.c; c++ {
 			var d [4][4]float32
-			for xi := 0; xi < winoXi; xi++ {
+			for xi := 0; xi < 16; xi++ {
 				d[xi/4][xi%4] = du[xi*st+c*wc.o16+o]
 			}
 			var t [3][4]float32
@@ -389,10 +441,13 @@ func (wc *winoConv) transposeDy(dy, dst []float32) {
 	}
 }
 
-// winoKernels is one implementation of the transforms and of the 6x64 and
-// 6x16 products with B's rows bs floats apart. Strides are in floats.
+// winoKernels is one implementation of the transforms of F(2x2, r x r) and
+// of the 6x64 and 6x16 products with B's rows bs floats apart. Strides are
+// in floats. The comments below are for r = 3 (4x4 patches, 16 positions
+// ξ); with r = 5 the patches are 6x6 and there are 36 positions.
 type winoKernels struct {
 	name string
+	r    int
 	// in transforms 16 tiles of nc channels: channel ch's 4 input rows
 	// start at src[ch*plane:], pitch apart; V_ξ of tile t of channel ch
 	// goes to dst[ξ*xstride+ch*cstride+t].
@@ -413,7 +468,7 @@ type winoKernels struct {
 }
 
 // winoGo is the portable reference implementation.
-var winoGo = &winoKernels{name: "generic", in: winoInGo, out: winoOutGo, dy: winoDyGo, mm64: mmGo(64), mm16: mmGo(16)}
+var winoGo = &winoKernels{name: "generic", r: 3, in: winoInGo, out: winoOutGo, dy: winoDyGo, mm64: mmGo(64), mm16: mmGo(16)}
 
 func winoInGo(src []float32, pitch, plane, nc int, dst []float32, cstride, xstride int) {
 	for ch := 0; ch < nc; ch++ {

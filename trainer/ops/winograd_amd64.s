@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// Winograd F(2x2, 3x3) transforms, vectorised over 16 tiles (winoIn, winoOut)
+// Winograd F(2x2, 3x3) and F(2x2, 5x5) transforms, vectorised over 16 tiles (winoIn, winoOut)
 // or 16 channels (winoDy). See winograd.go for the Go reference of each.
 
 DATA winoEven<>+0(SB)/4, $0
@@ -303,5 +303,327 @@ dygroup:
 	ADDQ R9, DI
 	DECQ CX
 	JNZ  dytile
+	VZEROUPPER
+	RET
+
+// F(2x2, 5x5): the transforms of winograd5.go, in the same order of
+// operations. Z29 and Z28 hold 4 and 5 in every lane.
+
+// W5LOAD loads columns 2t..2t+5 of one input row at p for tiles t = 0..15
+// into Z0..Z5.
+#define W5LOAD(p) \
+	VMOVUPS (p), Z0 \
+	VMOVUPS (p), Z1 \
+	VPERMT2PS 64(p), Z30, Z0 \
+	VPERMT2PS 64(p), Z31, Z1 \
+	VMOVUPS 8(p), Z2 \
+	VMOVUPS 8(p), Z3 \
+	VPERMT2PS 72(p), Z30, Z2 \
+	VPERMT2PS 72(p), Z31, Z3 \
+	VMOVUPS 16(p), Z4 \
+	VMOVUPS 16(p), Z5 \
+	VPERMT2PS 80(p), Z30, Z4 \
+	VPERMT2PS 80(p), Z31, Z5
+
+// W5BT applies B^T to d = Z0..Z5 (winoBT5) and leaves v in Z6..Z11.
+#define W5BT \
+	VMULPS Z29, Z0, Z12 \
+	VADDPS Z4, Z12, Z12 \
+	VMULPS Z28, Z2, Z13 \
+	VSUBPS Z13, Z12, Z6 \
+	VADDPS Z2, Z1, Z12 \
+	VMULPS Z29, Z12, Z12 \
+	VADDPS Z4, Z3, Z13 \
+	VSUBPS Z13, Z12, Z7 \
+	VSUBPS Z1, Z2, Z12 \
+	VMULPS Z29, Z12, Z12 \
+	VSUBPS Z4, Z3, Z13 \
+	VADDPS Z13, Z12, Z8 \
+	VSUBPS Z1, Z3, Z12 \
+	VSUBPS Z2, Z4, Z13 \
+	VADDPS Z12, Z12, Z12 \
+	VADDPS Z13, Z12, Z9 \
+	VSUBPS Z12, Z13, Z10 \
+	VMULPS Z29, Z1, Z12 \
+	VADDPS Z5, Z12, Z12 \
+	VMULPS Z28, Z3, Z13 \
+	VSUBPS Z13, Z12, Z11
+
+// W5ROW transforms the input row at AX and stores d B at (DX), X apart
+// (R12 = X, R13 = 2X, R14 = 3X, R15 = 4X, R11 = 5X).
+#define W5ROW \
+	W5LOAD(AX) \
+	W5BT \
+	VMOVUPS Z6, (DX) \
+	VMOVUPS Z7, (DX)(R12*1) \
+	VMOVUPS Z8, (DX)(R13*1) \
+	VMOVUPS Z9, (DX)(R14*1) \
+	VMOVUPS Z10, (DX)(R15*1) \
+	VMOVUPS Z11, (DX)(R11*1) \
+	ADDQ BX, AX \
+	ADDQ R10, DX
+
+// W5COL transforms the column of h at (DX), 6X (R10) apart, in place.
+#define W5COL \
+	MOVQ DX, AX \
+	VMOVUPS (AX), Z0 \
+	ADDQ R10, AX \
+	VMOVUPS (AX), Z1 \
+	ADDQ R10, AX \
+	VMOVUPS (AX), Z2 \
+	ADDQ R10, AX \
+	VMOVUPS (AX), Z3 \
+	ADDQ R10, AX \
+	VMOVUPS (AX), Z4 \
+	ADDQ R10, AX \
+	VMOVUPS (AX), Z5 \
+	W5BT \
+	MOVQ DX, AX \
+	VMOVUPS Z6, (AX) \
+	ADDQ R10, AX \
+	VMOVUPS Z7, (AX) \
+	ADDQ R10, AX \
+	VMOVUPS Z8, (AX) \
+	ADDQ R10, AX \
+	VMOVUPS Z9, (AX) \
+	ADDQ R10, AX \
+	VMOVUPS Z10, (AX) \
+	ADDQ R10, AX \
+	VMOVUPS Z11, (AX) \
+	ADDQ R12, DX
+
+// func winoIn5AVX512(src *float32, pitch, plane, nc int, dst *float32, cstride, xstride int)
+TEXT ·winoIn5AVX512(SB), NOSPLIT, $0-56
+	MOVQ src+0(FP), SI
+	MOVQ pitch+8(FP), BX
+	MOVQ plane+16(FP), R8
+	MOVQ nc+24(FP), CX
+	MOVQ dst+32(FP), DI
+	MOVQ cstride+40(FP), R9
+	MOVQ xstride+48(FP), R12
+	LEAQ (R12)(R12*1), R13
+	LEAQ (R13)(R12*1), R14
+	LEAQ (R12*4), R15
+	LEAQ (R15)(R12*1), R11
+	LEAQ (R13)(R13*2), R10
+	VMOVUPS winoEven<>(SB), Z30
+	VMOVUPS winoOdd<>(SB), Z31
+	MOVL $0x40800000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x40a00000, AX
+	VPBROADCASTD AX, Z28
+
+in5loop:
+	// h = d B, row by row, into V's places; then V = B^T h, column by column.
+	MOVQ SI, AX
+	MOVQ DI, DX
+	W5ROW
+	W5ROW
+	W5ROW
+	W5ROW
+	W5ROW
+	W5ROW
+	MOVQ DI, DX
+	W5COL
+	W5COL
+	W5COL
+	W5COL
+	W5COL
+	W5COL
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ CX
+	JNZ  in5loop
+	VZEROUPPER
+	RET
+
+// W5SUM loads the column of M at (DX), 6X (R12) apart, and leaves A^T
+// applied (winoAT5) in s0 and s1; DX moves on by X.
+#define W5SUM(s0, s1) \
+	MOVQ DX, R13 \
+	VMOVUPS (R13), Z16 \
+	ADDQ R12, R13 \
+	VMOVUPS (R13), Z17 \
+	ADDQ R12, R13 \
+	VMOVUPS (R13), Z18 \
+	ADDQ R12, R13 \
+	VMOVUPS (R13), Z19 \
+	ADDQ R12, R13 \
+	VMOVUPS (R13), Z20 \
+	ADDQ R12, R13 \
+	VMOVUPS (R13), Z21 \
+	VADDPS Z17, Z16, s0 \
+	VADDPS Z18, s0, s0 \
+	VADDPS Z19, s0, s0 \
+	VADDPS Z20, s0, s0 \
+	VSUBPS Z18, Z17, Z22 \
+	VSUBPS Z20, Z19, Z23 \
+	VADDPS Z23, Z23, Z23 \
+	VADDPS Z23, Z22, s1 \
+	VADDPS Z21, s1, s1 \
+	ADDQ R10, DX
+
+// W5AT applies A^T to the row m0..m5 and leaves it in s0 and s1.
+#define W5AT(m0, m1, m2, m3, m4, m5, s0, s1) \
+	VADDPS m1, m0, s0 \
+	VADDPS m2, s0, s0 \
+	VADDPS m3, s0, s0 \
+	VADDPS m4, s0, s0 \
+	VSUBPS m2, m1, Z22 \
+	VSUBPS m4, m3, Z23 \
+	VADDPS Z23, Z23, Z23 \
+	VADDPS Z23, Z22, s1 \
+	VADDPS m5, s1, s1
+
+// func winoOut5AVX512(m *float32, xstride, ostride, no int, y *float32, yplane, pitch, rows int, mask uint64, bias *float32, flags int)
+TEXT ·winoOut5AVX512(SB), NOSPLIT, $0-88
+	MOVQ m+0(FP), SI
+	MOVQ xstride+8(FP), R10
+	MOVQ ostride+16(FP), R9
+	MOVQ no+24(FP), CX
+	MOVQ y+32(FP), DI
+	MOVQ yplane+40(FP), R8
+	MOVQ pitch+48(FP), BX
+	MOVQ rows+56(FP), R11
+	MOVQ mask+64(FP), AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	MOVQ bias+72(FP), R15
+	MOVQ flags+80(FP), AX
+	LEAQ (R10)(R10*2), R12
+	ADDQ R12, R12
+	VMOVUPS winoLo<>(SB), Z30
+	VMOVUPS winoHi<>(SB), Z31
+	VPXORD Z28, Z28, Z28
+
+out5loop:
+	MOVQ SI, DX
+	W5SUM(Z0, Z6)
+	W5SUM(Z1, Z7)
+	W5SUM(Z2, Z8)
+	W5SUM(Z3, Z9)
+	W5SUM(Z4, Z10)
+	W5SUM(Z5, Z11)
+	W5AT(Z0, Z1, Z2, Z3, Z4, Z5, Z12, Z13)
+	W5AT(Z6, Z7, Z8, Z9, Z10, Z11, Z14, Z15)
+	TESTQ $1, AX
+	JZ    nobias5
+	VBROADCASTSS (R15), Z26
+	VADDPS Z26, Z12, Z12
+	VADDPS Z26, Z13, Z13
+	VADDPS Z26, Z14, Z14
+	VADDPS Z26, Z15, Z15
+	ADDQ $4, R15
+
+nobias5:
+	TESTQ $2, AX
+	JZ    norelu5
+	VMAXPS Z12, Z28, Z12
+	VMAXPS Z13, Z28, Z13
+	VMAXPS Z14, Z28, Z14
+	VMAXPS Z15, Z28, Z15
+
+norelu5:
+	VMOVUPS Z12, Z24
+	VPERMT2PS Z13, Z30, Z24
+	VPERMT2PS Z13, Z31, Z12
+	VMOVUPS Z14, Z25
+	VPERMT2PS Z15, Z30, Z25
+	VPERMT2PS Z15, Z31, Z14
+	TESTQ $4, AX
+	JZ    masked5
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z12, 64(DI)
+	CMPQ R11, $2
+	JLT  onerow5
+	VMOVUPS Z25, (DI)(BX*1)
+	VMOVUPS Z14, 64(DI)(BX*1)
+	JMP  onerow5
+
+masked5:
+	VMOVUPS Z24, K1, (DI)
+	VMOVUPS Z12, K2, 64(DI)
+	CMPQ R11, $2
+	JLT  onerow5
+	VMOVUPS Z25, K1, (DI)(BX*1)
+	VMOVUPS Z14, K2, 64(DI)(BX*1)
+
+onerow5:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  out5loop
+	VZEROUPPER
+	RET
+
+// W5DYROW stores the row (a, b) of A dY as dM = (a, a+b, a-b, a+2b, a-2b,
+// b) at DX, X (R12) apart, moving DX on.
+#define W5DYROW(a, b) \
+	VADDPS b, b, Z16 \
+	VADDPS b, a, Z17 \
+	VSUBPS b, a, Z18 \
+	VADDPS Z16, a, Z19 \
+	VSUBPS Z16, a, Z20 \
+	VMOVUPS a, (DX) \
+	ADDQ R12, DX \
+	VMOVUPS Z17, (DX) \
+	ADDQ R12, DX \
+	VMOVUPS Z18, (DX) \
+	ADDQ R12, DX \
+	VMOVUPS Z19, (DX) \
+	ADDQ R12, DX \
+	VMOVUPS Z20, (DX) \
+	ADDQ R12, DX \
+	VMOVUPS b, (DX) \
+	ADDQ R12, DX
+
+// func winoDy5AVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int)
+TEXT ·winoDy5AVX512(SB), NOSPLIT, $0-56
+	MOVQ src+0(FP), SI
+	MOVQ rp+8(FP), BX
+	MOVQ cnt+16(FP), CX
+	MOVQ og+24(FP), R8
+	MOVQ dst+32(FP), DI
+	MOVQ cs+40(FP), R9
+	MOVQ xstride+48(FP), R12
+
+dy5tile:
+	MOVQ R8, R11
+	MOVQ SI, AX
+	MOVQ DI, R10
+
+dy5group:
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX)(R9*1), Z1
+	LEAQ (AX)(BX*1), DX
+	VMOVUPS (DX), Z2
+	VMOVUPS (DX)(R9*1), Z3
+	// Rows of A dY: y0, y0+y1, y0-y1, y0+2y1, y0-2y1, y1.
+	VADDPS Z2, Z2, Z4
+	VADDPS Z3, Z3, Z5
+	VADDPS Z2, Z0, Z6
+	VADDPS Z3, Z1, Z7
+	VSUBPS Z2, Z0, Z8
+	VSUBPS Z3, Z1, Z9
+	VADDPS Z4, Z0, Z10
+	VADDPS Z5, Z1, Z11
+	VSUBPS Z4, Z0, Z12
+	VSUBPS Z5, Z1, Z13
+	MOVQ R10, DX
+	W5DYROW(Z0, Z1)
+	W5DYROW(Z6, Z7)
+	W5DYROW(Z8, Z9)
+	W5DYROW(Z10, Z11)
+	W5DYROW(Z12, Z13)
+	W5DYROW(Z2, Z3)
+	ADDQ $64, AX
+	ADDQ $64, R10
+	DECQ R11
+	JNZ  dy5group
+	LEAQ (SI)(R9*2), SI
+	ADDQ R9, DI
+	DECQ CX
+	JNZ  dy5tile
 	VZEROUPPER
 	RET

@@ -17,45 +17,51 @@ func randSlice32(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-// TestWinogradTransformsMatchGo checks the AVX-512 transforms against their
-// Go reference bit for bit: both add and subtract in the same order.
+// TestWinogradTransformsMatchGo checks the AVX-512 transforms of F(2x2,
+// 3x3) and F(2x2, 5x5) against their Go reference bit for bit: both compute
+// in the same order.
 func TestWinogradTransformsMatchGo(t *testing.T) {
 	if defaultKernels.kind != kindAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
-	asm := winoKernelsFor(defaultKernels)
-	r := rand.New(rand.NewPCG(1, 2))
-	const pitch, plane, nc, cstride = 40, 200, 5, 20
-	src := randSlice32(r, nc*plane+pitch*4+40)
-	vGo := make([]float32, 16*nc*cstride+cstride)
-	vAsm := make([]float32, len(vGo))
-	winoGo.in(src[3:], pitch, plane, nc, vGo, cstride, nc*cstride)
-	asm.in(src[3:], pitch, plane, nc, vAsm, cstride, nc*cstride)
-	assertEqual(t, "input transform", vAsm, vGo)
+	for _, rs := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%dx%d", rs, rs), func(t *testing.T) {
+			asm, ref := winoKernelsFor(defaultKernels, rs), winoKernelsFor(kernelSets[0], rs)
+			xi := (rs + 1) * (rs + 1)
+			r := rand.New(rand.NewPCG(1, uint64(rs)))
+			const pitch, plane, nc, cstride = 40, 260, 5, 20
+			src := randSlice32(r, nc*plane+pitch*6+40)
+			vGo := make([]float32, xi*nc*cstride+cstride)
+			vAsm := make([]float32, len(vGo))
+			ref.in(src[3:], pitch, plane, nc, vGo, cstride, nc*cstride)
+			asm.in(src[3:], pitch, plane, nc, vAsm, cstride, nc*cstride)
+			assertEqual(t, "input transform", vAsm, vGo)
 
-	const no, ostride, yplane, ypitch = 7, 19, 90, 41
-	m := randSlice32(r, 16*no*ostride+16)
-	bias := randSlice32(r, no)
-	for _, tc := range []struct {
-		rows, cols int
-		bias       []float32
-		relu       bool
-	}{{2, 32, bias, true}, {1, 7, nil, false}, {2, 13, bias, false}, {1, 32, nil, true}} {
-		yGo := randSlice32(rand.New(rand.NewPCG(3, 3)), no*yplane)
-		yAsm := append([]float32(nil), yGo...)
-		winoGo.out(m, no*ostride, ostride, no, yGo, yplane, ypitch, tc.rows, tc.cols, tc.bias, tc.relu)
-		asm.out(m, no*ostride, ostride, no, yAsm, yplane, ypitch, tc.rows, tc.cols, tc.bias, tc.relu)
-		assertEqual(t, fmt.Sprintf("output transform %+v", tc), yAsm, yGo)
+			const no, ostride, yplane, ypitch = 7, 19, 90, 41
+			m := randSlice32(r, xi*no*ostride+16)
+			bias := randSlice32(r, no)
+			for _, tc := range []struct {
+				rows, cols int
+				bias       []float32
+				relu       bool
+			}{{2, 32, bias, true}, {1, 7, nil, false}, {2, 13, bias, false}, {1, 32, nil, true}} {
+				yGo := randSlice32(rand.New(rand.NewPCG(3, 3)), no*yplane)
+				yAsm := append([]float32(nil), yGo...)
+				ref.out(m, no*ostride, ostride, no, yGo, yplane, ypitch, tc.rows, tc.cols, tc.bias, tc.relu)
+				asm.out(m, no*ostride, ostride, no, yAsm, yplane, ypitch, tc.rows, tc.cols, tc.bias, tc.relu)
+				assertEqual(t, fmt.Sprintf("output transform %+v", tc), yAsm, yGo)
+			}
+
+			const o16, cnt = 32, 5
+			const rp = 2 * 6 * o16
+			dy := randSlice32(r, 2*rp)
+			dGo := make([]float32, xi*cnt*o16)
+			dAsm := make([]float32, len(dGo))
+			ref.dy(dy, rp, cnt, o16, dGo, cnt*o16)
+			asm.dy(dy, rp, cnt, o16, dAsm, cnt*o16)
+			assertEqual(t, "output-gradient transform", dAsm, dGo)
+		})
 	}
-
-	const o16, cnt = 32, 5
-	const rp = 2 * 6 * o16
-	dy := randSlice32(r, 2*rp)
-	dGo := make([]float32, 16*cnt*o16)
-	dAsm := make([]float32, len(dGo))
-	winoGo.dy(dy, rp, cnt, o16, dGo, cnt*o16)
-	asm.dy(dy, rp, cnt, o16, dAsm, cnt*o16)
-	assertEqual(t, "output-gradient transform", dAsm, dGo)
 }
 
 func assertEqual(t *testing.T, what string, got, want []float32) {
@@ -67,23 +73,30 @@ func assertEqual(t *testing.T, what string, got, want []float32) {
 	}
 }
 
-// winoCases are 3x3 convolutions for Winograd: odd and even output sizes
+// winoCases are convolutions for Winograd: odd and even output sizes
 // (partial tiles), tile rows longer than 16 tiles, channel counts that are
 // not multiples of 6 or 16, more filters than one 64-column panel, and the
-// CAPTCHA models' shapes.
+// CAPTCHA models' and mnist-cnn2's shapes, with 3x3 and 5x5 filters.
 var winoCases = []struct {
-	n, c, h, w, o int
-	pad           Padding
-	relu          bool
+	k, n, c, h, w, o int
+	pad              Padding
+	relu             bool
 }{
-	{2, 6, 7, 9, 6, Same, true},
-	{3, 7, 8, 6, 10, Valid, false},
-	{2, 16, 5, 40, 17, Same, true},
-	{1, 13, 11, 35, 70, Valid, true},
-	{3, 20, 3, 3, 8, Same, false},
-	{2, 32, 50, 34, 32, Valid, true},   // a strip of captcha1/2's first 3x3 layer
-	{2, 64, 24, 64, 64, Valid, true},   // captcha's second 3x3 layer
-	{4, 128, 4, 14, 256, Valid, false}, // captcha2's last layer
+	{3, 2, 6, 7, 9, 6, Same, true},
+	{3, 3, 7, 8, 6, 10, Valid, false},
+	{3, 2, 16, 5, 40, 17, Same, true},
+	{3, 1, 13, 11, 35, 70, Valid, true},
+	{3, 3, 20, 3, 3, 8, Same, false},
+	{5, 2, 6, 7, 9, 6, Same, true},
+	{5, 3, 7, 9, 8, 10, Valid, false},
+	{5, 2, 16, 5, 40, 17, Same, true},
+	{5, 1, 13, 11, 35, 70, Valid, true},
+	{5, 3, 20, 3, 3, 8, Same, false},
+	{3, 2, 32, 50, 34, 32, Valid, true},   // a strip of captcha1/2's first 3x3 layer
+	{3, 2, 64, 24, 64, 64, Valid, true},   // captcha's second 3x3 layer
+	{3, 4, 128, 4, 14, 256, Valid, false}, // captcha2's last layer
+	{5, 3, 16, 14, 14, 36, Same, true},    // mnist-cnn2's second layer
+	{5, 2, 32, 24, 70, 64, Same, true},    // captcha's 5x5 layer
 }
 
 // winoErrBound is the largest error of a Winograd convolution's output and
@@ -113,7 +126,7 @@ func TestWinogradAgainstDirect(t *testing.T) {
 				t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
 					r := rand.New(rand.NewPCG(9, uint64(tc.c)))
 					x := newParam(r, 1, tc.n, tc.c, tc.h, tc.w)
-					w := newParam(r, float32(1/math.Sqrt(float64(9*tc.c))), tc.o, tc.c, 3, 3)
+					w := newParam(r, float32(1/math.Sqrt(float64(tc.k*tc.k*tc.c))), tc.o, tc.c, tc.k, tc.k)
 					b := newParam(r, 0.5, tc.o)
 					params := []*param{x, w, b}
 					wrt := []bool{true, true, true}
@@ -155,11 +168,11 @@ func relErr(got, want []float32) float64 {
 // TestWinogradFiniteDiff checks the Winograd gradients with finite
 // differences, as every op's.
 func TestWinogradFiniteDiff(t *testing.T) {
-	for _, tc := range winoCases[:5] {
+	for _, tc := range winoCases[:10] {
 		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(5, uint64(tc.o)))
 			x := newParam(r, 1, tc.n, tc.c, tc.h, tc.w)
-			w := newParam(r, 0.5, tc.o, tc.c, 3, 3)
+			w := newParam(r, 0.5, tc.o, tc.c, tc.k, tc.k)
 			b := newParam(r, 0.5, tc.o)
 			params := []*param{x, w, b}
 			wrt := []bool{true, true, true}
@@ -172,7 +185,8 @@ func TestWinogradFiniteDiff(t *testing.T) {
 }
 
 // TestWinogradChosenByShape checks the rule that picks Winograd: 3x3 filters
-// with at least winoMinChannels input and output channels, on AVX-512 only,
+// with at least winoMinChannels input and output channels or 5x5 filters
+// with winoMinChannels5, on AVX-512 only,
 // and enough tiles to fill its panels: the CAPTCHA models' small late
 // layers take Winograd in a training batch but not one image at a time.
 func TestWinogradChosenByShape(t *testing.T) {
@@ -190,7 +204,11 @@ func TestWinogradChosenByShape(t *testing.T) {
 			{1, 128, 256, 3, 2, 12, false},
 			{128, 3, 32, 3, 50, 130, false},
 			{128, 32, 8, 3, 48, 128, false},
-			{128, 32, 64, 5, 24, 64, false},
+			{128, 32, 64, 5, 24, 64, true},
+			{1, 32, 64, 5, 24, 64, true},
+			{64, 16, 36, 5, 14, 14, false},
+			{128, 3, 32, 5, 50, 130, false},
+			{128, 32, 64, 7, 24, 64, false},
 		} {
 			want := tc.want && ks.kind == kindAVX512
 			if got := winoUse(ks, tc.n, tc.c, tc.o, tc.k, tc.k, tc.ho, tc.wo); got != want {
