@@ -161,12 +161,12 @@ func (s Spec) Estimate(m Machine) Estimate {
 				per += b.group*float64(out.C+1)*b.plane + float64(cur.C)*b.ldw + float64(out.C*k*k)*opsPanelW
 			}
 			direct := float64(w) * per
-			if k == 3 && cur.C >= winoMinChannels && out.C >= winoMinChannels {
-				// On AVX-512 such a layer runs with Winograd instead: count
-				// whichever of the two needs more.
-				wino := winoFloats(nf, float64(w), cur.C, out.C, out.H, out.W, true)
+			if least := winoMinChannels[k]; least > 0 && cur.C >= least && out.C >= least {
+				// On AVX-512 such a layer may run with Winograd instead:
+				// count whichever of the two needs more.
+				wino := winoFloats(nf, float64(w), k, cur.C, out.C, out.H, out.W, true)
 				if !leaf {
-					wino += winoFloats(nf, float64(w), out.C, cur.C, cur.H, cur.W, false)
+					wino += winoFloats(nf, float64(w), k, out.C, cur.C, cur.H, cur.W, false)
 				}
 				direct = max(direct, wino)
 			}
@@ -311,29 +311,32 @@ func gridGeom(k, o, ho, wo int) gridDims {
 	return gridDims{plane: float64(plane), ldw: float64(ldw), ngrid: float64(ngrid), group: float64(group)}
 }
 
-// winoMinChannels is the fewest input and output channels trainer/ops runs
-// a 3x3 convolution with Winograd's F(2x2, 3x3) for.
-const winoMinChannels = 16
+// winoMinChannels is, by filter size, the fewest input and output channels
+// trainer/ops runs a convolution with Winograd's F(2x2, 3x3) or F(2x2, 5x5)
+// for.
+var winoMinChannels = map[int]int{3: 16, 5: 32}
 
-// winoFloats is what trainer/ops' Winograd F(2x2, 3x3) convolution of n
+// winoFloats is what trainer/ops' Winograd F(2x2, k x k) convolution of n
 // samples from c to o channels with an ho x wo output holds, in floats: the
 // transformed filters and a copy of the filters they came from, its tile
 // segments, and each of w workers' padded sample, transformed input and
-// products, plus, for the forward one, the
-// buffers of the weight gradient.
-func winoFloats(n, w float64, c, o, ho, wo int, gradW bool) float64 {
+// products, plus, for the forward one, the buffers of the weight gradient.
+func winoFloats(n, w float64, k, c, o, ho, wo int, gradW bool) float64 {
+	a := k + 1
+	xi := a * a // positions of the transformed tile
 	th, tw := (ho+1)/2, (wo+1)/2
-	plane := float64((2*th + 2) * (2*tw + 2))
+	plane := float64((2*th + k - 1) * (2*tw + k - 1))
 	cpad := float64((c + opsTileM - 1) / opsTileM * opsTileM)
 	o16 := float64((o + 15) / 16 * 16)
-	tb := float64(max(opsPanelW, min(4*opsPanelW, (1<<12)/(c+o)/opsPanelW*opsPanelW)))
+	tb := float64(max(opsPanelW, min(4*opsPanelW, (1<<16)/(xi*(c+o))/opsPanelW*opsPanelW)))
 	tbs := tb + 16
 	segs := n * float64(th) * math.Ceil(float64(tw)/16) * 10 // five ints each
-	per := float64(c)*plane + 34 + 16*cpad*tbs + 16*float64(o)*tbs
+	x := float64(xi)
+	per := float64(c)*plane + float64(32+a-2) + x*cpad*tbs + x*(float64(o)*tbs+16)
 	if gradW {
-		per += 4*float64(th*tw)*o16 + 16*tb*o16 + 16*cpad*o16
+		per += 4*float64(th*tw)*o16 + x*(tb*o16+16) + x*cpad*o16
 	}
-	return 25*float64(c*o) + segs + w*per // transformed filters (16 per filter) and the 9 they came from
+	return float64((xi+k*k)*c*o) + segs + w*per // transformed filters and the k*k floats they came from
 }
 
 // packed is the size of a k x n matrix packed in 64-column panels.

@@ -96,6 +96,9 @@ func TestEnginesAgree(t *testing.T) {
 		// AVX-512 (ops.winoUse), for the layer's output and all three gradients.
 		{name: "conv-winograd", shape: []int{2, 3, 9, 11}, heads: 1, layers: []layerBuilder{
 			conv(16, 3, true, true), conv(20, 3, false, true), conv(17, 3, true, false)}},
+		// 5x5 with 32 or more channels in and out: F(2x2, 5x5).
+		{name: "conv-winograd-5x5", shape: []int{2, 3, 9, 11}, heads: 1, layers: []layerBuilder{
+			conv(32, 3, true, true), conv(32, 5, true, true), conv(33, 5, false, false)}},
 		{name: "maxpool", shape: []int{2, 3, 7, 8}, heads: 1, layers: []layerBuilder{poolLayer{size: 2}}},
 		{name: "maxpool-4", shape: []int{2, 2, 9, 9}, heads: 1, layers: []layerBuilder{poolLayer{size: 4}}},
 		// Pooling right after a convolution with a fused ReLU applies the
@@ -215,11 +218,21 @@ func TestEnginesTrainAlike(t *testing.T) {
 		{Type: experiments.LayerFlatten},
 		{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
 	}
+	// A 5x5 layer of 32 channels in and out: F(2x2, 5x5) on AVX-512.
+	wino5CNN := preset(t, "mnist-cnn1")
+	wino5CNN.Layers = []experiments.Layer{
+		{Type: experiments.LayerConv2D, Filters: 32, Kernel: 3, Padding: experiments.PadSame, Activation: experiments.ActReLU},
+		{Type: experiments.LayerMaxPool2D, Pool: 2},
+		{Type: experiments.LayerConv2D, Filters: 32, Kernel: 5, Padding: experiments.PadSame, Activation: experiments.ActReLU},
+		{Type: experiments.LayerMaxPool2D, Pool: 2},
+		{Type: experiments.LayerFlatten},
+		{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
+	}
 	for _, c := range []struct {
 		name string
 		spec experiments.Spec
 		min  float64
-	}{{"nn1", preset(t, "mnist-nn1"), 0.8}, {"tiny-cnn", tinyCNN, 0.7}, {"winograd-cnn", winoCNN, 0.7}} {
+	}{{"nn1", preset(t, "mnist-nn1"), 0.8}, {"tiny-cnn", tinyCNN, 0.7}, {"winograd-cnn", winoCNN, 0.7}, {"winograd-5x5-cnn", wino5CNN, 0.7}} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			spec := c.spec

@@ -109,6 +109,11 @@
 // filter instead of 36, as 16 batched products in the transformed domain
 // done by the same 6x64 kernel, with the input, output and output-gradient
 // transforms in AVX-512 assembly vectorised over 16 tiles (or 16 channels).
+// Stride-1 5x5 convolutions with at least 32 input and output channels (the
+// CAPTCHA models' 32 to 64 layer) run with F(2x2, 5x5) the same way
+// (winograd5.go): 36 multiply-adds per tile instead of 100. With fewer
+// channels its larger transforms cost what the products save (mnist-cnn2's
+// 16 to 36 layer stays direct, and pooled as it is computed).
 // Forward pass, input gradient and filter gradient all use it. The choice
 // depends only on the layer's shape, batch included, and the CPU's features
 // (winoUse), never on timings, so a model computes the same numbers on every
@@ -116,7 +121,8 @@
 // small late layer of a one-image model) stays direct. The transformed
 // filters are kept while the weights keep their bits. Winograd's float32
 // error against the direct convolution is about 1e-6 of the result's scale
-// (bounded at 1e-5 in TestWinogradAgainstDirect).
+// for F(2x2, 3x3) and up to 7e-6 for F(2x2, 5x5) (bounded at 1e-5 and 3e-5
+// in TestWinogradAgainstDirect).
 //
 // 2x2 max pooling runs, on AVX-512, as an assembly routine over 16 outputs at
 // a time (pool_amd64.s), with the same maxima and indices as the Go loop
