@@ -34,8 +34,9 @@ type gridConv struct {
 	// after the channels), padded with zeros to a multiple of 6 rows: the
 	// weight gradient's A, whose row ckk sums the output gradient into the
 	// bias gradient.
-	offsW   []int
-	scratch []gridScratch
+	offsW     []int
+	rowBlocks []rowBlock // the filters in the forward kernel's blocks (filterBlocks)
+	scratch   []gridScratch
 	// rows16 computes the output in rows of 16, group samples at a time:
 	// output row oy of the group's sample i is at wide column (i*ho+oy)*16.
 	// Otherwise group is 1 and row oy is at column oy*wp. rs is that row
@@ -86,7 +87,40 @@ func newGridConv(ks *kernels, c, h, w, o, kh, kw, padT, padL, ho, wo int) *gridC
 	g.offsW = make([]int, (g.ckk+1+tileM-1)/tileM*tileM)
 	copy(g.offsW, g.offs)
 	g.offsW[g.ckk] = 4 * c * g.plane
+	if o >= tileM {
+		g.rowBlocks = filterBlocks(o)
+	}
 	return g
+}
+
+// rowBlock is rows filters from i0 on, computed in one offset-kernel call.
+type rowBlock struct{ i0, rows int }
+
+// filterBlocks splits o filters (at least 6) into blocks of six and, when
+// o is even but not a multiple of six, one or two blocks of four at the
+// end (16 = 6+6+4, 8 = 4+4). An odd o ends with a block of six that
+// overlaps the one before, its shared rows computed twice.
+func filterBlocks(o int) []rowBlock {
+	var bs []rowBlock
+	fours := 0
+	switch o % tileM {
+	case 4:
+		fours = 1
+	case 2:
+		fours = 2
+	}
+	i0 := 0
+	for ; i0+tileM <= o-4*fours; i0 += tileM {
+		bs = append(bs, rowBlock{i0, tileM})
+	}
+	if fours > 0 {
+		for ; i0 < o; i0 += 4 {
+			bs = append(bs, rowBlock{i0, 4})
+		}
+	} else if i0 < o {
+		bs = append(bs, rowBlock{o - tileM, tileM})
+	}
+	return bs
 }
 
 func gcd(a, b int) int {
@@ -217,13 +251,12 @@ func (g *gridConv) forwardWide(ks *kernels, x, wts, bias []float32, flags int, s
 	if ks.hasOffKernel() && g.o >= tileM {
 		for p := 0; p < g.npan; p++ {
 			b := s.xpad[p*panelW:]
-			for i0 := 0; i0 < g.o; i0 += tileM {
-				i0 = min(i0, g.o-tileM) // the last block overlaps the one before
+			for _, rb := range g.rowBlocks {
 				var bi []float32
 				if flags&flagRowBias != 0 {
-					bi = bias[i0 : i0+tileM]
+					bi = bias[rb.i0 : rb.i0+rb.rows]
 				}
-				ks.k64off(g.ckk, wts[i0*g.ckk:], g.ckk, b, g.offs, s.wide[i0*g.ldw+p*panelW:], g.ldw, bi, flags)
+				ks.k64off(rb.rows, g.ckk, wts[rb.i0*g.ckk:], g.ckk, b, g.offs, s.wide[rb.i0*g.ldw+p*panelW:], g.ldw, bi, flags)
 			}
 		}
 	} else {
@@ -250,13 +283,12 @@ func (g *gridConv) forwardRows16(ks *kernels, cnt int, wts, bias []float32, flag
 			smp, oy := r/g.ho, r%g.ho
 			b[i] = s.xpad[smp*g.slot+oy*g.wp : (smp+1)*g.slot]
 		}
-		for i0 := 0; i0 < g.o; i0 += tileM {
-			i0 = min(i0, g.o-tileM) // the last block overlaps the one before
+		for _, rb := range g.rowBlocks {
 			var bi []float32
 			if flags&flagRowBias != 0 {
-				bi = bias[i0 : i0+tileM]
+				bi = bias[rb.i0 : rb.i0+rb.rows]
 			}
-			ks.k64offRows(g.ckk, wts[i0*g.ckk:], g.ckk, &b, g.offs, s.wide[i0*g.ldw+p*panelW:], g.ldw, bi, flags)
+			ks.k64offRows(rb.rows, g.ckk, wts[rb.i0*g.ckk:], g.ckk, &b, g.offs, s.wide[rb.i0*g.ldw+p*panelW:], g.ldw, bi, flags)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -181,5 +182,73 @@ func TestGridConvRows16SameBits(t *testing.T) {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("output %d: rows of 16 give %v, the grid %v", i, got[i], want[i])
 		}
+	}
+}
+
+// TestFilterBlocks checks that the forward kernel's blocks of six and four
+// filters cover each filter once where the count allows, and end with an
+// overlapping block of six where it is odd.
+func TestFilterBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		o    int
+		want []rowBlock
+	}{
+		{6, []rowBlock{{0, 6}}},
+		{8, []rowBlock{{0, 4}, {4, 4}}},
+		{10, []rowBlock{{0, 6}, {6, 4}}},
+		{16, []rowBlock{{0, 6}, {6, 6}, {12, 4}}},
+		{20, []rowBlock{{0, 6}, {6, 6}, {12, 4}, {16, 4}}},
+		{32, []rowBlock{{0, 6}, {6, 6}, {12, 6}, {18, 6}, {24, 4}, {28, 4}}},
+		{36, []rowBlock{{0, 6}, {6, 6}, {12, 6}, {18, 6}, {24, 6}, {30, 6}}},
+		{7, []rowBlock{{0, 6}, {1, 6}}},
+		{17, []rowBlock{{0, 6}, {6, 6}, {11, 6}}},
+	} {
+		if got := filterBlocks(tc.o); !slices.Equal(got, tc.want) {
+			t.Errorf("filterBlocks(%d) = %v, want %v", tc.o, got, tc.want)
+		}
+	}
+}
+
+// TestFilterBlocksSameBits checks that a convolution whose filters end in
+// blocks of four (kern4x64OffAVX512) computes the same bits as with blocks
+// of six only, on the grid and in rows of 16: each output is the same sum
+// in the same order.
+func TestFilterBlocksSameBits(t *testing.T) {
+	ks := defaultKernels
+	if !ks.hasOffKernel() {
+		t.Skip("no AVX-512 kernels")
+	}
+	for _, tc := range []struct{ c, h, o, k int }{{1, 28, 8, 5}, {8, 14, 16, 3}, {3, 20, 10, 5}, {36, 14, 16, 5}, {4, 9, 20, 3}} {
+		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
+			const n = 2
+			c, h, o, k := tc.c, tc.h, tc.o, tc.k
+			fours := newGridConv(ks, c, h, h, o, k, k, k/2, k/2, h, h)
+			sixes := newGridConv(ks, c, h, h, o, k, k, k/2, k/2, h, h)
+			sixes.rowBlocks = nil
+			for i0 := 0; i0 < o; i0 += tileM {
+				sixes.rowBlocks = append(sixes.rowBlocks, rowBlock{min(i0, o-tileM), tileM})
+			}
+			if slices.Equal(fours.rowBlocks, sixes.rowBlocks) {
+				t.Fatalf("%d filters use no block of four: %v", o, fours.rowBlocks)
+			}
+			r := rand.New(rand.NewPCG(7, uint64(o)))
+			x, w, b := randSlice(r, n*c*h*h), randSlice(r, o*c*k*k), randSlice(r, o)
+			per := o * h * h
+			run := func(g *gridConv) []float32 {
+				y := make([]float32, n*per)
+				s := g.workerScratch()
+				for i := 0; i < n; i += g.group {
+					e := min(n, i+g.group)
+					g.forward(ks, x[i*c*h*h:e*c*h*h], w, b, flagRowBias|flagReLU, y[i*per:e*per], &s[0])
+				}
+				return y
+			}
+			got, want := run(fours), run(sixes)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("output %d: blocks of four give %v, of six %v", i, got[i], want[i])
+				}
+			}
+		})
 	}
 }

@@ -69,23 +69,34 @@ func (ks *kernels) k16(k int, a []float32, rsA, csA int, b []float32, c []float3
 //go:noescape
 func kern6x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int, b1, b2, b3 *float32)
 
+//go:noescape
+func kern4x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int, b1, b2, b3 *float32)
+
+// offKernel returns the offset kernel for a block of 6 or 4 rows.
+func offKernel(rows int) func(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int, b1, b2, b3 *float32) {
+	if rows == 4 {
+		return kern4x64OffAVX512
+	}
+	return kern6x64OffAVX512
+}
+
 // hasOffKernel reports whether k64off is available: an AVX-512 6x64 kernel
 // that reads row kk of B at b + offs[kk].
 func (ks *kernels) hasOffKernel() bool { return ks.kind == kindAVX512 }
 
-// k64off computes a full 6x64 tile whose B row kk is the 64 floats at
-// b[offs[kk]/4:] (offs in bytes). A is read at a with row stride rsA and
-// column stride 1 (elements). Only when hasOffKernel.
-func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+// k64off computes a full rows x 64 tile (rows 6 or 4) whose B row kk is
+// the 64 floats at b[offs[kk]/4:] (offs in bytes). A is read at a with row
+// stride rsA and column stride 1 (elements). Only when hasOffKernel.
+func (ks *kernels) k64off(rows, k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
 	_ = b[3*16]
-	kern6x64OffAVX512(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags, &b[16], &b[32], &b[48])
+	offKernel(rows)(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags, &b[16], &b[32], &b[48])
 }
 
 // k64offRows is k64off with B's 64 columns in four runs of 16 anywhere:
 // column 16*i+j of row kk is b[i][offs[kk]/4+j]. The caller makes sure every
 // such float lies within b[i]'s array. Only when hasOffKernel.
-func (ks *kernels) k64offRows(k int, a []float32, rsA int, b *[4][]float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
-	kern6x64OffAVX512(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b[0]), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags, unsafe.SliceData(b[1]), unsafe.SliceData(b[2]), unsafe.SliceData(b[3]))
+func (ks *kernels) k64offRows(rows, k int, a []float32, rsA int, b *[4][]float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+	offKernel(rows)(k, unsafe.SliceData(a), rsA*4, 4, unsafe.SliceData(b[0]), unsafe.SliceData(offs), unsafe.SliceData(c), ldc*4, biasPtr(bias), flags, unsafe.SliceData(b[1]), unsafe.SliceData(b[2]), unsafe.SliceData(b[3]))
 }
 
 //go:noescape

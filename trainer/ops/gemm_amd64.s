@@ -323,6 +323,110 @@ no64reluoff:
 	VZEROUPPER
 	RET
 
+// kern4x64OffAVX512 is kern6x64OffAVX512 for four rows of A and C: with
+// it, a convolution whose filters are not a multiple of six takes its
+// last rows in blocks of four (16 = 6+6+4, 8 = 4+4) instead of computing
+// rows twice in an overlapping block of six. Each C element is the same
+// sum in the same order as with six rows.
+//
+// func kern4x64OffAVX512(k int, a *float32, rsA, csA int, b *float32, offs *int, c *float32, ldc int, bias *float32, flags int, b1, b2, b3 *float32)
+TEXT ·kern4x64OffAVX512(SB), NOSPLIT, $0-104
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rsA+16(FP), R9
+	MOVQ csA+24(FP), R11
+	MOVQ b+32(FP), BX
+	MOVQ offs+40(FP), R12
+	LEAQ (R9)(R9*2), R10
+	ADDQ SI, R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ b1+80(FP), DX
+	MOVQ b2+88(FP), DI
+	MOVQ b3+96(FP), R8
+
+loop4x64off:
+	MOVQ    (R12), R13
+	ADDQ    $8, R12
+	VMOVUPS (BX)(R13*1), Z24
+	VMOVUPS (DX)(R13*1), Z25
+	VMOVUPS (DI)(R13*1), Z26
+	VMOVUPS (R8)(R13*1), Z27
+	FMA4((SI), Z0, Z1, Z2, Z3)
+	FMA4((SI)(R9*1), Z4, Z5, Z6, Z7)
+	FMA4((SI)(R9*2), Z8, Z9, Z10, Z11)
+	FMA4((R10), Z12, Z13, Z14, Z15)
+	ADDQ R11, SI
+	ADDQ R11, R10
+	DECQ CX
+	JNZ  loop4x64off
+
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), R13
+	LEAQ (DI)(R13*1), AX
+	LEAQ (DI)(R13*2), BX
+	LEAQ (BX)(R13*1), R14
+	MOVQ bias+64(FP), SI
+	MOVQ flags+72(FP), DX
+
+	TESTQ $1, DX
+	JZ    no4x64acc
+	ACC4(DI, Z0, Z1, Z2, Z3)
+	ACC4(AX, Z4, Z5, Z6, Z7)
+	ACC4(BX, Z8, Z9, Z10, Z11)
+	ACC4(R14, Z12, Z13, Z14, Z15)
+
+no4x64acc:
+	TESTQ $2, DX
+	JZ    no4x64rb
+	RBIAS4(0, Z0, Z1, Z2, Z3)
+	RBIAS4(4, Z4, Z5, Z6, Z7)
+	RBIAS4(8, Z8, Z9, Z10, Z11)
+	RBIAS4(12, Z12, Z13, Z14, Z15)
+
+no4x64rb:
+	TESTQ $4, DX
+	JZ    no4x64cb
+	VMOVUPS 0(SI), Z24
+	VMOVUPS 64(SI), Z25
+	VMOVUPS 128(SI), Z26
+	VMOVUPS 192(SI), Z27
+	CBIAS4(Z0, Z1, Z2, Z3)
+	CBIAS4(Z4, Z5, Z6, Z7)
+	CBIAS4(Z8, Z9, Z10, Z11)
+	CBIAS4(Z12, Z13, Z14, Z15)
+
+no4x64cb:
+	TESTQ $8, DX
+	JZ    no4x64relu
+	VPXORD Z28, Z28, Z28
+	RELU4(Z0, Z1, Z2, Z3)
+	RELU4(Z4, Z5, Z6, Z7)
+	RELU4(Z8, Z9, Z10, Z11)
+	RELU4(Z12, Z13, Z14, Z15)
+
+no4x64relu:
+	STORE4(DI, Z0, Z1, Z2, Z3)
+	STORE4(AX, Z4, Z5, Z6, Z7)
+	STORE4(BX, Z8, Z9, Z10, Z11)
+	STORE4(R14, Z12, Z13, Z14, Z15)
+	VZEROUPPER
+	RET
+
 // ---------------------------------------------------------------- AVX-512 6x16
 // Two accumulator sets (even and odd k) hide the FMA latency.
 

@@ -19,7 +19,7 @@ func (ks *kernels) k16(k int, a []float32, rsA, csA int, b []float32, c []float3
 
 func (ks *kernels) hasOffKernel() bool { return false }
 
-func (ks *kernels) k64off(k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+func (ks *kernels) k64off(rows, k int, a []float32, rsA int, b []float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
 	panic("ops: no k64off on this architecture")
 }
 
@@ -27,6 +27,6 @@ func (ks *kernels) kRows(n, k, rows, skip int, a []float32, aoffs []int, b []flo
 	panic("ops: no kRows on this architecture")
 }
 
-func (ks *kernels) k64offRows(k int, a []float32, rsA int, b *[4][]float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
+func (ks *kernels) k64offRows(rows, k int, a []float32, rsA int, b *[4][]float32, offs []int, c []float32, ldc int, bias []float32, flags int) {
 	panic("ops: no k64offRows on this architecture")
 }
