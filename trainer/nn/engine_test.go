@@ -207,27 +207,21 @@ func TestEnginesTrainAlike(t *testing.T) {
 		{Type: experiments.LayerDropout, Rate: 0.25},
 		{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
 	}
+	// Two pooled convolutions of f filters, k1 and k2 wide, then softmax.
+	twoConv := func(f, k1, k2 int) experiments.Spec {
+		spec := preset(t, "mnist-cnn1")
+		conv := func(k int) experiments.Layer {
+			return experiments.Layer{Type: experiments.LayerConv2D, Filters: f, Kernel: k, Padding: experiments.PadSame, Activation: experiments.ActReLU}
+		}
+		pool := experiments.Layer{Type: experiments.LayerMaxPool2D, Pool: 2}
+		spec.Layers = []experiments.Layer{conv(k1), pool, conv(k2), pool, {Type: experiments.LayerFlatten},
+			{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax}}
+		return spec
+	}
 	// Two 3x3 layers of 16 channels: the second runs with Winograd's
-	// F(2x2, 3x3) on AVX-512.
-	winoCNN := preset(t, "mnist-cnn1")
-	winoCNN.Layers = []experiments.Layer{
-		{Type: experiments.LayerConv2D, Filters: 16, Kernel: 3, Padding: experiments.PadSame, Activation: experiments.ActReLU},
-		{Type: experiments.LayerMaxPool2D, Pool: 2},
-		{Type: experiments.LayerConv2D, Filters: 16, Kernel: 3, Padding: experiments.PadSame, Activation: experiments.ActReLU},
-		{Type: experiments.LayerMaxPool2D, Pool: 2},
-		{Type: experiments.LayerFlatten},
-		{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
-	}
-	// A 5x5 layer of 32 channels in and out: F(2x2, 5x5) on AVX-512.
-	wino5CNN := preset(t, "mnist-cnn1")
-	wino5CNN.Layers = []experiments.Layer{
-		{Type: experiments.LayerConv2D, Filters: 32, Kernel: 3, Padding: experiments.PadSame, Activation: experiments.ActReLU},
-		{Type: experiments.LayerMaxPool2D, Pool: 2},
-		{Type: experiments.LayerConv2D, Filters: 32, Kernel: 5, Padding: experiments.PadSame, Activation: experiments.ActReLU},
-		{Type: experiments.LayerMaxPool2D, Pool: 2},
-		{Type: experiments.LayerFlatten},
-		{Type: experiments.LayerDense, Units: 10, Activation: experiments.ActSoftmax},
-	}
+	// F(2x2, 3x3) on AVX-512. A 5x5 layer of 32 channels in and out runs
+	// with F(2x2, 5x5).
+	winoCNN, wino5CNN := twoConv(16, 3, 3), twoConv(32, 3, 5)
 	for _, c := range []struct {
 		name string
 		spec experiments.Spec

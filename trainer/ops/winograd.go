@@ -501,10 +501,6 @@ func winoInGo(src []float32, pitch, plane, nc int, dst []float32, cstride, xstri
 
 func winoOutGo(m []float32, xstride, ostride, no int, y []float32, yplane, pitch, rows, cols int, bias []float32, relu bool) {
 	for o := 0; o < no; o++ {
-		var bv float32
-		if bias != nil {
-			bv = bias[o]
-		}
 		for x := 0; x < cols; x++ {
 			t := x / 2
 			var s [2][4]float32
@@ -518,14 +514,22 @@ func winoOutGo(m []float32, xstride, ostride, no int, y []float32, yplane, pitch
 				if x%2 == 0 {
 					v = s[r][0] + s[r][1] + s[r][2]
 				}
-				v += bv
-				if relu {
-					v = max(v, 0)
-				}
-				y[o*yplane+r*pitch+x] = v
+				y[o*yplane+r*pitch+x] = winoFinish(v, bias, o, relu)
 			}
 		}
 	}
+}
+
+// winoFinish adds filter o's bias (when there is one) to an output of the
+// output transform and applies the ReLU, as the AVX-512 routines do.
+func winoFinish(v float32, bias []float32, o int, relu bool) float32 {
+	if bias != nil {
+		v += bias[o]
+	}
+	if relu {
+		v = max(v, 0)
+	}
+	return v
 }
 
 func winoDyGo(src []float32, rp, cnt, o16 int, dst []float32, xstride int) {

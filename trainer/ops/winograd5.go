@@ -152,13 +152,7 @@ func winoOut5Go(m []float32, xstride, ostride, no int, y []float32, yplane, pitc
 				if x%2 == 1 {
 					v = y1
 				}
-				if bias != nil {
-					v += bias[o]
-				}
-				if relu {
-					v = max(v, 0)
-				}
-				y[o*yplane+r*pitch+x] = v
+				y[o*yplane+r*pitch+x] = winoFinish(v, bias, o, relu)
 			}
 		}
 	}
