@@ -362,13 +362,13 @@ func (g *gridConv) transposeAVX512(ks *kernels, src, pd []float32, oc, ld int) b
 	for o := 0; o < oc; o += 16 {
 		nch := min(16, oc-o)
 		if ld == g.wo {
-			if !ks.transpose16(src[o*pix:], pix, pd[o:], pix, nch) {
+			if !ks.transpose16(src[o*pix:], pix, pd[o:], pix, nch, panelW) {
 				return false
 			}
 			continue
 		}
 		for oy := 0; oy < g.ho; oy++ {
-			if !ks.transpose16(src[o*pix+oy*g.wo:], pix, pd[oy*ld*panelW+o:], g.wo, nch) {
+			if !ks.transpose16(src[o*pix+oy*g.wo:], pix, pd[oy*ld*panelW+o:], g.wo, nch, panelW) {
 				return false
 			}
 		}

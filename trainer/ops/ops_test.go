@@ -457,33 +457,36 @@ func TestConvReLUPoolGradient(t *testing.T) {
 	}
 }
 
-// TestTranspose16 checks the AVX-512 transposition of packDyT (16x16 blocks
-// in registers, the rest gathered) against the plain loop for every channel
-// count up to 16 and position counts around the block size, and that it
-// leaves the other channels of each 64-float row alone.
+// TestTranspose16 checks the AVX-512 transposition of packDyT and of the
+// Winograd weight gradient (16x16 blocks in registers, the rest gathered)
+// against the plain loop for every channel count up to 16, position counts
+// around the block size and destination strides of 64 floats (packDyT) and
+// others, and that it leaves the other floats of each row alone.
 func TestTranspose16(t *testing.T) {
 	for _, ks := range kernelSets {
-		if !ks.transpose16(nil, 0, nil, 0, 0) {
+		if !ks.transpose16(nil, 0, nil, 0, 0, panelW) {
 			continue
 		}
 		r := rand.New(rand.NewPCG(8, 8))
-		for nch := 1; nch <= 16; nch++ {
-			for _, n := range []int{1, 15, 16, 17, 33, 196} {
-				pix := n + 3
-				src := randSlice(r, nch*pix)
-				dst := randSlice(r, n*panelW)
-				want := append([]float32(nil), dst...)
-				for p := 0; p < n; p++ {
-					for o := 0; o < nch; o++ {
-						want[p*panelW+o] = src[o*pix+p]
+		for _, ds := range []int{panelW, 16, 32, 48, 256} {
+			for nch := 1; nch <= 16; nch++ {
+				for _, n := range []int{1, 15, 16, 17, 33, 196} {
+					pix := n + 3
+					src := randSlice(r, nch*pix)
+					dst := randSlice(r, n*ds)
+					want := append([]float32(nil), dst...)
+					for p := 0; p < n; p++ {
+						for o := 0; o < nch; o++ {
+							want[p*ds+o] = src[o*pix+p]
+						}
 					}
-				}
-				if !ks.transpose16(src, pix, dst, n, nch) {
-					t.Fatalf("%s: transpose16 refused %d channels", ks.name, nch)
-				}
-				for i := range want {
-					if dst[i] != want[i] {
-						t.Fatalf("%s: %d channels, %d positions: dst[%d] = %v, want %v", ks.name, nch, n, i, dst[i], want[i])
+					if !ks.transpose16(src, pix, dst, n, nch, ds) {
+						t.Fatalf("%s: transpose16 refused %d channels", ks.name, nch)
+					}
+					for i := range want {
+						if dst[i] != want[i] {
+							t.Fatalf("%s: %d channels, %d positions, stride %d: dst[%d] = %v, want %v", ks.name, nch, n, ds, i, dst[i], want[i])
+						}
 					}
 				}
 			}

@@ -19,15 +19,17 @@ DATA lanes<>+56(SB)/4, $14
 DATA lanes<>+60(SB)/4, $15
 GLOBL lanes<>(SB), RODATA|NOPTR, $64
 
-// func transposeAVX512(src *float32, pix int, dst *float32, n int, mask int)
-// For p in [0, n): dst[p*64+o] = src[o*pix+p] for each channel o < 16 whose
-// bit is set in mask; dst's other floats are left as they are.
-TEXT ·transposeAVX512(SB), NOSPLIT, $0-40
+// func transposeAVX512(src *float32, pix int, dst *float32, n int, mask int, ds int)
+// For p in [0, n): dst[p*ds/4+o] = src[o*pix+p] for each channel o < 16
+// whose bit is set in mask (ds in bytes); dst's other floats are left as
+// they are.
+TEXT ·transposeAVX512(SB), NOSPLIT, $0-48
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), AX
 	MOVQ dst+16(FP), DI
 	MOVQ n+24(FP), CX
 	MOVQ mask+32(FP), DX
+	MOVQ ds+40(FP), R8
 	KMOVW DX, K2
 	// Z1 = 0, pix, 2*pix, ... 15*pix: the channels' offsets in floats.
 	VPBROADCASTD AX, Z2
@@ -42,7 +44,7 @@ tloop:
 	VGATHERDPS (SI)(Z1*4), K1, Z0
 	VMOVUPS Z0, K2, (DI)
 	ADDQ $4, SI
-	ADDQ $256, DI
+	ADDQ R8, DI
 	DECQ CX
 	JNZ  tloop
 
@@ -51,17 +53,19 @@ tdone:
 	RET
 
 
-// func transpose16x16AVX512(src *float32, pix int, dst *float32, blocks int)
+// func transpose16x16AVX512(src *float32, pix int, dst *float32, blocks int, ds int)
 //
-// For b < blocks and o, j < 16: dst[(16b+j)*64+o] = src[o*pix+16b+j]: 16
-// channels of 16 positions at a time transposed in registers (unpacks of
-// floats and pairs, then two shuffles of 128-bit lanes).
-TEXT ·transpose16x16AVX512(SB), NOSPLIT, $0-32
+// For b < blocks and o, j < 16: dst[(16b+j)*ds/4+o] = src[o*pix+16b+j] (ds
+// in bytes): 16 channels of 16 positions at a time transposed in registers
+// (unpacks of floats and pairs, then two shuffles of 128-bit lanes).
+TEXT ·transpose16x16AVX512(SB), NOSPLIT, $0-40
 	MOVQ src+0(FP), SI
 	MOVQ pix+8(FP), AX
 	SHLQ $2, AX
 	MOVQ dst+16(FP), DI
 	MOVQ blocks+24(FP), CX
+	MOVQ ds+32(FP), R11
+	LEAQ (R11)(R11*2), R12      // 3 ds
 	LEAQ (AX)(AX*2), BX         // 3 rows
 	LEAQ (SI)(AX*4), R8         // rows 4-7
 	LEAQ (R8)(AX*4), R9         // rows 8-11
@@ -150,27 +154,30 @@ t16loop:
 	VSHUFF32X4 $0xDD, Z30, Z28, Z7
 	VSHUFF32X4 $0x88, Z31, Z29, Z11
 	VSHUFF32X4 $0xDD, Z31, Z29, Z15
-	VMOVUPS Z0, 0(DI)
-	VMOVUPS Z1, 256(DI)
-	VMOVUPS Z2, 512(DI)
-	VMOVUPS Z3, 768(DI)
-	VMOVUPS Z4, 1024(DI)
-	VMOVUPS Z5, 1280(DI)
-	VMOVUPS Z6, 1536(DI)
-	VMOVUPS Z7, 1792(DI)
-	VMOVUPS Z8, 2048(DI)
-	VMOVUPS Z9, 2304(DI)
-	VMOVUPS Z10, 2560(DI)
-	VMOVUPS Z11, 2816(DI)
-	VMOVUPS Z12, 3072(DI)
-	VMOVUPS Z13, 3328(DI)
-	VMOVUPS Z14, 3584(DI)
-	VMOVUPS Z15, 3840(DI)
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DI)(R11*1)
+	VMOVUPS Z2, (DI)(R11*2)
+	VMOVUPS Z3, (DI)(R12*1)
+	LEAQ    (DI)(R11*4), DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, (DI)(R11*1)
+	VMOVUPS Z6, (DI)(R11*2)
+	VMOVUPS Z7, (DI)(R12*1)
+	LEAQ    (DI)(R11*4), DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(R11*1)
+	VMOVUPS Z10, (DI)(R11*2)
+	VMOVUPS Z11, (DI)(R12*1)
+	LEAQ    (DI)(R11*4), DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, (DI)(R11*1)
+	VMOVUPS Z14, (DI)(R11*2)
+	VMOVUPS Z15, (DI)(R12*1)
+	LEAQ    (DI)(R11*4), DI
 	ADDQ $64, SI
 	ADDQ $64, R8
 	ADDQ $64, R9
 	ADDQ $64, R10
-	ADDQ $4096, DI
 	DECQ CX
 	JNZ  t16loop
 

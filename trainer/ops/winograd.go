@@ -119,6 +119,7 @@ type winoScratch struct {
 	dn   int       // the sample dyT holds, or -1
 	dmt  []float32 // transformed output gradient (xi, tb, o16)
 	dut  []float32 // weight gradient in the transformed domain (xi, cpad, o16)
+	db   []float32 // bias gradient of the worker's tiles (o16)
 }
 
 func newWinoConv(k *winoKernels, n, c, h, w, o, padT, padL, ho, wo int) *winoConv {
@@ -328,6 +329,8 @@ func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 		s.dmt = grow(s.dmt, wc.xi*wc.dmStride())
 		s.dut = grow(s.dut, wc.xi*wc.cpad*wc.o16)
 		clear(s.dut)
+		s.db = grow(s.db, wc.o16)
+		clear(s.db)
 		for b := lo; b < hi; b++ {
 			cnt := wc.transformBlock(x, s, b)
 			for _, sg := range wc.blocks.block(b) {
@@ -337,7 +340,7 @@ func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 					s.dn = sg.n
 				}
 				rp := 2 * wc.tw * wc.o16
-				wc.k.dy(s.dyT[2*sg.ty*rp+2*sg.tx0*wc.o16:], rp, sg.cnt, wc.o16, s.dmt[sg.j*wc.o16:], wc.dmStride())
+				wc.k.dy(s.dyT[2*sg.ty*rp+2*sg.tx0*wc.o16:], rp, sg.cnt, wc.o16, s.dmt[sg.j*wc.o16:], wc.dmStride(), s.db)
 			}
 			// dU_ξ^T (cpad x o16) += V_ξ (cpad x cnt) * dM_ξ^T (cnt x o16).
 			for xi := 0; xi < wc.xi; xi++ {
@@ -357,22 +360,15 @@ func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 		}
 	})
 	du := scr[0].dut
+	copy(db, scr[0].db[:wc.o])
 	for wi := 1; wi < used; wi++ {
 		for i, v := range scr[wi].dut {
 			du[i] += v
 		}
-	}
-	// A sample's tiles may fall in two workers' blocks: the bias gradient is
-	// summed by filter instead.
-	parallelFor(wc.o, len(scr), func(_, lo, hi int) {
-		for o := lo; o < hi; o++ {
-			var sum float32
-			for n := 0; n < wc.n; n++ {
-				sum += sum32(dy[(n*wc.o+o)*pix : (n*wc.o+o+1)*pix])
-			}
-			db[o] = sum
+		for o := range db {
+			db[o] += scr[wi].db[o]
 		}
-	})
+	}
 	// dg = G^T dU G for each filter and channel.
 	st := wc.cpad * wc.o16
 	parallelFor(wc.o, len(scr), func(_, lo, hi int) {
@@ -411,10 +407,26 @@ func (wc *winoConv) filterGrads(du []float32, st int, dg []float32, lo, hi int) 
 
 // transposeDy writes one sample's output gradient dy (o, ho, wo) into dst
 // (2th, 2tw, o16), channels last; positions outside the output and channels
-// beyond o are never written (dst is allocated zeroed).
+// beyond o are never written (dst is allocated zeroed). With AVX-512 it
+// transposes 16 channels at a time, a whole plane at once when the output's
+// rows are as long as dst's (even wo), else row by row.
 func (wc *winoConv) transposeDy(dy, dst []float32) {
 	pix := wc.ho * wc.wo
 	o16 := wc.o16
+	if tr := wc.k.transpose; tr != nil && tr(nil, 0, nil, 0, 0, o16) {
+		rp := 2 * wc.tw
+		for o := 0; o < wc.o; o += 16 {
+			nch := min(16, wc.o-o)
+			if rp == wc.wo {
+				tr(dy[o*pix:], pix, dst[o:], pix, nch, o16)
+				continue
+			}
+			for oy := 0; oy < wc.ho; oy++ {
+				tr(dy[o*pix+oy*wc.wo:], pix, dst[oy*rp*o16+o:], wc.wo, nch, o16)
+			}
+		}
+		return
+	}
 	o := 0
 	for ; o+8 <= wc.o; o += 8 {
 		s0, s1 := dy[o*pix:(o+1)*pix], dy[(o+1)*pix:(o+2)*pix]
@@ -459,12 +471,18 @@ type winoKernels struct {
 	out func(m []float32, xstride, ostride, no int, y []float32, yplane, pitch, rows, cols int, bias []float32, relu bool)
 	// dy transforms cnt tiles of the output gradient, channels last: the
 	// tile t's 2x2 pixels of o16 channels are at src[2t*o16:] and one row
-	// (rp floats) below; dM_ξ of tile t goes to dst[ξ*xstride+t*o16:].
-	dy func(src []float32, rp, cnt, o16 int, dst []float32, xstride int)
+	// (rp floats) below; dM_ξ of tile t goes to dst[ξ*xstride+t*o16:]. It
+	// adds each tile's pixels, (y00+y01)+(y10+y11), to db[o], the bias
+	// gradient.
+	dy func(src []float32, rp, cnt, o16 int, dst []float32, xstride int, db []float32)
 	// mm64 and mm16 compute C[6 x 64] and C[6 x 16] (+)= A[6 x k] * B[k x
 	// 64 or 16] with A[i,kk] = a[i*rsA+kk*csA], B[kk,j] = b[kk*bs+j],
 	// C[i,j] = c[i*ldc+j].
 	mm64, mm16 func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool)
+	// transpose, when not nil, is transpose16: it writes dst[p*ds+o] =
+	// src[o*pix+p] for p < n and o < nch (at most 16), or reports false
+	// without writing where the CPU lacks the instructions.
+	transpose func(src []float32, pix int, dst []float32, n, nch, ds int) bool
 }
 
 // winoGo is the portable reference implementation.
@@ -532,11 +550,12 @@ func winoFinish(v float32, bias []float32, o int, relu bool) float32 {
 	return v
 }
 
-func winoDyGo(src []float32, rp, cnt, o16 int, dst []float32, xstride int) {
+func winoDyGo(src []float32, rp, cnt, o16 int, dst []float32, xstride int, db []float32) {
 	for t := 0; t < cnt; t++ {
 		for o := 0; o < o16; o++ {
 			p := 2*t*o16 + o
 			y00, y01, y10, y11 := src[p], src[p+o16], src[p+rp], src[p+rp+o16]
+			db[o] += (y00 + y01) + (y10 + y11)
 			// R = A dY (4x2), then dM = R A^T (4x4).
 			r := [4][2]float32{{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}}
 			for i := 0; i < 4; i++ {

@@ -158,11 +158,12 @@ func winoOut5Go(m []float32, xstride, ostride, no int, y []float32, yplane, pitc
 	}
 }
 
-func winoDy5Go(src []float32, rp, cnt, o16 int, dst []float32, xstride int) {
+func winoDy5Go(src []float32, rp, cnt, o16 int, dst []float32, xstride int, db []float32) {
 	for t := 0; t < cnt; t++ {
 		for o := 0; o < o16; o++ {
 			p := 2*t*o16 + o
 			y00, y01, y10, y11 := src[p], src[p+o16], src[p+rp], src[p+rp+o16]
+			db[o] += (y00 + y01) + (y10 + y11)
 			// R = A dY (6x2), then dM = R A^T (6x6).
 			d10, d11 := y10+y10, y11+y11
 			r := [6][2]float32{{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11},

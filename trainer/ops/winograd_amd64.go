@@ -9,7 +9,7 @@ func winoInAVX512(src *float32, pitch, plane, nc int, dst *float32, cstride, xst
 func winoOutAVX512(m *float32, xstride, ostride, no int, y *float32, yplane, pitch, rows int, mask uint64, bias *float32, flags int) // flags: 1 bias, 2 ReLU, 4 all 32 columns
 
 //go:noescape
-func winoDyAVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int)
+func winoDyAVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int, db *float32)
 
 //go:noescape
 func winoIn5AVX512(src *float32, pitch, plane, nc int, dst *float32, cstride, xstride int)
@@ -18,7 +18,7 @@ func winoIn5AVX512(src *float32, pitch, plane, nc int, dst *float32, cstride, xs
 func winoOut5AVX512(m *float32, xstride, ostride, no int, y *float32, yplane, pitch, rows int, mask uint64, bias *float32, flags int)
 
 //go:noescape
-func winoDy5AVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int)
+func winoDy5AVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int, db *float32)
 
 // winoAVX512 and winoAVX512F5 run the transforms of F(2x2, 3x3) and F(2x2,
 // 5x5) and the products with AVX-512.
@@ -30,7 +30,7 @@ var (
 func winoAVX512Kernels(r int,
 	in func(src *float32, pitch, plane, nc int, dst *float32, cstride, xstride int),
 	out func(m *float32, xstride, ostride, no int, y *float32, yplane, pitch, rows int, mask uint64, bias *float32, flags int),
-	dy func(src *float32, rp, cnt, og int, dst *float32, cs, xstride int),
+	dy func(src *float32, rp, cnt, og int, dst *float32, cs, xstride int, db *float32),
 ) *winoKernels {
 	return &winoKernels{
 		name: "avx512",
@@ -51,8 +51,9 @@ func winoAVX512Kernels(r int,
 			}
 			out(ptr(m), 4*xstride, 4*ostride, no, ptr(y), 4*yplane, 4*pitch, rows, 1<<uint(cols)-1, biasPtr(bias), flags)
 		},
-		dy: func(src []float32, rp, cnt, o16 int, dst []float32, xstride int) {
-			dy(ptr(src), 4*rp, cnt, o16/16, ptr(dst), 4*o16, 4*xstride)
+		dy: func(src []float32, rp, cnt, o16 int, dst []float32, xstride int, db []float32) {
+			_ = db[o16-1]
+			dy(ptr(src), 4*rp, cnt, o16/16, ptr(dst), 4*o16, 4*xstride, ptr(db))
 		},
 		mm64: func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool) {
 			kern6x64AVX512(k, ptr(a), 4*rsA, 4*csA, ptr(b), 4*bs, ptr(c), 4*ldc, nil, accFlag(acc))
@@ -60,6 +61,7 @@ func winoAVX512Kernels(r int,
 		mm16: func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool) {
 			kern6x16AVX512(k, ptr(a), 4*rsA, 4*csA, ptr(b), 4*bs, ptr(c), 4*ldc, nil, accFlag(acc))
 		},
+		transpose: transpose16AVX512,
 	}
 }
 

@@ -258,8 +258,11 @@ onerow:
 	VMOVUPS Z18, (DX)(R14*1) \
 	ADDQ R15, DX
 
-// func winoDyAVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int)
-TEXT ·winoDyAVX512(SB), NOSPLIT, $0-56
+// func winoDyAVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int, db *float32)
+//
+// It also adds each tile's four pixels, (y00+y01)+(y10+y11), to db (og*16
+// floats, one per channel): the bias gradient.
+TEXT ·winoDyAVX512(SB), NOSPLIT, $0-64
 	MOVQ src+0(FP), SI
 	MOVQ rp+8(FP), BX
 	MOVQ cnt+16(FP), CX
@@ -283,6 +286,15 @@ dygroup:
 	LEAQ (AX)(BX*1), DX
 	VMOVUPS (DX), Z2
 	VMOVUPS (DX)(R9*1), Z3
+	// db of this group of 16 channels lies as far from db as AX from SI.
+	MOVQ    AX, DX
+	SUBQ    SI, DX
+	ADDQ    db+56(FP), DX
+	VADDPS  Z1, Z0, Z20
+	VADDPS  Z3, Z2, Z21
+	VADDPS  Z21, Z20, Z20
+	VADDPS  (DX), Z20, Z20
+	VMOVUPS Z20, (DX)
 	// Rows of A dY: (y00, y01), (y00+y10, y01+y11), (y00-y10, y01-y11), (-y10, -y11).
 	VADDPS Z2, Z0, Z4
 	VADDPS Z3, Z1, Z5
@@ -578,8 +590,10 @@ onerow5:
 	VMOVUPS b, (DX) \
 	ADDQ R12, DX
 
-// func winoDy5AVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int)
-TEXT ·winoDy5AVX512(SB), NOSPLIT, $0-56
+// func winoDy5AVX512(src *float32, rp, cnt, og int, dst *float32, cs, xstride int, db *float32)
+//
+// Like winoDyAVX512, it adds each tile's four pixels to db.
+TEXT ·winoDy5AVX512(SB), NOSPLIT, $0-64
 	MOVQ src+0(FP), SI
 	MOVQ rp+8(FP), BX
 	MOVQ cnt+16(FP), CX
@@ -587,11 +601,13 @@ TEXT ·winoDy5AVX512(SB), NOSPLIT, $0-56
 	MOVQ dst+32(FP), DI
 	MOVQ cs+40(FP), R9
 	MOVQ xstride+48(FP), R12
+	MOVQ db+56(FP), R13
 
 dy5tile:
 	MOVQ R8, R11
 	MOVQ SI, AX
 	MOVQ DI, R10
+	MOVQ R13, R14
 
 dy5group:
 	VMOVUPS (AX), Z0
@@ -599,6 +615,12 @@ dy5group:
 	LEAQ (AX)(BX*1), DX
 	VMOVUPS (DX), Z2
 	VMOVUPS (DX)(R9*1), Z3
+	VADDPS  Z1, Z0, Z20
+	VADDPS  Z3, Z2, Z21
+	VADDPS  Z21, Z20, Z20
+	VADDPS  (R14), Z20, Z20
+	VMOVUPS Z20, (R14)
+	ADDQ    $64, R14
 	// Rows of A dY: y0, y0+y1, y0-y1, y0+2y1, y0-2y1, y1.
 	VADDPS Z2, Z2, Z4
 	VADDPS Z3, Z3, Z5

@@ -57,9 +57,12 @@ func TestWinogradTransformsMatchGo(t *testing.T) {
 			dy := randSlice32(r, 2*rp)
 			dGo := make([]float32, xi*cnt*o16)
 			dAsm := make([]float32, len(dGo))
-			ref.dy(dy, rp, cnt, o16, dGo, cnt*o16)
-			asm.dy(dy, rp, cnt, o16, dAsm, cnt*o16)
+			bGo := randSlice32(r, o16)
+			bAsm := append([]float32(nil), bGo...)
+			ref.dy(dy, rp, cnt, o16, dGo, cnt*o16, bGo)
+			asm.dy(dy, rp, cnt, o16, dAsm, cnt*o16, bAsm)
 			assertEqual(t, "output-gradient transform", dAsm, dGo)
+			assertEqual(t, "bias gradient", bAsm, bGo)
 		})
 	}
 }
