@@ -114,7 +114,10 @@
 // (winograd5.go): 36 multiply-adds per tile instead of 100. With fewer
 // channels its larger transforms cost what the products save (mnist-cnn2's
 // 16 to 36 layer stays direct, and pooled as it is computed).
-// Forward pass, input gradient and filter gradient all use it. The choice
+// Forward pass, input gradient and filter gradient all use it; the filter
+// gradient transposes each sample's output gradient to channels last with
+// the AVX-512 16x16 routine and takes the bias gradient from the
+// output-gradient transform, which reads every tile once. The choice
 // depends only on the layer's shape, batch included, and the CPU's features
 // (winoUse), never on timings, so a model computes the same numbers on every
 // run; a layer whose batch has too few tiles to fill the kernel's panels (a
