@@ -95,12 +95,12 @@ type winoConv struct {
 	r, a, xi   int // filter size, transformed tile size r+1, its a*a positions
 	padT, padL int
 	ho, wo     int
-	th, tw     int // tiles per column and row of one sample
-	hp, pitch  int // rows and row pitch of the zero-padded input
-	plane      int // floats per padded channel
-	cpad, o16  int // c rounded up to 6, o rounded up to 16
-	tbs        int // row stride of V and M: the forward blocks' tiles and slack
-	blocks     winoTiling
+	th, tw     int        // tiles per column and row of one sample
+	hp, pitch  int        // rows and row pitch of the zero-padded input
+	plane      int        // floats per padded channel
+	cpad, o16  int        // c rounded up to 6, o rounded up to 16
+	tbs        int        // row stride of V and M: a block's most tiles and slack
+	tiles      winoTiling // the batch's tiles in blocks
 	u          []float32
 	// ukey holds the filters u was computed from, bit for bit: a model
 	// that reads images with unchanged weights (validation, evaluation,
@@ -139,7 +139,7 @@ func newWinoConv(k *winoKernels, n, c, h, w, o, padT, padL, ho, wo int) *winoCon
 	// blocks are no faster).
 	tb := max(panelW, min(4*panelW, (1<<16)/(wc.xi*(c+o))/panelW*panelW))
 	wc.tbs = tb + winoLane
-	wc.blocks = wc.tiling(tb)
+	wc.tiles = wc.tiling(tb)
 	return wc
 }
 
@@ -150,7 +150,7 @@ func newWinoConv(k *winoKernels, n, c, h, w, o, padT, padL, ho, wo int) *winoCon
 // filters, say), and the output-gradient transform of F(2x2, 5x5) took
 // five times as long.
 func (wc *winoConv) mStride() int  { return wc.o*wc.tbs + 16 }
-func (wc *winoConv) dmStride() int { return wc.blocks.tb*wc.o16 + 16 }
+func (wc *winoConv) dmStride() int { return wc.tiles.tb*wc.o16 + 16 }
 
 // winoTiling is the batch's tiles in blocks of at most tb tiles.
 type winoTiling struct {
@@ -264,7 +264,7 @@ func (wc *winoConv) forward(x, g, bias []float32, relu, known bool, y []float32)
 		wc.filters(g)
 	}
 	scr := wc.workerScratch()
-	nb := len(wc.blocks.blocks) - 1
+	nb := len(wc.tiles.blocks) - 1
 	parallelFor(nb, len(scr), func(wi, lo, hi int) {
 		s := &scr[wi]
 		s.m = grow(s.m, wc.xi*wc.mStride())
@@ -278,7 +278,7 @@ func (wc *winoConv) forward(x, g, bias []float32, relu, known bool, y []float32)
 func (wc *winoConv) transformBlock(x []float32, s *winoScratch, b int) int {
 	chw := wc.c * wc.h * wc.w
 	cnt := 0
-	for _, sg := range wc.blocks.block(b) {
+	for _, sg := range wc.tiles.block(b) {
 		if s.xn != sg.n {
 			wc.pad(x[sg.n*chw:(sg.n+1)*chw], s.xpad)
 			s.xn = sg.n
@@ -307,7 +307,7 @@ func (wc *winoConv) forwardBlock(x, bias []float32, relu bool, y []float32, s *w
 		}
 	}
 	pix := wc.ho * wc.wo
-	for _, sg := range wc.blocks.block(b) {
+	for _, sg := range wc.tiles.block(b) {
 		rows := min(2, wc.ho-2*sg.ty)
 		cols := min(2*sg.cnt, wc.wo-2*sg.tx0)
 		wc.k.out(s.m[sg.j:], wc.mStride(), wc.tbs, wc.o, y[sg.n*wc.o*pix+2*sg.ty*wc.wo+2*sg.tx0:], pix, wc.wo, rows, cols, bias, relu)
@@ -318,7 +318,7 @@ func (wc *winoConv) forwardBlock(x, bias []float32, relu bool, y []float32, s *w
 // db (o) of the batch from its input x and the output gradient dy.
 func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 	scr := wc.workerScratch()
-	nb := len(wc.blocks.blocks) - 1
+	nb := len(wc.tiles.blocks) - 1
 	used, _ := numRanges(nb, len(scr))
 	pix := wc.ho * wc.wo
 	parallelFor(nb, len(scr), func(wi, lo, hi int) {
@@ -333,7 +333,7 @@ func (wc *winoConv) gradW(x, dy, dg, db []float32) {
 		clear(s.db)
 		for b := lo; b < hi; b++ {
 			cnt := wc.transformBlock(x, s, b)
-			for _, sg := range wc.blocks.block(b) {
+			for _, sg := range wc.tiles.block(b) {
 				if s.dn != sg.n {
 					dyn := dy[sg.n*wc.o*pix : (sg.n+1)*wc.o*pix]
 					wc.transposeDy(dyn, s.dyT)
