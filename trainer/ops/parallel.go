@@ -144,6 +144,13 @@ func parallelFor(n, workers int, fn func(w, lo, hi int)) {
 	}
 }
 
+// ParallelFor runs fn over [0, n) split into one range per processor, on the
+// ops' helper goroutines and the caller, and returns when all are done; w
+// numbers the range. It is for loops outside the ops that are worth
+// splitting, like the optimizer's update. fn is not copied: a caller that
+// passes the same function value every time allocates nothing.
+func ParallelFor(n int, fn func(w, lo, hi int)) { parallelFor(n, workers(), fn) }
+
 // goParallelFor is parallelFor on fresh goroutines, for a call made while
 // the pool is busy.
 func goParallelFor(r, n, chunk int, fn func(w, lo, hi int)) {
