@@ -204,7 +204,7 @@ func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo conv
 		algo = algoWinograd
 	}
 	if algo == algoWinograd {
-		if g.kh != g.kw || (g.kh != 3 && g.kh != 5) || g.o < tileM || g.c < tileM {
+		if !winoFilter(g.kh, g.kw) || g.o < tileM || g.c < tileM {
 			return nil, fmt.Errorf("ops: Winograd F(2x2, 3x3) and F(2x2, 5x5) want 3x3 or 5x5 filters and at least %d channels, got %dx%d with %d and %d", tileM, g.kh, g.kw, g.c, g.o)
 		}
 		wk := winoKernelsFor(st.ks, g.kh)

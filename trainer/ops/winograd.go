@@ -61,7 +61,7 @@ func winoUse(ks *kernels, n, c, o, kh, kw, ho, wo int) bool {
 	if kh == 5 {
 		least = winoMinChannels5
 	}
-	if ks.kind != kindAVX512 || kh != kw || (kh != 3 && kh != 5) || c < least || o < least {
+	if ks.kind != kindAVX512 || !winoFilter(kh, kw) || c < least || o < least {
 		return false
 	}
 	panels := func(v int) int { return (v + panelW - 1) / panelW }
@@ -70,6 +70,10 @@ func winoUse(ks *kernels, n, c, o, kh, kw, ho, wo int) bool {
 	direct := kh * kw * n * panels(ho*(wo+kw-1))
 	return 5*wino < 4*direct
 }
+
+// winoFilter reports whether winoConv computes kh x kw filters: 3x3 with
+// F(2x2, 3x3) or 5x5 with F(2x2, 5x5).
+func winoFilter(kh, kw int) bool { return kh == kw && (kh == 3 || kh == 5) }
 
 // winoMinChannels and winoMinChannels5 are the fewest input and output
 // channels for which Winograd's F(2x2, 3x3) and F(2x2, 5x5) beat the direct
@@ -413,7 +417,7 @@ func (wc *winoConv) filterGrads(du []float32, st int, dg []float32, lo, hi int) 
 func (wc *winoConv) transposeDy(dy, dst []float32) {
 	pix := wc.ho * wc.wo
 	o16 := wc.o16
-	if tr := wc.k.transpose; tr != nil && tr(nil, 0, nil, 0, 0, o16) {
+	if tr := wc.k.transpose; tr != nil {
 		rp := 2 * wc.tw
 		for o := 0; o < wc.o; o += 16 {
 			nch := min(16, wc.o-o)
@@ -479,9 +483,9 @@ type winoKernels struct {
 	// 64 or 16] with A[i,kk] = a[i*rsA+kk*csA], B[kk,j] = b[kk*bs+j],
 	// C[i,j] = c[i*ldc+j].
 	mm64, mm16 func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool)
-	// transpose, when not nil, is transpose16: it writes dst[p*ds+o] =
-	// src[o*pix+p] for p < n and o < nch (at most 16), or reports false
-	// without writing where the CPU lacks the instructions.
+	// transpose, when not nil, writes dst[p*ds+o] = src[o*pix+p] for p < n
+	// and o < nch (at most 16); it is nil where the CPU lacks the
+	// instructions.
 	transpose func(src []float32, pix int, dst []float32, n, nch, ds int) bool
 }
 

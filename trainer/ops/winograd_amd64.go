@@ -1,5 +1,7 @@
 package ops
 
+import "golang.org/x/sys/cpu"
+
 // The Winograd transforms in winograd_amd64.s. Strides are in bytes.
 
 //go:noescape
@@ -61,8 +63,17 @@ func winoAVX512Kernels(r int,
 		mm16: func(k int, a []float32, rsA, csA int, b []float32, bs int, c []float32, ldc int, acc bool) {
 			kern6x16AVX512(k, ptr(a), 4*rsA, 4*csA, ptr(b), 4*bs, ptr(c), 4*ldc, nil, accFlag(acc))
 		},
-		transpose: transpose16AVX512,
+		transpose: transposeFor(),
 	}
+}
+
+// transposeFor returns the AVX-512 transposition where the CPU has AVX-512
+// BW, which it needs, else nil.
+func transposeFor() func(src []float32, pix int, dst []float32, n, nch, ds int) bool {
+	if !cpu.X86.HasAVX512BW {
+		return nil
+	}
+	return transpose16AVX512
 }
 
 func accFlag(acc bool) int {
