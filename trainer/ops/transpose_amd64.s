@@ -53,6 +53,15 @@ tdone:
 	RET
 
 
+// STORE4ROWS stores four transposed rows at DI, ds (R11) apart (R12 = 3
+// ds), and moves DI on by four rows.
+#define STORE4ROWS(a, b, c, d) \
+	VMOVUPS a, (DI) \
+	VMOVUPS b, (DI)(R11*1) \
+	VMOVUPS c, (DI)(R11*2) \
+	VMOVUPS d, (DI)(R12*1) \
+	LEAQ    (DI)(R11*4), DI
+
 // func transpose16x16AVX512(src *float32, pix int, dst *float32, blocks int, ds int)
 //
 // For b < blocks and o, j < 16: dst[(16b+j)*ds/4+o] = src[o*pix+16b+j] (ds
@@ -154,26 +163,10 @@ t16loop:
 	VSHUFF32X4 $0xDD, Z30, Z28, Z7
 	VSHUFF32X4 $0x88, Z31, Z29, Z11
 	VSHUFF32X4 $0xDD, Z31, Z29, Z15
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, (DI)(R11*1)
-	VMOVUPS Z2, (DI)(R11*2)
-	VMOVUPS Z3, (DI)(R12*1)
-	LEAQ    (DI)(R11*4), DI
-	VMOVUPS Z4, (DI)
-	VMOVUPS Z5, (DI)(R11*1)
-	VMOVUPS Z6, (DI)(R11*2)
-	VMOVUPS Z7, (DI)(R12*1)
-	LEAQ    (DI)(R11*4), DI
-	VMOVUPS Z8, (DI)
-	VMOVUPS Z9, (DI)(R11*1)
-	VMOVUPS Z10, (DI)(R11*2)
-	VMOVUPS Z11, (DI)(R12*1)
-	LEAQ    (DI)(R11*4), DI
-	VMOVUPS Z12, (DI)
-	VMOVUPS Z13, (DI)(R11*1)
-	VMOVUPS Z14, (DI)(R11*2)
-	VMOVUPS Z15, (DI)(R12*1)
-	LEAQ    (DI)(R11*4), DI
+	STORE4ROWS(Z0, Z1, Z2, Z3)
+	STORE4ROWS(Z4, Z5, Z6, Z7)
+	STORE4ROWS(Z8, Z9, Z10, Z11)
+	STORE4ROWS(Z12, Z13, Z14, Z15)
 	ADDQ $64, SI
 	ADDQ $64, R8
 	ADDQ $64, R9
