@@ -2,32 +2,18 @@ package nn
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 )
 
 // TestOptimizerSplitSameBits trains mnist-nn2 (407,050 parameters, most of
-// them in ranges the update splits over the processors) for a few steps with
+// them in ranges the update splits over the processors) for two steps with
 // the update split and with it serial, from the same weights and batch, and
 // checks that the weights and Adam's moments have the same bits.
 func TestOptimizerSplitSameBits(t *testing.T) {
 	run := func(min int) *Model {
 		defer func(old int) { parallelMin = old }(parallelMin)
 		parallelMin = min
-		spec := preset(t, "mnist-nn2")
-		m, err := BuildWith(spec, spec.BatchSize, Options{Engine: EngineFast})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.fillRandom(rand.New(rand.NewPCG(4, 4)))
-		m.setTraining(true)
-		correct := make([]int, len(m.logits))
-		for range 3 {
-			if _, _, err := m.trainStep(correct); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return m
+		return newBenchModel(t, "mnist-nn2", Options{Engine: EngineFast}) // two steps on a fixed random batch
 	}
 	split, serial := run(1), run(math.MaxInt)
 	same := func(what string, a, b []float32) {
