@@ -161,7 +161,7 @@ func (s Spec) Estimate(m Machine) Estimate {
 				per += b.group*float64(out.C+1)*b.plane + float64(cur.C)*b.ldw + float64(out.C*k*k)*opsPanelW
 			}
 			direct := float64(w) * per
-			if least := winoMinChannels[k]; least > 0 && cur.C >= least && out.C >= least {
+			if least := winoMinChannels(k); least > 0 && cur.C >= least && out.C >= least {
 				// On AVX-512 such a layer may run with Winograd instead:
 				// count whichever of the two needs more.
 				wino := winoFloats(nf, float64(w), k, cur.C, out.C, out.H, out.W, true)
@@ -313,8 +313,17 @@ func gridGeom(k, o, ho, wo int) gridDims {
 
 // winoMinChannels is, by filter size, the fewest input and output channels
 // trainer/ops runs a convolution with Winograd's F(2x2, 3x3) or F(2x2, 5x5)
-// for.
-var winoMinChannels = map[int]int{3: 16, 5: 32}
+// for (its winoMinChannels and winoMinChannels5), or 0 for sizes it never
+// runs with Winograd.
+func winoMinChannels(k int) int {
+	switch k {
+	case 3:
+		return 16
+	case 5:
+		return 32
+	}
+	return 0
+}
 
 // winoFloats is what trainer/ops' Winograd F(2x2, k x k) convolution of n
 // samples from c to o channels with an ho x wo output holds, in floats: the
