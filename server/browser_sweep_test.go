@@ -66,9 +66,11 @@ func TestBrowserSweepAndRunsTable(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(a.url+"/"),
 		chromedp.Click(chromedp.CSS(`th a.sort[data-sort="test_accuracy"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`th[aria-sort="descending"] a[data-sort="test_accuracy"]`)),
 	); err != nil {
 		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `document.readyState === 'complete' && !!document.querySelector('th[aria-sort="descending"] a[data-sort="test_accuracy"]')`, 20*time.Second); err != nil {
+		t.Fatalf("not sorted by test accuracy: %v", err)
 	}
 	accs, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[...document.querySelectorAll('#runs tbody td.strong')].map(td => parseFloat(td.textContent))`))
 	if err != nil || len(accs) != 4 || accs[0] < accs[1] || accs[1] < accs[2] || accs[2] < accs[3] {
@@ -77,13 +79,18 @@ func TestBrowserSweepAndRunsTable(t *testing.T) {
 	if err := setInput(ctx, `#runs-q`, "layers_units = 3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#runs-filter-error`))); err != nil {
+	if err := submitForm(ctx, `#runs-filters`); err != nil {
 		t.Fatal(err)
+	}
+	// The submit navigates: wait for the new page to finish loading, so that
+	// the next actions find its nodes rather than the old page's.
+	if err := waitJS(ctx, `location.search.includes('layers_units') && document.readyState === 'complete' && !!document.getElementById('runs-filter-error')`, 20*time.Second); err != nil {
+		t.Fatalf("query error not shown: %v", err)
 	}
 	if err := setInput(ctx, `#runs-q`, "learning_rate < 0.001"); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#runs-filters button[type=submit]`))); err != nil {
+	if err := submitForm(ctx, `#runs-filters`); err != nil {
 		t.Fatal(err)
 	}
 	// The page with the error stays until the filtered one replaces it.

@@ -61,6 +61,15 @@ func setInput(ctx context.Context, sel chromedp.CSS, value string) error {
 	return err
 }
 
+// submitForm presses a form's submit button from the page's own script, as a
+// click does. Unlike chromedp.Click it holds no node id across the round
+// trips, so a page that was still settling after a navigation cannot make it
+// fail with "Could not find node with given id".
+func submitForm(ctx context.Context, form string) error {
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.querySelector('`+form+` button[type=submit]').click(); return true; })()`))
+	return err
+}
+
 func count(ctx context.Context, sel string) (int, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
 }
