@@ -91,11 +91,15 @@ func formatFLOPs(f float64) string {
 	}
 }
 
-// FormatSeconds writes a duration for people: "40 s", "12 min", "1.5 h", "3 days".
+// FormatSeconds writes a duration for people: "0.13 s", "0.4 s", "40 s",
+// "12 min", "2.5 h", "3 days". Below a second it keeps a digit or two, so
+// that a sub-second epoch does not read "1 s" beside a total of 4 s.
 func FormatSeconds(s float64) string {
 	switch {
-	case s < 1:
-		return "1 s"
+	case s < 0.095:
+		return fmt.Sprintf("%.2f s", s)
+	case s < 0.95:
+		return fmt.Sprintf("%.1f s", s)
 	case s < 120:
 		return fmt.Sprintf("%.0f s", s)
 	case s < 2*3600:

@@ -189,6 +189,13 @@ func TestEstimateText(t *testing.T) {
 			t.Errorf("FormatBytes(%d) = %q, want %q", b, got, want)
 		}
 	}
+	// Below a second the digits stay, so an epoch of 0.13 s does not read
+	// "1 s" beside a total of 4 s.
+	for sec, want := range map[float64]string{0.013: "0.01 s", 0.13: "0.1 s", 0.6: "0.6 s", 0.97: "1 s", 40.2: "40 s", 600: "10 min", 9000: "2.5 h", 3 * 86400: "3 days"} {
+		if got := FormatSeconds(sec); got != want {
+			t.Errorf("FormatSeconds(%g) = %q, want %q", sec, got, want)
+		}
+	}
 	if got := Thousands(210454159370); got != "210,454,159,370" {
 		t.Errorf("Thousands = %q", got)
 	}

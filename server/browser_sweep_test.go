@@ -158,6 +158,16 @@ func TestBrowserCompareGroups(t *testing.T) {
 	if err != nil || bands != 2 {
 		t.Fatalf("%d bands (%v), want one per group", bands, err)
 	}
+	// Two epochs: the epoch axis marks whole epochs only, never "1.05".
+	ticks, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.getElementById('chart-groups').uplot.axes[0]._values.map(String)`))
+	if err != nil || len(ticks) == 0 {
+		t.Fatalf("epoch ticks %v (%v)", ticks, err)
+	}
+	for _, v := range ticks {
+		if v != "1" && v != "2" {
+			t.Fatalf("epoch ticks %v, want whole epochs 1 and 2", ticks)
+		}
+	}
 	hidden := `document.getElementById('chart-groups').uplot.series.filter(s => s.label.startsWith('#') && !s.show).length`
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](hidden)); err != nil || n != 4 {
 		t.Fatalf("%d single runs hidden (%v), want 4", n, err)

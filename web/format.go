@@ -165,6 +165,27 @@ func experimentSettings(s experiments.Spec, rs []runs.Run) []runs.Setting {
 	return out
 }
 
+// anyCreator reports whether some run of a table has a creator: without
+// logins (no --auth) none has, and the table leaves out its empty "By" column.
+func anyCreator(rs []runs.Run) bool {
+	for _, r := range rs {
+		if r.CreatedBy != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// anyListedCreator is anyCreator for the runs table of the home page.
+func anyListedCreator(rs []runs.ListedRun) bool {
+	for _, r := range rs {
+		if r.CreatedBy != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // presetName shows a run's preset, or "custom" when it has none.
 func presetName(p string) string {
 	if p == "" {

@@ -132,6 +132,20 @@ func TestHomePage(t *testing.T) {
 	if strings.Index(html, `data-run-id="4"`) > strings.Index(html, `data-run-id="3"`) {
 		t.Error("runs are not listed in the page's order")
 	}
+	// Without logins no run has a creator, and the empty "By" column is left out.
+	if strings.Contains(html, "<th>By</th>") || strings.Contains(html, "created-by") {
+		t.Error("a By column without creators")
+	}
+	rs[0].CreatedBy = "bea"
+	withBy := render(t, HomePage(HomeProps{Runs: listed(rs[1], rs[0])}))
+	mustContain(t, withBy, "<th>By</th>", `<td class="created-by">bea</td>`, `<td class="created-by"></td>`)
+	mustContain(t, render(t, ExperimentPage(ExperimentProps{Experiment: ExperimentItem{ID: 1}, Spec: rs[0].Spec, Runs: rs})),
+		"<th>By</th>", `<td class="created-by">bea</td>`)
+	rs[0].CreatedBy = ""
+	if html := render(t, ExperimentPage(ExperimentProps{Experiment: ExperimentItem{ID: 1}, Spec: rs[0].Spec, Runs: rs})); strings.Contains(html, "<th>By</th>") {
+		t.Error("the experiment's runs have a By column without creators")
+	}
+
 	bad := render(t, HomePage(HomeProps{Runs: RunsBrowserProps{Query: runs.ListQuery{Q: "epochs >"}, ErrorParam: "q", Error: "at the end (position 9): expected a value after >"}}))
 	mustContain(t, bad, `id="runs-filter-error"`, `q: at the end (position 9): expected a value after &gt;`, `class="invalid"`)
 

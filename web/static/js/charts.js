@@ -15,6 +15,12 @@
   // tickLabels writes an axis's tick values (fractions shown as percentages
   // when percent) with the fewest decimals that keep every label distinct
   // and true: 0.975 reads "97.5%", never "98%", at any zoom.
+  // epochAxis is the x axis of a chart by epoch: whole epochs only, never
+  // "1.05".
+  function epochAxis() {
+    return { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], grid: { stroke: "#eef0f3" } };
+  }
+
   function tickLabels(vals, percent) {
     var scale = percent ? 100 : 1, suffix = percent ? "%" : "";
     var xs = vals.map(function (v) { return v == null ? null : v * scale; });
@@ -68,7 +74,7 @@
       axes: [
         spec.time
           ? { label: "training time", grid: { stroke: "#eef0f3" }, values: function (u, vals) { return vals.map(function (v) { return v == null ? "" : seconds(v); }); } }
-          : { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], grid: { stroke: "#eef0f3" } },
+          : epochAxis(),
         {
           size: axisSize,
           grid: { stroke: "#eef0f3" },
@@ -137,5 +143,5 @@
     return h + "h " + (mm < 10 ? "0" : "") + mm + "m";
   }
 
-  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, byTime: byTime, range: range, seconds: seconds, tickLabels: tickLabels };
+  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, byTime: byTime, range: range, seconds: seconds, tickLabels: tickLabels, epochAxis: epochAxis };
 })();

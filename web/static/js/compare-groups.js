@@ -5,7 +5,8 @@
   "use strict";
   var node = document.getElementById("groups-data");
   var el = document.getElementById("chart-groups");
-  if (!node || !el || !window.uPlot) return;
+  var C = window.trainyardCharts;
+  if (!node || !el || !window.uPlot || !C) return;
   var groups = JSON.parse(node.textContent) || [];
   var n = 0;
   groups.forEach(function (g) {
@@ -50,13 +51,9 @@
     scales: { x: { time: false } },
     series: series,
     bands: bands,
-    axes: [{ label: "epoch", grid: { stroke: "#eef0f3" } }, {
+    axes: [C.epochAxis(), {
       size: 70, grid: { stroke: "#eef0f3" },
-      values: function (u, vals) {
-        var step = vals.length > 1 ? Math.abs(vals[1] - vals[0]) * 100 : 1;
-        var digits = Math.max(0, Math.min(4, Math.ceil(-Math.log10(step) + 1e-9)));
-        return vals.map(function (v) { return (v * 100).toFixed(digits) + "%"; });
-      }
+      values: function (u, vals) { return C.tickLabels(vals, true); }
     }],
     legend: { live: true },
   }, data, el);
