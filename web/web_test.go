@@ -212,6 +212,10 @@ func TestRunPageFinished(t *testing.T) {
 	if strings.Contains(html, "not base64!") {
 		t.Error("invalid image data reached the page")
 	}
+	// The header's parts are apart: "cpu (2 threads) · worker w1", not "cpu (2 threads)· worker".
+	w := "w1"
+	r.Worker = &w
+	mustContain(t, render(t, RunPage(RunProps{Run: r})), `<span id="worker-line"> · worker <span id="worker">w1</span>`)
 	if strings.Contains(html, `id="cancel"`) || strings.Contains(html, `id="live"`) {
 		t.Error("finished run shows live controls")
 	}
