@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,32 +138,73 @@ func layerText(l experiments.Layer) string { return runs.LayerString(l) }
 // specSettings lists a spec's training settings in the order people read them.
 func specSettings(s experiments.Spec) []runs.Setting { return runs.Settings(s) }
 
-// experimentSettings lists an experiment's settings; its runs differ by
-// seed, so the seed row names every run's seed ("1, 2, 3: one per run").
+// experimentSettings lists an experiment's settings. A setting its runs
+// differ by names every value: the seeds ("1, 2, 3: one per run", "1–8" for
+// a range) and a sweep's settings ("0.01, 0.001, 0.0001 (swept)", in the
+// order the runs were queued). A setting all runs share shows its one value.
 func experimentSettings(s experiments.Spec, rs []runs.Run) []runs.Setting {
 	out := specSettings(s)
 	if len(rs) < 2 {
 		return out
 	}
+	queued := append([]runs.Run(nil), rs...)
+	sort.Slice(queued, func(i, j int) bool { return queued[i].ID < queued[j].ID })
+	values := map[string][]string{} // a row's distinct values, first seen first
+	for _, r := range queued {
+		for _, set := range specSettings(r.Spec) {
+			if !slices.Contains(values[set.Name], set.Value) {
+				values[set.Name] = append(values[set.Name], set.Value)
+			}
+		}
+	}
+	for i := range out {
+		vs := values[out[i].Name]
+		switch {
+		case len(vs) == 1:
+			out[i].Value = vs[0]
+		case len(vs) > 1 && out[i].Name == "Seed":
+			out[i].Value = seedsText(queued) + ": one per run"
+		case len(vs) > 1:
+			out[i].Value = strings.Join(vs, ", ") + " (swept)"
+		}
+	}
+	return out
+}
+
+// seedsText names the seeds of runs in ascending order: "1, 2, 3", or
+// "1–8" for a range of more than three.
+func seedsText(rs []runs.Run) string {
 	seeds := make([]int64, 0, len(rs))
 	for _, r := range rs {
-		seeds = append(seeds, r.Spec.Seed)
+		if !slices.Contains(seeds, r.Spec.Seed) {
+			seeds = append(seeds, r.Spec.Seed)
+		}
 	}
-	sort.Slice(seeds, func(i, j int) bool { return seeds[i] < seeds[j] })
+	slices.Sort(seeds)
+	if n := len(seeds); n > 3 && seeds[n-1]-seeds[0] == int64(n-1) {
+		return itoa(seeds[0]) + "–" + itoa(seeds[n-1])
+	}
 	parts := make([]string, len(seeds))
 	for i, sd := range seeds {
 		parts[i] = itoa(sd)
 	}
-	text := strings.Join(parts, ", ")
-	if n := len(seeds); n > 3 && seeds[n-1]-seeds[0] == int64(n-1) {
-		text = itoa(seeds[0]) + "–" + itoa(seeds[n-1])
+	return strings.Join(parts, ", ")
+}
+
+// sweptLayers names the layer settings a sweep varies ("layers[1].units"),
+// or "" when it varies none: the model table shows the experiment's base
+// spec, so the page says which of its numbers differ by run.
+func sweptLayers(sw *SweepProps) string {
+	if sw == nil {
+		return ""
 	}
-	for i := range out {
-		if out[i].Name == "Seed" {
-			out[i].Value = text + ": one per run"
+	var out []string
+	for _, p := range sw.Params {
+		if strings.HasPrefix(p, "layers[") {
+			out = append(out, p)
 		}
 	}
-	return out
+	return strings.Join(out, ", ")
 }
 
 // anyCreator reports whether some run of a table has a creator: without

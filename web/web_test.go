@@ -301,6 +301,23 @@ func TestExperimentAndErrorPages(t *testing.T) {
 	mustContain(t, html, `<th>Seed</th><td>1, 2, 3: one per run</td>`, `<th class="num">Seed</th>`,
 		`<td class="num run-seed">1</td>`, `<td class="num run-seed">2</td>`, `<td class="num run-seed">3</td>`)
 
+	// A sweep of one seed: the seed row is that seed, the swept rows name
+	// every value in the order the runs were queued, and the model table
+	// says it is the base spec.
+	var swept []runs.Run
+	for i, lr := range []float64{0.01, 0.001, 0.01, 0.001} {
+		r := sampleRun(t, int64(40-i), "mnist-nn2", 3)
+		r.Spec.LearningRate = lr
+		swept = append(swept, r)
+	}
+	html = render(t, ExperimentPage(ExperimentProps{Experiment: ExperimentItem{ID: 7, Name: "sweep"}, Spec: spec, Runs: swept,
+		Sweep: &SweepProps{Mode: "grid", Params: []string{"layers[1].units", "learning_rate"}, Best: -1, Seeds: 1}}))
+	mustContain(t, html, `<th>Seed</th><td>1</td>`, `<th>Learning rate</th><td>0.001, 0.01 (swept)</td>`, `<th>Epochs</th><td>3</td>`,
+		`id="model-swept"`, `The sweep varies layers[1].units: this table is the base spec`)
+	if strings.Contains(html, "one per run") {
+		t.Error("a sweep of one seed says one seed per run")
+	}
+
 	mustContain(t, render(t, NotFoundPage(NotFoundProps{Message: "No run 42."})), "404", "No run 42.")
 	mustContain(t, render(t, ErrorPage(ErrorProps{Message: "database is locked"})), "500", "database is locked")
 }
