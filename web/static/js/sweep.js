@@ -91,9 +91,11 @@
       el("line", { x1: x, x2: x, y1: PAD.t, y2: H - PAD.b, stroke: "#374151" }, par);
       var t = el("text", { x: x, y: H - 8, "text-anchor": "middle", class: "axis-label" }, par);
       t.textContent = a.name + (s.log ? " (log)" : "");
-      [s.lo, s.hi].forEach(function (v) {
-        var lab = el("text", { x: x + 5, y: s.y(v) + 4, class: "tick" }, par);
-        lab.textContent = a.metric ? pct(v) : fmt(v);
+      // The axis's range: its top value above it, its bottom one below, so
+      // that no line crosses them.
+      [[s.hi, PAD.t - 6], [s.lo, H - PAD.b + 12]].forEach(function (p) {
+        var lab = el("text", { x: x, y: p[1], "text-anchor": "middle", class: "tick" }, par);
+        lab.textContent = a.metric ? pct(p[0]) : fmt(p[0]);
       });
       if (brushes[i]) {
         var y1 = s.y(brushes[i][1]), y2 = s.y(brushes[i][0]);
