@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/trainyard/trainyard/experiments"
 	"github.com/trainyard/trainyard/runs"
 )
 
@@ -75,5 +76,41 @@ func TestBrowserFormRefusesInvalidValue(t *testing.T) {
 	}
 	if rs := page.Runs; len(rs) != 1 || rs[0].Spec.BatchSize != 64 {
 		t.Fatalf("queued %d runs (want 1 with batch 64): %s", len(page.Runs), b)
+	}
+}
+
+// TestBrowserFormOpensOnCaptchaSpec opens the form on a CAPTCHA spec, from a
+// preset link and from "Re-run with changes" of a run on an imported
+// dataset with denoising: the first summary is the spec's own (grey input,
+// the preset's parameter count), no field is marked, and the dataset the
+// run used is chosen once the list has loaded.
+func TestBrowserFormOpensOnCaptchaSpec(t *testing.T) {
+	t.Parallel()
+	a := setup(t, 0)
+	code, b := a.upload(t, "/api/datasets", "file", "vi.zip", zipDir(t, fixtureDir, nil), map[string]string{"name": "vi"})
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	ds := decode[experiments.Dataset](t, b).ID
+	_, ids := a.create(t, `{"name": "on a dataset", "preset": "captcha-model2", "overrides": {"epochs": 1, "source": {"kind": "dataset", "dataset_id": `+itoa(ds)+`}}}`)
+	ctx := browser(t)
+	clean := `document.readyState === 'complete' && document.querySelector('#model-summary-total') &&
+		document.querySelector('#model-summary-total').textContent === '880,300' &&
+		document.querySelector('#form-errors').classList.contains('hidden') &&
+		[...document.querySelectorAll('.field-error')].every(e => e.textContent === '')`
+	for _, c := range []struct{ name, url, extra string }{
+		{"preset link", "/experiments/new?preset=captcha-model2", `document.querySelector('#captcha_images').value === '2000'`},
+		{"re-run", "/experiments/new?from_run=" + itoa(ids[0]), `document.querySelector('#captcha_source').value === 'dataset' &&
+			document.querySelector('#captcha_dataset').value === '` + itoa(ds) + `'`},
+	} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(a.url+c.url)); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitJS(ctx, clean+` && document.querySelector('#captcha_pre').value === 'dn' && `+c.extra, 20*time.Second); err != nil {
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({total: (document.querySelector('#model-summary-total') || {}).textContent,
+				errors: [...document.querySelectorAll('.field-error')].map(e => e.textContent).filter(Boolean),
+				pre: document.querySelector('#captcha_pre').value, dataset: document.querySelector('#captcha_dataset').value})`))
+			t.Fatalf("%s: the form does not open on the spec: %v %s", c.name, err, state)
+		}
 	}
 }

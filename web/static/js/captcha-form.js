@@ -30,9 +30,14 @@
     box.querySelectorAll("[data-source]").forEach(function (el) { el.hidden = el.dataset.source !== kind; });
   }
 
+  var datasetsLoaded = false;
+
   function source() {
     if ($("captcha_source").value === "dataset") {
-      return { kind: "dataset", dataset_id: parseInt($("captcha_dataset").value, 10) || 0 };
+      // Until /api/datasets answers, the list is empty: the spec's own
+      // dataset stands in for the choice it will show.
+      var id = parseInt($("captcha_dataset").value, 10) || (datasetsLoaded ? 0 : state.dataset_id) || 0;
+      return { kind: "dataset", dataset_id: id };
     }
     return { kind: "synthetic", images: parseInt($("captcha_images").value, 10) || 0, seed: parseInt($("captcha_seed").value, 10) || 0 };
   }
@@ -100,11 +105,13 @@
         sel.appendChild(o);
       }
       if (state.dataset_id) sel.value = String(state.dataset_id);
-    }).catch(function () {});
+      datasetsLoaded = true;
+      // The experiment form reads the choice now shown.
+      sel.dispatchEvent(new Event("change", { bubbles: true }));
+    }).catch(function () { datasetsLoaded = true; });
     fetch("/api/presets").then(function (r) { return r.json(); }).then(function (ps) {
       (ps || []).forEach(function (p) { presets[p.name] = p.spec; });
     }).catch(function () {});
-    fill(state);
     $("dataset").addEventListener("change", function () { sync(); preview(); });
     var preset = $("preset");
     if (preset) preset.addEventListener("change", function () {
@@ -121,6 +128,9 @@
     box.addEventListener("input", preview);
     preview();
   }
+  // The fields hold the spec's values before experiment-form.js (the next
+  // deferred script) reads them for its first summary.
+  fill(state);
   if (document.readyState === "complete") start();
   else document.addEventListener("DOMContentLoaded", start);
 })();
