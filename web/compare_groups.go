@@ -69,7 +69,18 @@ func minMax(s runs.Stat) string {
 	return pct(*s.Min) + " – " + pct(*s.Max)
 }
 
-func groupColour(i int) string { return palette()[i%len(palette())] }
+// groupColourIndex is the colour a group is drawn in: that of its first run
+// in the page's order, so a colour names the same runs in the page's legend,
+// its charts and its groups (each run is in one group, so no two groups
+// share a colour when no two runs do).
+func groupColourIndex(p CompareProps, g runs.Group) int {
+	for i, r := range p.Runs {
+		if slices.Contains(g.Runs, r.ID) {
+			return i
+		}
+	}
+	return 0
+}
 
 // groupChart is what compare-groups.js draws: each group's validation
 // accuracy as mean ± std, and its runs' own curves for the toggle.
@@ -93,7 +104,7 @@ func groupCharts(p CompareProps) []groupChart {
 	}
 	out := make([]groupChart, len(p.Groups))
 	for i, g := range p.Groups {
-		out[i] = groupChart{Label: g.Label, Colour: groupColour(i), Band: g.Bands["val_accuracy"]}
+		out[i] = groupChart{Label: g.Label, Colour: palette()[groupColourIndex(p, g)%len(palette())], Band: g.Bands["val_accuracy"]}
 		for _, id := range g.Runs {
 			r := byID[id]
 			c := runCurve{Label: runLabel(r), Epochs: []int{}, Values: []float64{}}

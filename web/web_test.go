@@ -277,6 +277,19 @@ func TestComparePage(t *testing.T) {
 	if !strings.Contains(html, `<tr class="same"><th>Optimizer</th>`) {
 		t.Error("equal rows are not marked same")
 	}
+
+	// Groups take the colour of their first run: runs 3 and 5 group as the
+	// first (c0, run 3's), run 4 alone as the second (c1, run 4's).
+	c := sampleRun(t, 5, "mnist-cnn1", 50)
+	rs = []runs.Run{a, b, c}
+	groups := []runs.Group{{Label: "epochs 50", Runs: []int64{3, 5}}, {Label: "epochs 15", Runs: []int64{4}}}
+	html = render(t, ComparePage(CompareProps{Runs: rs, Comparison: runs.Compare(rs), Groups: groups, GroupBy: []string{"epochs"}}))
+	mustContain(t, html, `<tr data-group="0"><td><a href="/compare?runs=3,5" class="run-chip c0 d0">`,
+		`<tr data-group="1"><td><a href="/compare?runs=4" class="run-chip c1 d0">`)
+	groups[0], groups[1] = groups[1], groups[0]
+	html = render(t, ComparePage(CompareProps{Runs: rs, Comparison: runs.Compare(rs), Groups: groups, GroupBy: []string{"epochs"}}))
+	mustContain(t, html, `<tr data-group="0"><td><a href="/compare?runs=4" class="run-chip c1 d0">`,
+		`"label":"epochs 15","colour":"`+palette()[1]+`"`)
 }
 
 func TestExperimentAndErrorPages(t *testing.T) {
