@@ -43,6 +43,38 @@ type SuiteRow struct {
 	Run    runs.Run
 }
 
+// suiteProgress is how far a suite's runs are: runs ended of its members,
+// and epochs trained of the epochs their specs ask for (an ended run counts
+// whole, so one stopped early does not hold the bar short).
+type suiteProgress struct {
+	Ended, Members, Epochs, EpochsTotal int
+}
+
+func progressOfSuite(p SuiteProps) suiteProgress {
+	var out suiteProgress
+	seen := map[string]bool{}
+	for _, c := range p.Comparisons {
+		for _, r := range c.Rows {
+			if seen[r.Key] {
+				continue
+			}
+			seen[r.Key] = true
+			out.Members++
+			if r.Run.ID == 0 {
+				continue
+			}
+			out.EpochsTotal += r.Run.Spec.Epochs
+			if r.Run.Status.Done() {
+				out.Ended++
+				out.Epochs += r.Run.Spec.Epochs
+			} else {
+				out.Epochs += min(len(r.Run.Epochs), r.Run.Spec.Epochs)
+			}
+		}
+	}
+	return out
+}
+
 // canRequeue reports whether the member's run ended without results, so
 // the page offers to queue it again.
 func (r SuiteRow) canRequeue() bool {

@@ -412,3 +412,21 @@ func listed(rs ...runs.Run) RunsBrowserProps {
 	}
 	return p
 }
+
+// TestSuitePageProgress: the suite page says how far its runs are, each
+// member counted once however many comparisons show it; an ended run counts
+// whole, a running one by its epochs, a member with no run yet not at all.
+func TestSuitePageProgress(t *testing.T) {
+	t.Parallel()
+	ended := sampleRun(t, 1, "mnist-nn1", 30)
+	ended.Epochs = ended.Epochs[:2] // stopped early: counts as its 30
+	running := sampleRun(t, 2, "mnist-cnn1", 50)
+	running.Status = runs.StatusRunning
+	running.Epochs = make([]runs.Epoch, 10)
+	p := SuiteProps{ID: 1, Name: "report", Live: true, Comparisons: []SuiteComparison{
+		{Title: "NN 1", Rows: []SuiteRow{{Key: "nn1-30", Run: ended}, {Key: "cnn1-50", Run: running}}},
+		{Title: "NN vs CNN", Rows: []SuiteRow{{Key: "nn1-30", Run: ended}, {Key: "cnn2-10"}}},
+	}}
+	html := render(t, SuitePage(p))
+	mustContain(t, html, `<progress max="80" value="40"`, `<b id="suite-ended">1</b> of 3 runs ended`, `<b id="suite-epochs">40</b> of 80 epochs trained`)
+}
