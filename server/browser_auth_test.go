@@ -108,6 +108,16 @@ func TestBrowserLoginAndQueue(t *testing.T) {
 		chromedp.Navigate(a.url+"/experiments/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#login-form`)),
 	)
+	// The password field is as wide as the name field, one under the other.
+	if err == nil {
+		var same bool
+		same, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+			const n = document.querySelector('#login-name').getBoundingClientRect(), p = document.querySelector('#login-password').getBoundingClientRect();
+			return n.width > 200 && Math.abs(n.width - p.width) < 1 && p.top > n.bottom; })()`))
+		if err == nil && !same {
+			t.Error("the password field is not laid out like the name field")
+		}
+	}
 	if err == nil {
 		err = setInput(ctx, `#login-name`, "bea")
 	}
@@ -121,6 +131,16 @@ func TestBrowserLoginAndQueue(t *testing.T) {
 		t.Fatalf("log in: %v", err)
 	}
 	w.checkPage(ctx, t, "login page")
+	// The user's name and "Log out" sit on one line inside the header.
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const bar = document.querySelector('.topbar').getBoundingClientRect();
+		return [...document.querySelectorAll('#nav-account, #logout')].every(el => {
+			const r = el.getBoundingClientRect();
+			return r.top >= bar.top && r.bottom <= bar.bottom; }) &&
+			Math.abs(document.querySelector('#nav-account').getBoundingClientRect().top - document.querySelector('#logout').getBoundingClientRect().top) < 12; })()`))
+	if err != nil || !fits {
+		t.Errorf("the user's name and Log out do not fit the header on one line (%v)", err)
+	}
 	who, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#nav-account').textContent`))
 	if err != nil || who != "bea" {
 		t.Fatalf("logged in as %q (%v)", who, err)
