@@ -74,3 +74,24 @@ func TestBrowserCompareManySeries(t *testing.T) {
 		t.Fatalf("time to 100%%: %v", err)
 	}
 }
+
+// TestBrowserCompareBeforeAnyEpoch compares two runs that wait for a worker
+// (none runs here): each chart says that no epoch has finished yet instead
+// of drawing an empty frame.
+func TestBrowserCompareBeforeAnyEpoch(t *testing.T) {
+	t.Parallel()
+	a := setup(t, 0)
+	_, ids := a.create(t, `{"name": "waiting", "preset": "mnist-nn1", "overrides": {"epochs": 1}, "repeats": 2}`)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/compare?runs="+itoa(ids[0])+","+itoa(ids[1]))); err != nil {
+		t.Fatal(err)
+	}
+	// Four curve charts and the group chart, none drawn, none of its full height.
+	if err := waitJS(ctx, `document.readyState === 'complete' && document.querySelectorAll('.chart-empty').length === 5 &&
+		!document.querySelector('.uplot') && document.getElementById('chart-groups').getBoundingClientRect().height < 100 &&
+		document.getElementById('chart-val-accuracy').textContent.includes('no epoch has finished yet')`, 20*time.Second); err != nil {
+		n, _ := count(ctx, `.chart-empty`)
+		t.Fatalf("charts before any epoch: %d notes (%v)", n, err)
+	}
+	screenshot(t, ctx, "compare-before-any-epoch.png")
+}

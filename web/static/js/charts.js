@@ -21,6 +21,16 @@
     return { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], grid: { stroke: "#eef0f3" } };
   }
 
+  // empty puts a note where a chart would be, for charts with nothing to
+  // draw yet (a blank frame of the chart's height says nothing).
+  function empty(el, text) {
+    el.textContent = "";
+    var p = document.createElement("p");
+    p.className = "muted chart-empty";
+    p.textContent = text;
+    el.appendChild(p);
+  }
+
   function tickLabels(vals, percent) {
     var scale = percent ? 100 : 1, suffix = percent ? "%" : "";
     var xs = vals.map(function (v) { return v == null ? null : v * scale; });
@@ -143,5 +153,5 @@
     return h + "h " + (mm < 10 ? "0" : "") + mm + "m";
   }
 
-  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, byTime: byTime, range: range, seconds: seconds, tickLabels: tickLabels, epochAxis: epochAxis };
+  window.trainyardCharts = { lineChart: lineChart, byEpoch: byEpoch, byTime: byTime, range: range, seconds: seconds, tickLabels: tickLabels, epochAxis: epochAxis, empty: empty };
 })();

@@ -12,6 +12,10 @@
   groups.forEach(function (g) {
     (g.band.epochs || []).forEach(function (e) { n = Math.max(n, e); });
   });
+  if (n === 0) {
+    C.empty(el, "No epoch has finished yet.");
+    return;
+  }
   var xs = [];
   for (var i = 1; i <= n; i++) xs.push(i);
   function column(epochs, values) {

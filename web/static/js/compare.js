@@ -34,6 +34,10 @@
     charts.forEach(function (c) {
       var el = document.getElementById(c[0]);
       if (!el) return;
+      if (n === 0) {
+        C.empty(el, c[1] + ": no epoch has finished yet.");
+        return;
+      }
       if (el.uplot) { el.uplot.destroy(); el.uplot = null; }
       var data;
       if (time) {
