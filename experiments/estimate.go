@@ -155,7 +155,13 @@ func (s Spec) Estimate(m Machine) Estimate {
 				offsW*o16 + float64(out.C) + npanO*f.ngrid*opsPanelW // weight gradient: partial dW^T, db, packed dy^T
 			if !leaf {
 				bwd += fl
-				act += nf * in                             // dx
+				if i > 0 && s.Layers[i-1].Type == LayerConv2D {
+					// dx is written over the previous convolution's
+					// output, whose ReLU mask is kept at a bit a value.
+					act += nf * in / 32
+				} else {
+					act += nf * in // dx
+				}
 				act += float64(cur.C*out.C) * float64(k*k) // flipped filters
 				b := gridGeom(k, cur.C, cur.H, cur.W)      // dy convolved with the flipped filters
 				per += b.group*float64(out.C+1)*b.plane + float64(cur.C)*b.ldw + float64(out.C*k*k)*opsPanelW

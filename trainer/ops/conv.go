@@ -120,6 +120,15 @@ type convState struct {
 	choices   bool
 	// wino is the filters whose Winograd transform wfwd holds, in Mode.Infer.
 	wino prepared
+	// prev, when set, is the convolution (built with Conv2DIn) whose output
+	// is this one's input, and prevOut that output's buffer. The input
+	// gradient is then written over that output: once this convolution's
+	// weight gradient has read it, the output is read again only for prev's
+	// ReLU mask, which the input gradient applies itself from bits (x > 0)
+	// taken before it writes.
+	prev    *convState
+	prevOut *buffer
+	bits    []uint64
 }
 
 // maskGrad applies the fused ReLU's mask to the output gradient dy in place,
@@ -176,7 +185,8 @@ func conv2D(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool) (*gorgonia.No
 // When that is a MaxPool2D of 2x2 windows, the convolution pools each
 // sample while it is in cache and the pooling op passes that on: the
 // convolution's own output is not written, and the pooling's gradient is
-// written into its buffer instead.
+// written into its buffer instead. When x is itself a Conv2DIn, the input
+// gradient is written over x once the weight gradient has read it.
 func Conv2DIn(x, w, b *gorgonia.Node, pad Padding, relu bool, mode *Mode) (*gorgonia.Node, error) {
 	return conv2DAlgo(x, w, b, pad, relu, !isLeaf(x), algoAuto, mode)
 }
@@ -200,6 +210,9 @@ func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo conv
 	}
 	g.gradX = gradX
 	st := &convState{g: g, ks: defaultKernels, mode: mode, pooledRun: -1}
+	if p, ok := x.Op().(*conv2dOp); ok && gradX && mode != nil && p.st.mode != nil && p.st.pool == nil {
+		st.prev, st.prevOut = p.st, &p.out
+	}
 	if algo == algoAuto && winoUse(st.ks, g.n, g.c, g.o, g.kh, g.kw, g.ho, g.wo) {
 		algo = algoWinograd
 	}
@@ -306,16 +319,22 @@ func (op *conv2dOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 		return nil, err
 	}
 	x, w := inputs[0], inputs[1]
-	var dx *gorgonia.Node
-	var err error
-	if op.st.g.gradX {
-		if dx, err = gorgonia.ApplyOp(&conv2dGradXOp{st: op.st}, w, output, grad); err != nil {
-			return nil, err
-		}
-	}
 	dw, err := gorgonia.ApplyOp(&conv2dGradWOp{st: op.st}, x, output, grad)
 	if err != nil {
 		return nil, err
+	}
+	var dx *gorgonia.Node
+	if op.st.g.gradX {
+		if op.st.prevOut != nil {
+			// dx overwrites x: dw, which reads x, is an input so that it
+			// is computed first.
+			dx, err = gorgonia.ApplyOp(&conv2dGradXOp{st: op.st, after: true}, w, output, grad, dw)
+		} else {
+			dx, err = gorgonia.ApplyOp(&conv2dGradXOp{st: op.st}, w, output, grad)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	db, err := gorgonia.ApplyOp(newStashOp("Conv2DGradB", &op.st.db, 4, op.st.g.o), dw)
 	if err != nil {
@@ -326,15 +345,26 @@ func (op *conv2dOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 
 // conv2dGradXOp computes the gradient of a convolution with respect to its
 // input from (w, y, dy).
+// With after, a fourth input (the weight gradient) orders it after
+// conv2dGradWOp, and dx is written over the input x (convState.prev).
 type conv2dGradXOp struct {
 	opBase
-	st  *convState
-	out buffer
+	st    *convState
+	out   buffer
+	after bool
 }
 
-func (op *conv2dGradXOp) Arity() int { return 3 }
+func (op *conv2dGradXOp) Arity() int {
+	if op.after {
+		return 4
+	}
+	return 3
+}
 func (op *conv2dGradXOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
+	if op.after {
+		return hm.NewFnType(tensorType(4, a), tensorType(4, a), tensorType(4, a), tensorType(4, a), tensorType(4, a))
+	}
 	return hm.NewFnType(tensorType(4, a), tensorType(4, a), tensorType(4, a), tensorType(4, a))
 }
 func (op *conv2dGradXOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -346,7 +376,7 @@ func (op *conv2dGradXOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *conv2dGradXOp) Hashcode() uint32      { return hashcode(op) }
 
 func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
-	if err := checkArity(op, len(inputs), 3); err != nil {
+	if err := checkArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, err
 	}
 	w, _, err := f32(inputs[0])
@@ -362,15 +392,38 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	g := &op.st.g
-	out := op.out.get(g.n, g.c, g.h, g.w)
+	var out *tensor.Dense
+	prev := op.st.prev
+	if op.after {
+		// x, prev's output, becomes dx: keep prev's ReLU mask first.
+		out = op.st.prevOut.get(g.n, g.c, g.h, g.w)
+		if prev.g.relu {
+			op.st.bits = op.st.ks.positiveBits(out.Float32s(), op.st.bits)
+		}
+	} else {
+		out = op.out.get(g.n, g.c, g.h, g.w)
+	}
 	dx := out.Float32s()
-	ks := op.st.ks
-	op.st.maskGrad(y, dy)
+	op.st.gradX(w, y, dy, dx)
+	if op.after && prev.g.relu {
+		op.st.ks.maskBits(dx, op.st.bits)
+		prev.markMasked(dx)
+	}
+	return out, nil
+}
+
+// gradX writes into dx the gradient of the convolution's input from the
+// filters w and the output gradient dy (masked by this convolution's ReLU
+// here unless done already).
+func (st *convState) gradX(w, y, dy, dx []float32) {
+	g := &st.g
+	ks := st.ks
+	st.maskGrad(y, dy)
 	// dx is the convolution of dy with the filters flipped in space and
 	// transposed in channels: wflip[c, o, ky, kx] = w[o, c, kh-1-ky, kw-1-kx].
 	kk := g.kh * g.kw
-	op.st.wflip = grow(op.st.wflip, g.c*g.o*kk)
-	wf := op.st.wflip
+	st.wflip = grow(st.wflip, g.c*g.o*kk)
+	wf := st.wflip
 	for o := 0; o < g.o; o++ {
 		for c := 0; c < g.c; c++ {
 			src := w[(o*g.c+c)*kk : (o*g.c+c+1)*kk]
@@ -380,16 +433,75 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 			}
 		}
 	}
-	if op.st.wbwd != nil {
-		op.st.wbwd.forward(dy, wf, nil, false, false, dx)
-		return out, nil
+	if st.wbwd != nil {
+		st.wbwd.forward(dy, wf, nil, false, false, dx)
+		return
 	}
-	gc := op.st.bwd
+	gc := st.bwd
 	sz, chw := g.o*g.pixels, g.c*g.h*g.w
 	gc.parallelGroups(g.n, func(s *gridScratch, lo, hi int) {
 		gc.forward(ks, dy[lo*sz:hi*sz], wf, nil, 0, dx[lo*chw:hi*chw], s)
 	})
-	return out, nil
+}
+
+// positiveBits sets bit i of the returned bits (bits reused when long
+// enough) where x[i] > 0: a ReLU's mask at one bit a value (NaN is not
+// positive).
+func (ks *kernels) positiveBits(x []float32, bits []uint64) []uint64 {
+	n := (len(x) + 63) / 64
+	if cap(bits) < n {
+		bits = make([]uint64, n)
+	}
+	bits = bits[:n]
+	full := len(x) / 64
+	parallelFor(n, workers(), func(_, lo, hi int) {
+		if f := min(hi, full); f > lo {
+			ks.positiveWords(x[lo*64:f*64], bits[lo:f])
+		}
+		if hi > full {
+			positiveWordsGo(x[full*64:], bits[full:])
+		}
+	})
+	return bits
+}
+
+// maskBits zeroes dy[i] where bit i of bits is clear, as reluMask does with
+// the values the bits were taken from (+0 where masked).
+func (ks *kernels) maskBits(dy []float32, bits []uint64) {
+	full := len(dy) / 64
+	parallelFor(len(bits), workers(), func(_, lo, hi int) {
+		if f := min(hi, full); f > lo {
+			ks.maskWords(dy[lo*64:f*64], bits[lo:f])
+		}
+		if hi > full {
+			maskWordsGo(dy[full*64:], bits[full:])
+		}
+	})
+}
+
+// positiveWordsGo is positiveBits for the values of bits' words (the last
+// word may be partial).
+func positiveWordsGo(x []float32, bits []uint64) {
+	for j := range bits {
+		var word uint64
+		for i, v := range x[j*64 : min(len(x), j*64+64)] {
+			// v > 0 exactly when its bits are in 1..0x7f800000 (+Inf
+			// included; zeros, negatives and NaN not): without a branch,
+			// which would mispredict on half a ReLU's outputs.
+			word |= ((uint64(math.Float32bits(v)-1) - 0x7f800000) >> 63) << i
+		}
+		bits[j] = word
+	}
+}
+
+// maskWordsGo is maskBits for the values of bits' words.
+func maskWordsGo(dy []float32, bits []uint64) {
+	for j, word := range bits {
+		part := dy[j*64 : min(len(dy), j*64+64)]
+		for i, v := range part {
+			part[i] = math.Float32frombits(math.Float32bits(v) & -(uint32(word>>i) & 1))
+		}
+	}
 }
 
 func (op *conv2dGradXOp) DiffWRT(int) []bool { return []bool{false, false, false} }

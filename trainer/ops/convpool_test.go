@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -191,6 +192,98 @@ func TestWinogradInferFollowsWeights(t *testing.T) {
 		want := pass()
 		if !slices.Equal(got, want) {
 			t.Fatalf("after %s: Infer gives %v, Eval %v (before the change: %v)", change, got[:4], want[:4], before[:4])
+		}
+	}
+}
+
+// TestConvIntoConvMatchesApart checks a convolution fed by another, both
+// built with Conv2DIn: the second's input gradient is written over the
+// first's output, with the first's ReLU mask applied from bits taken before
+// (convState.prev). The output and every gradient match the two built with
+// Conv2D (no sharing), on the direct and the Winograd path, with and
+// without the first's ReLU, and the first's output buffer holds the
+// gradient after the step.
+func TestConvIntoConvMatchesApart(t *testing.T) {
+	for _, tc := range []struct {
+		n, c, h, w, o1, o2, k int
+		relu1                 bool
+		algo                  convAlgo
+	}{
+		{2, 3, 13, 17, 8, 12, 3, true, algoDirect},
+		{3, 4, 11, 9, 16, 8, 5, false, algoDirect},
+		{2, 16, 12, 14, 16, 16, 3, true, algoWinograd},
+		{1, 16, 10, 10, 16, 16, 5, true, algoWinograd},
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%dx%d-o%d-o%d-k%d-relu=%v-algo%d", tc.n, tc.c, tc.h, tc.w, tc.o1, tc.o2, tc.k, tc.relu1, tc.algo), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(tc.o1)))
+			h := newParam(r, 1, tc.n, tc.c, tc.h, tc.w)
+			w1 := newParam(r, 0.3, tc.o1, tc.c, tc.k, tc.k)
+			b1 := newParam(r, 0.3, tc.o1)
+			w2 := newParam(r, 0.3, tc.o2, tc.o1, tc.k, tc.k)
+			b2 := newParam(r, 0.3, tc.o2)
+			params, wrt := []*param{h, w1, b1, w2, b2}, []bool{true, true, true, true, true}
+			var first, second *gorgonia.Node
+			build := func(mode *Mode) func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				return func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+					x, err := ReLU(in[0]) // computed, so that gradients reach both convolutions' inputs
+					if err != nil {
+						return nil, err
+					}
+					c1, err := conv2DAlgo(x, in[1], in[2], Same, tc.relu1, true, tc.algo, mode)
+					if err != nil {
+						return nil, err
+					}
+					c2, err := conv2DAlgo(c1, in[3], in[4], Same, true, true, tc.algo, mode)
+					if mode != nil {
+						first, second = c1, c2
+					}
+					return c2, err
+				}
+			}
+			compare(t, params, wrt, build(NewMode()), build(nil), 0)
+			c1, c2 := first.Op().(*conv2dOp), second.Op().(*conv2dOp)
+			if c2.st.prev != c1.st || c2.st.prevOut != &c1.out {
+				t.Fatal("the second convolution does not write its input gradient over the first's output")
+			}
+			if tc.relu1 && (c1.st.maskedRun != c1.st.fwdRuns || c1.st.masked != &c1.out.t.Float32s()[0]) {
+				t.Fatal("the first convolution's output buffer does not hold its masked output gradient")
+			}
+		})
+	}
+}
+
+// TestPositiveBits checks the bits of every kernel set against v > 0 on
+// the values where the bit tricks could go wrong, and the masking with
+// them against reluMask, over whole words and a partial last one.
+func TestPositiveBits(t *testing.T) {
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0x7fffffff), math.Float32frombits(0xffffffff), math.Float32frombits(1), math.Float32frombits(0x80000001),
+		math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}
+	r := rand.New(rand.NewPCG(9, 9))
+	x := append([]float32(nil), special...)
+	for len(x) < 1000 {
+		x = append(x, float32(r.NormFloat64()))
+	}
+	dy0 := make([]float32, len(x))
+	for i := range dy0 {
+		dy0[i] = float32(r.NormFloat64())
+	}
+	want := reluMask(true, x, dy0, make([]float32, len(dy0)))
+	for _, ks := range kernelSets {
+		for _, n := range []int{64, 640, 1000} {
+			bits := ks.positiveBits(x[:n], nil)
+			for i, v := range x[:n] {
+				if got := bits[i/64]>>(i%64)&1 == 1; got != (v > 0) {
+					t.Fatalf("%s, %d values: bit %d of %v (%#x): %v, want %v", ks.name, n, i, v, math.Float32bits(v), got, v > 0)
+				}
+			}
+			dy := slices.Clone(dy0[:n])
+			ks.maskBits(dy, bits)
+			for i := range dy {
+				if math.Float32bits(dy[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s, %d values: masked %d: %v, want %v", ks.name, n, i, dy[i], want[i])
+				}
+			}
 		}
 	}
 }

@@ -61,7 +61,10 @@
 // in cache and writes only the pooled output and the pooling's choices; the
 // pooling's gradient is then written into the convolution's unwritten
 // output buffer. The values and gradients are the same as the two ops give
-// apart.
+// apart. A Conv2DIn fed by another Conv2DIn writes its input gradient over
+// that convolution's output, after its weight gradient has read it: the
+// first convolution's ReLU mask is kept at one bit a value for the
+// gradient, so the pair holds one tensor of that size instead of two.
 //
 // mode.Infer() is evaluation for forward passes only: no gradient is taken
 // and the weights do not change until the next Train or Eval (call
