@@ -121,14 +121,12 @@ type convState struct {
 	// wino is the filters whose Winograd transform wfwd holds, in Mode.Infer.
 	wino prepared
 	// prev, when set, is the convolution (built with Conv2DIn) whose output
-	// is this one's input, and prevOut that output's buffer. The input
-	// gradient is then written over that output: once this convolution's
-	// weight gradient has read it, the output is read again only for prev's
-	// ReLU mask, which the input gradient applies itself from bits (x > 0)
-	// taken before it writes.
-	prev    *convState
-	prevOut *buffer
-	bits    []uint64
+	// is this one's input. The input gradient is then written over that
+	// output: once this convolution's weight gradient has read it, the
+	// output is read again only for prev's ReLU mask, which the input
+	// gradient applies itself from bits (x > 0) taken before it writes.
+	prev *conv2dOp
+	bits []uint64
 }
 
 // maskGrad applies the fused ReLU's mask to the output gradient dy in place,
@@ -211,7 +209,7 @@ func conv2DAlgo(x, w, b *gorgonia.Node, pad Padding, relu, gradX bool, algo conv
 	g.gradX = gradX
 	st := &convState{g: g, ks: defaultKernels, mode: mode, pooledRun: -1}
 	if p, ok := x.Op().(*conv2dOp); ok && gradX && mode != nil && p.st.mode != nil && p.st.pool == nil {
-		st.prev, st.prevOut = p.st, &p.out
+		st.prev = p
 	}
 	if algo == algoAuto && winoUse(st.ks, g.n, g.c, g.o, g.kh, g.kw, g.ho, g.wo) {
 		algo = algoWinograd
@@ -325,10 +323,10 @@ func (op *conv2dOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	}
 	var dx *gorgonia.Node
 	if op.st.g.gradX {
-		if op.st.prevOut != nil {
+		if op.st.prev != nil {
 			// dx overwrites x: dw, which reads x, is an input so that it
 			// is computed first.
-			dx, err = gorgonia.ApplyOp(&conv2dGradXOp{st: op.st, after: true}, w, output, grad, dw)
+			dx, err = gorgonia.ApplyOp(&conv2dGradXOp{st: op.st}, w, output, grad, dw)
 		} else {
 			dx, err = gorgonia.ApplyOp(&conv2dGradXOp{st: op.st}, w, output, grad)
 		}
@@ -345,24 +343,23 @@ func (op *conv2dOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 
 // conv2dGradXOp computes the gradient of a convolution with respect to its
 // input from (w, y, dy).
-// With after, a fourth input (the weight gradient) orders it after
-// conv2dGradWOp, and dx is written over the input x (convState.prev).
+// With convState.prev, a fourth input (the weight gradient) orders it after
+// conv2dGradWOp, and dx is written over the input x.
 type conv2dGradXOp struct {
 	opBase
-	st    *convState
-	out   buffer
-	after bool
+	st  *convState
+	out buffer
 }
 
 func (op *conv2dGradXOp) Arity() int {
-	if op.after {
+	if op.st.prev != nil {
 		return 4
 	}
 	return 3
 }
 func (op *conv2dGradXOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
-	if op.after {
+	if op.st.prev != nil {
 		return hm.NewFnType(tensorType(4, a), tensorType(4, a), tensorType(4, a), tensorType(4, a), tensorType(4, a))
 	}
 	return hm.NewFnType(tensorType(4, a), tensorType(4, a), tensorType(4, a), tensorType(4, a))
@@ -394,10 +391,10 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	g := &op.st.g
 	var out *tensor.Dense
 	prev := op.st.prev
-	if op.after {
+	if prev != nil {
 		// x, prev's output, becomes dx: keep prev's ReLU mask first.
-		out = op.st.prevOut.get(g.n, g.c, g.h, g.w)
-		if prev.g.relu {
+		out = prev.out.get(g.n, g.c, g.h, g.w)
+		if prev.st.g.relu {
 			op.st.bits = op.st.ks.positiveBits(out.Float32s(), op.st.bits)
 		}
 	} else {
@@ -405,9 +402,9 @@ func (op *conv2dGradXOp) Do(inputs ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	dx := out.Float32s()
 	op.st.gradX(w, y, dy, dx)
-	if op.after && prev.g.relu {
+	if prev != nil && prev.st.g.relu {
 		op.st.ks.maskBits(dx, op.st.bits)
-		prev.markMasked(dx)
+		prev.st.markMasked(dx)
 	}
 	return out, nil
 }
@@ -453,28 +450,29 @@ func (ks *kernels) positiveBits(x []float32, bits []uint64) []uint64 {
 		bits = make([]uint64, n)
 	}
 	bits = bits[:n]
-	full := len(x) / 64
-	parallelFor(n, workers(), func(_, lo, hi int) {
-		if f := min(hi, full); f > lo {
-			ks.positiveWords(x[lo*64:f*64], bits[lo:f])
-		}
-		if hi > full {
-			positiveWordsGo(x[full*64:], bits[full:])
-		}
-	})
+	byWords(len(x), func(lo, hi int) { ks.positiveWords(x[lo*64:hi*64], bits[lo:hi]) },
+		func(full int) { positiveWordsGo(x[full*64:], bits[full:]) })
 	return bits
 }
 
 // maskBits zeroes dy[i] where bit i of bits is clear, as reluMask does with
 // the values the bits were taken from (+0 where masked).
 func (ks *kernels) maskBits(dy []float32, bits []uint64) {
-	full := len(dy) / 64
-	parallelFor(len(bits), workers(), func(_, lo, hi int) {
+	byWords(len(dy), func(lo, hi int) { ks.maskWords(dy[lo*64:hi*64], bits[lo:hi]) },
+		func(full int) { maskWordsGo(dy[full*64:], bits[full:]) })
+}
+
+// byWords splits the words of 64 values that n values make over the
+// workers: whole gets ranges of whole words, tail the index of a partial
+// last word, when there is one.
+func byWords(n int, whole func(lo, hi int), tail func(full int)) {
+	full := n / 64
+	parallelFor((n+63)/64, workers(), func(_, lo, hi int) {
 		if f := min(hi, full); f > lo {
-			ks.maskWords(dy[lo*64:f*64], bits[lo:f])
+			whole(lo, f)
 		}
 		if hi > full {
-			maskWordsGo(dy[full*64:], bits[full:])
+			tail(full)
 		}
 	})
 }
@@ -504,7 +502,7 @@ func maskWordsGo(dy []float32, bits []uint64) {
 	}
 }
 
-func (op *conv2dGradXOp) DiffWRT(int) []bool { return []bool{false, false, false} }
+func (op *conv2dGradXOp) DiffWRT(int) []bool { return make([]bool, op.Arity()) }
 func (op *conv2dGradXOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
 	return nil, errNoSecondOrder
 }
